@@ -1,0 +1,375 @@
+//! Question analysis: what the question asks about (intent) and which cancer
+//! types it names. Deterministic rules; no model.
+
+use sextant_core::cancer::{detect, CancerType, Matching};
+use sextant_core::text::{is_stopword, words};
+
+/// The longest question accepted, in characters.
+pub const MAX_QUESTION_CHARS: usize = 2000;
+
+/// What a question is after. Each intent has its own sections, query
+/// expansion and questions for the care team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Surgery,
+    SideEffects,
+    Prognosis,
+    Stages,
+    Screening,
+    Prevention,
+    Causes,
+    Symptoms,
+    Diagnosis,
+    Drug,
+    Coping,
+    Research,
+    Treatment,
+    General,
+}
+
+impl Intent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Surgery => "surgery",
+            Intent::SideEffects => "side_effects",
+            Intent::Prognosis => "prognosis",
+            Intent::Stages => "stages",
+            Intent::Screening => "screening",
+            Intent::Prevention => "prevention",
+            Intent::Causes => "causes",
+            Intent::Symptoms => "symptoms",
+            Intent::Diagnosis => "diagnosis",
+            Intent::Drug => "drug",
+            Intent::Coping => "coping",
+            Intent::Research => "research",
+            Intent::Treatment => "treatment",
+            Intent::General => "general",
+        }
+    }
+}
+
+/// Word stems (prefixes of lower-case words) that signal each intent, in
+/// order of precedence: the first intent with a match wins.
+const INTENT_CUES: &[(Intent, &[&str])] = &[
+    (
+        Intent::SideEffects,
+        &["side effect", "adverse", "toxicit", "late effect"],
+    ),
+    (
+        Intent::Surgery,
+        &[
+            "surgery",
+            "surgical",
+            "surgeon",
+            "operat",
+            "resect",
+            "hepatectomy",
+            "mastectomy",
+            "lumpectomy",
+            "colectomy",
+            "prostatectomy",
+            "lobectomy",
+            "whipple",
+            "pancreatoduodenectomy",
+            "cystectomy",
+            "nephrectomy",
+            "hysterectomy",
+            "gastrectomy",
+            "esophagectomy",
+            "remove the tumor",
+            "removing the tumor",
+            "cut out",
+        ],
+    ),
+    (
+        Intent::Prognosis,
+        &[
+            "prognos",
+            "outlook",
+            "survival",
+            "survive",
+            "life expectancy",
+            "chance of recovery",
+            "chances",
+            "curable",
+            "how long",
+            "live with",
+            "mortality",
+            "death rate",
+            "recurrence rate",
+            "cure rate",
+        ],
+    ),
+    (
+        Intent::Stages,
+        &["stage", "staging", "stages", "grade of", "tnm"],
+    ),
+    (
+        Intent::Screening,
+        &[
+            "screen",
+            "mammogram",
+            "colonoscopy",
+            "pap test",
+            "pap smear",
+            "early detection",
+            "psa test",
+        ],
+    ),
+    (
+        Intent::Prevention,
+        &[
+            "prevent",
+            "prevention",
+            "lower my risk",
+            "reduce my risk",
+            "lower the risk",
+            "reduce the risk",
+            "avoid getting",
+        ],
+    ),
+    (
+        Intent::Coping,
+        &[
+            "cope",
+            "coping",
+            "anxiety",
+            "anxious",
+            "depress",
+            "scared",
+            "afraid",
+            "emotion",
+            "stress",
+            "caregiver",
+            "support group",
+            "talk to my family",
+            "feelings",
+        ],
+    ),
+    (
+        Intent::Causes,
+        &[
+            "cause",
+            "risk factor",
+            "at risk",
+            "risk of",
+            "inherit",
+            "hereditar",
+            "genetic",
+            "gene ",
+            "genes",
+            "family history",
+            "who gets",
+            "why do people get",
+        ],
+    ),
+    (
+        Intent::Symptoms,
+        &[
+            "symptom",
+            "sign",
+            "warning sign",
+            "feel like",
+            "how do i know if",
+        ],
+    ),
+    (
+        Intent::Diagnosis,
+        &[
+            "diagnos",
+            "test",
+            "biopsy",
+            "scan",
+            "detect",
+            "exam",
+            "find out if",
+            "tell if",
+            "imaging",
+            "mri",
+            "ct ",
+            "pet ",
+        ],
+    ),
+    (
+        Intent::Research,
+        &[
+            "clinical trial",
+            "research",
+            "new treatment",
+            "studies",
+            "study",
+            "experimental",
+            "being done for",
+        ],
+    ),
+    (
+        Intent::Treatment,
+        &[
+            "treat",
+            "therapy",
+            "therapies",
+            "option",
+            "cure",
+            "chemo",
+            "radiation",
+            "immunotherap",
+            "manage",
+            "medication",
+            "medicine",
+            "drug",
+        ],
+    ),
+];
+
+/// What Sextant understood of a question.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub question: String,
+    pub intent: Intent,
+    pub cancer_types: Vec<&'static CancerType>,
+    /// Meaningful words of the question (stopwords removed).
+    pub content_words: Vec<String>,
+    /// The drug a drug question names (a drug page title), when any.
+    pub drug: Option<String>,
+    /// The question is about a child or teenager.
+    pub about_child: bool,
+}
+
+/// Problems with the question itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuestionError {
+    #[error(
+        "the question is empty: ask something like \"Is surgery an option for liver cancer?\""
+    )]
+    Empty,
+    #[error("the question is {chars} characters long; please keep it under {MAX_QUESTION_CHARS}")]
+    TooLong { chars: usize },
+}
+
+/// Checks and trims a question.
+pub fn validate(question: &str) -> Result<String, QuestionError> {
+    let q = sextant_core::text::normalize_ws(question);
+    let chars = q.chars().count();
+    if chars == 0 || !q.chars().any(char::is_alphanumeric) {
+        return Err(QuestionError::Empty);
+    }
+    if chars > MAX_QUESTION_CHARS {
+        return Err(QuestionError::TooLong { chars });
+    }
+    Ok(q)
+}
+
+/// Analyzes a validated question. `drug_names` are lower-case drug names the
+/// knowledge base has pages for.
+pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
+    // Cues match at word starts: " sign" matches "signs" but not "design".
+    let lower = format!(" {} ", words(question).join(" "));
+    let cancer_types = detect(question, Matching::Typos);
+    let toks = words(question);
+    let drug = drug_names
+        .iter()
+        .find(|d| d.len() >= 4 && toks.iter().any(|t| t == *d))
+        .cloned();
+    let mut intent = INTENT_CUES
+        .iter()
+        .find(|(_, cues)| cues.iter().any(|c| lower.contains(&format!(" {c}"))))
+        .map_or(Intent::General, |(i, _)| *i);
+    if drug.is_some() && matches!(intent, Intent::Treatment | Intent::General) {
+        intent = Intent::Drug;
+    }
+    const CHILD: &[&str] = &[
+        "child",
+        "children",
+        "childhood",
+        "kid",
+        "kids",
+        "pediatric",
+        "paediatric",
+        "baby",
+        "babies",
+        "infant",
+        "toddler",
+        "son",
+        "daughter",
+        "teen",
+        "teenager",
+        "adolescent",
+        "juvenile",
+    ];
+    let about_child = toks.iter().any(|t| CHILD.contains(&t.as_str()));
+    let content_words = toks.into_iter().filter(|w| !is_stopword(w)).collect();
+    Analysis {
+        question: question.to_string(),
+        intent,
+        cancer_types,
+        content_words,
+        drug,
+        about_child,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intent(q: &str) -> Intent {
+        analyze(q, &["sorafenib".to_string()]).intent
+    }
+
+    #[test]
+    fn intents() {
+        assert_eq!(
+            intent("Is surgery an option for metastatic liver cancer?"),
+            Intent::Surgery
+        );
+        assert_eq!(
+            intent("What are the treatments for Adult Acute Lymphoblastic Leukemia ?"),
+            Intent::Treatment
+        );
+        assert_eq!(
+            intent("What is the outlook for Breast Cancer ?"),
+            Intent::Prognosis
+        );
+        assert_eq!(
+            intent("What are the stages of Colon Cancer ?"),
+            Intent::Stages
+        );
+        assert_eq!(
+            intent("Who is at risk for Prostate Cancer? ?"),
+            Intent::Causes
+        );
+        assert_eq!(
+            intent("What are the symptoms of Lung Cancer ?"),
+            Intent::Symptoms
+        );
+        assert_eq!(
+            intent("How to diagnose Stomach Cancer ?"),
+            Intent::Diagnosis
+        );
+        assert_eq!(
+            intent("what research (or clinical trials) is being done for Liver Cancer ?"),
+            Intent::Research
+        );
+        assert_eq!(intent("How to prevent Skin Cancer ?"), Intent::Prevention);
+        assert_eq!(intent("What is (are) Melanoma ?"), Intent::General);
+        assert_eq!(intent("What does sorafenib do?"), Intent::Drug);
+        assert_eq!(intent("side effects of sorafenib"), Intent::SideEffects);
+        assert_eq!(
+            intent("How can I cope with anxiety after diagnosis?"),
+            Intent::Coping
+        );
+        assert_eq!(intent("I want to design a garden"), Intent::General);
+    }
+
+    #[test]
+    fn rejects_empty_and_long_questions() {
+        assert_eq!(validate("   "), Err(QuestionError::Empty));
+        assert_eq!(validate("?!"), Err(QuestionError::Empty));
+        assert!(matches!(
+            validate(&"a".repeat(2001)),
+            Err(QuestionError::TooLong { chars: 2001 })
+        ));
+        assert_eq!(validate("  what is  HCC? ").unwrap(), "what is HCC?");
+    }
+}

@@ -1,0 +1,236 @@
+//! Sextant's answering: question analysis, retrieval with cancer-type and
+//! audience boosts, extractive composition of a cited, sectioned answer, and
+//! the check that every sentence is verbatim in the passages it cites.
+//!
+//! The default composer uses no language model: every sentence of an answer's
+//! sections and bottom line is copied from a retrieved passage, so it cannot
+//! say anything its sources do not.
+
+pub mod analyze;
+pub mod compose;
+pub mod profile;
+pub mod render;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sextant_core::cancer::CATALOG;
+use sextant_core::{Answer, Audience, PageKind};
+use sextant_index::{Hit, QueryTerm};
+use sextant_kb::Kb;
+
+pub use analyze::{Analysis, Intent, QuestionError};
+
+/// Errors of answering.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Question(#[from] QuestionError),
+    #[error(transparent)]
+    Kb(#[from] sextant_kb::KbError),
+    #[error(transparent)]
+    Index(#[from] sextant_index::IndexError),
+}
+
+pub type Result<T> = std::result::Result<T, AnswerError>;
+
+/// How many passages retrieval hands to the composer.
+pub const COMPOSE_PASSAGES: usize = 12;
+
+/// Boost weights, in one place so eval can report what was used.
+pub mod boosts {
+    /// Passages written for patients.
+    pub const PATIENT: f32 = 1.3;
+    /// Pages about a cancer type the question names.
+    pub const TYPE_MATCH: f32 = 1.6;
+    /// Pages about a different cancer type than the one asked about.
+    pub const TYPE_MISMATCH: f32 = 0.8;
+    /// Drug pages when the question is not about a drug.
+    pub const DRUG_OFF_TOPIC: f32 = 0.6;
+    /// The page of the drug a question names.
+    pub const DRUG_MATCH: f32 = 2.0;
+    /// PDQ® summaries: expert-board reviewed, the most complete patient pages.
+    pub const PDQ: f32 = 1.15;
+    /// Childhood-cancer pages when the question is about a child...
+    pub const CHILD_MATCH: f32 = 1.4;
+    /// ...and when it is not.
+    pub const CHILD_MISMATCH: f32 = 0.7;
+    /// Weight of cancer-type synonyms added to the query.
+    pub const SYNONYM_WEIGHT: f32 = 0.35;
+    /// Weight of intent words added to the query.
+    pub const INTENT_WEIGHT: f32 = 0.3;
+}
+
+/// An open knowledge base, ready to answer.
+pub struct Engine {
+    kb: Kb,
+    /// Lower-case first words of drug page titles ("sorafenib").
+    drug_names: Vec<String>,
+}
+
+impl Engine {
+    pub fn open(kb_root: &Path) -> Result<Engine> {
+        Ok(Engine::new(Kb::open(kb_root)?))
+    }
+
+    pub fn new(kb: Kb) -> Engine {
+        let mut drug_names: Vec<String> = kb
+            .pages()
+            .iter()
+            .filter(|p| p.kind == PageKind::Drug)
+            .filter_map(|p| p.title.split_whitespace().next())
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+            .filter(|w| w.len() >= 4)
+            .collect();
+        drug_names.sort();
+        drug_names.dedup();
+        Engine { kb, drug_names }
+    }
+
+    pub fn kb(&self) -> &Kb {
+        &self.kb
+    }
+
+    /// Validates and analyzes a question.
+    pub fn analyze(&self, question: &str) -> Result<Analysis> {
+        let q = analyze::validate(question)?;
+        Ok(analyze::analyze(&q, &self.drug_names))
+    }
+
+    /// The weighted query terms for an analyzed question.
+    pub fn query_terms(&self, a: &Analysis) -> Vec<QueryTerm> {
+        let mut terms: Vec<QueryTerm> = a
+            .content_words
+            .iter()
+            .map(|w| QueryTerm {
+                text: w.clone(),
+                weight: 1.0,
+            })
+            .collect();
+        for ct in &a.cancer_types {
+            for alias in ct.aliases.iter().filter(|a| !a.starts_with('~')) {
+                terms.push(QueryTerm {
+                    text: alias.to_string(),
+                    weight: boosts::SYNONYM_WEIGHT,
+                });
+            }
+            for ab in ct.abbreviations {
+                terms.push(QueryTerm {
+                    text: ab.to_lowercase(),
+                    weight: boosts::SYNONYM_WEIGHT,
+                });
+            }
+        }
+        for w in profile::profile(a.intent).expansion {
+            terms.push(QueryTerm {
+                text: w.to_string(),
+                weight: boosts::INTENT_WEIGHT,
+            });
+        }
+        terms
+    }
+
+    /// Per-page score multipliers for an analyzed question.
+    pub fn page_boosts(&self, a: &Analysis) -> Vec<f32> {
+        let asked: Vec<&str> = a.cancer_types.iter().map(|c| c.id).collect();
+        self.kb
+            .pages()
+            .iter()
+            .map(|p| {
+                let mut b = 1.0;
+                if p.audience == Audience::Patient {
+                    b *= boosts::PATIENT;
+                }
+                if !asked.is_empty() {
+                    if p.cancer_types.iter().any(|t| asked.contains(&t.as_str())) {
+                        b *= boosts::TYPE_MATCH;
+                    } else if p
+                        .cancer_types
+                        .iter()
+                        .any(|t| CATALOG.iter().any(|c| c.id == t))
+                    {
+                        b *= boosts::TYPE_MISMATCH;
+                    }
+                }
+                if p.kind == PageKind::PdqSummary {
+                    b *= boosts::PDQ;
+                }
+                if is_child_page(p) {
+                    b *= if a.about_child {
+                        boosts::CHILD_MATCH
+                    } else {
+                        boosts::CHILD_MISMATCH
+                    };
+                }
+                if p.kind == PageKind::Drug {
+                    match &a.drug {
+                        Some(d) if p.title.to_lowercase().starts_with(d.as_str()) => {
+                            b *= boosts::DRUG_MATCH
+                        }
+                        Some(_) => {}
+                        None => b *= boosts::DRUG_OFF_TOPIC,
+                    }
+                }
+                b
+            })
+            .collect()
+    }
+
+    /// The top `k` passages for an analyzed question.
+    pub fn retrieve(&self, a: &Analysis, k: usize) -> Result<Vec<Hit>> {
+        let terms = self.query_terms(a);
+        let boosts = Arc::new(self.page_boosts(a));
+        Ok(self.kb.bm25().search(&terms, boosts, k)?)
+    }
+
+    /// Answers a question.
+    pub fn ask(&self, question: &str) -> Result<Answer> {
+        let a = self.analyze(question)?;
+        let hits = self.retrieve(&a, COMPOSE_PASSAGES)?;
+        compose::compose(self, &a, &hits)
+    }
+}
+
+/// Pages about cancers in children (cancer.gov keeps them apart from adults').
+fn is_child_page(p: &sextant_core::Page) -> bool {
+    let slug = p.url.rsplit('/').next().unwrap_or("");
+    p.url.contains("/child/")
+        || p.url.contains("childhood")
+        || slug.starts_with("child-")
+        || p.title.starts_with("Childhood")
+}
+
+/// Checks an answer's citations: every cited sentence has at least one
+/// citation, every citation names a listed source, the sentence is one of
+/// that source passage's sentences verbatim (after whitespace
+/// normalization), and no sentence repeats. Returns the problems found.
+pub fn verify(answer: &Answer) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for s in answer.cited_sentences() {
+        let norm = sextant_core::text::normalize_ws(&s.text);
+        if !seen.insert(norm.clone()) {
+            problems.push(format!("repeated sentence: {:?}", s.text));
+        }
+        if s.citations.is_empty() {
+            problems.push(format!("uncited sentence: {:?}", s.text));
+        }
+        for c in &s.citations {
+            match answer.sources.iter().find(|src| &src.id == c) {
+                None => problems.push(format!("citation {c} is not among the sources")),
+                Some(src) => {
+                    let found = sextant_core::text::sentences(&src.passage)
+                        .iter()
+                        .any(|ps| sextant_core::text::normalize_ws(ps) == norm);
+                    if !found {
+                        problems.push(format!("{:?} is not a sentence of passage {c}", s.text));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}

@@ -1,0 +1,1054 @@
+//! Integration tests of the `sextant` binary: ingest of a small fixture
+//! corpus (with bad files), the answer's JSON shape and citations, bad input,
+//! crash safety at named failpoints, SIGKILL during ingest of the real corpus,
+//! and the seed question on the real corpus (with a reviewed snapshot).
+
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/// A `sextant` command with none of the environment that could point it at
+/// another data folder or knowledge base, or make it abort.
+fn sextant() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sextant"));
+    for var in [
+        "SEXTANT_DATA",
+        "SEXTANT_KB",
+        "SEXTANT_FAILPOINT",
+        "XDG_DATA_HOME",
+    ] {
+        c.env_remove(var);
+    }
+    c.stdin(Stdio::null());
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("the sextant binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Fails with both streams when `o` did not succeed.
+fn assert_ok(o: &Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what} failed ({:?})\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+    assert_no_panic(o, what);
+}
+
+/// A clean failure: an exit code (not a signal), a message, no panic.
+fn assert_clean_failure(o: &Output, what: &str) {
+    assert!(
+        !o.status.success(),
+        "{what} should fail, but succeeded:\n{}",
+        stdout(o)
+    );
+    assert!(
+        o.status.code().is_some(),
+        "{what} should exit with an error code, not die of a signal ({:?})",
+        o.status
+    );
+    assert!(
+        !stderr(o).trim().is_empty(),
+        "{what} failed without a message on stderr"
+    );
+    assert_no_panic(o, what);
+}
+
+fn assert_no_panic(o: &Output, what: &str) {
+    let err = stderr(o);
+    assert!(!err.contains("panicked"), "{what} panicked:\n{err}");
+    assert!(!err.contains("RUST_BACKTRACE"), "{what} panicked:\n{err}");
+}
+
+fn ingest(data: &Path, kb: &Path, extra: &[&str]) -> Output {
+    run(sextant()
+        .arg("--data")
+        .arg(data)
+        .arg("--kb")
+        .arg(kb)
+        .arg("ingest")
+        .arg("-q")
+        .args(extra))
+}
+
+fn ask(kb: &Path, args: &[&str]) -> Output {
+    run(sextant().arg("--kb").arg(kb).arg("ask").args(args))
+}
+
+/// `ask --json`, which must succeed and print valid JSON.
+fn ask_json(kb: &Path, question: &str) -> Value {
+    let o = ask(kb, &["--json", question]);
+    assert_ok(&o, &format!("ask --json {question:?}"));
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("ask --json printed invalid JSON ({e}):\n{}", stdout(&o)))
+}
+
+/// The number on a summary line such as `  pages      4`.
+fn summary_count(out: &str, label: &str) -> Option<usize> {
+    out.lines().find_map(|l| {
+        let mut words = l.split_whitespace();
+        (words.next() == Some(label))
+            .then(|| words.next()?.parse().ok())
+            .flatten()
+    })
+}
+
+fn normalize_ws(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key)
+        .unwrap_or_else(|| panic!("missing key {key:?} in {v}"))
+        .as_str()
+        .unwrap_or_else(|| panic!("{key:?} is not a string in {v}"))
+}
+
+fn arr_field<'a>(v: &'a Value, key: &str) -> &'a Vec<Value> {
+    v.get(key)
+        .unwrap_or_else(|| panic!("missing key {key:?} in {v}"))
+        .as_array()
+        .unwrap_or_else(|| panic!("{key:?} is not an array in {v}"))
+}
+
+/// Every cited sentence of the body and the bottom line.
+fn cited_sentences(answer: &Value) -> Vec<&Value> {
+    let mut out: Vec<&Value> = arr_field(answer, "sections")
+        .iter()
+        .flat_map(|s| arr_field(s, "sentences").iter())
+        .collect();
+    out.extend(arr_field(answer, "bottom_line").iter());
+    out
+}
+
+fn body_words(answer: &Value) -> usize {
+    cited_sentences(answer)
+        .iter()
+        .map(|s| str_field(s, "text").split_whitespace().count())
+        .sum()
+}
+
+/// Checks the JSON shape of an answer, and that every sentence is verbatim
+/// (after whitespace normalization) in the passage of each source it cites.
+fn check_answer_shape(a: &Value) {
+    for key in ["question", "kind", "title", "opener", "notice"] {
+        assert!(
+            !str_field(a, key).trim().is_empty(),
+            "{key:?} is empty in {a}"
+        );
+    }
+    for t in arr_field(a, "cancer_types") {
+        assert!(t.is_string(), "cancer_types holds a non-string: {t}");
+    }
+    for q in arr_field(a, "questions_to_ask") {
+        assert!(
+            q.as_str().is_some_and(|q| !q.trim().is_empty()),
+            "bad question to ask: {q}"
+        );
+    }
+    let sources = arr_field(a, "sources");
+    for s in sources {
+        for key in ["id", "title", "url", "section", "passage"] {
+            assert!(
+                !str_field(s, key).is_empty(),
+                "source field {key:?} is empty: {s}"
+            );
+        }
+        assert!(
+            str_field(s, "url").starts_with("https://"),
+            "source url is not a link: {s}"
+        );
+        let lr = s
+            .get("last_reviewed")
+            .unwrap_or_else(|| panic!("source without last_reviewed key: {s}"));
+        assert!(
+            lr.is_null() || lr.is_string(),
+            "last_reviewed is neither null nor a string: {s}"
+        );
+    }
+    for sec in arr_field(a, "sections") {
+        assert!(
+            !str_field(sec, "heading").trim().is_empty(),
+            "section without heading: {sec}"
+        );
+        assert!(
+            !arr_field(sec, "sentences").is_empty(),
+            "empty section: {sec}"
+        );
+    }
+    for s in cited_sentences(a) {
+        let text = normalize_ws(str_field(s, "text"));
+        assert!(!text.is_empty(), "empty sentence: {s}");
+        let cites = arr_field(s, "citations");
+        assert!(!cites.is_empty(), "uncited sentence: {s}");
+        for c in cites {
+            let id = c
+                .as_str()
+                .unwrap_or_else(|| panic!("citation is not a string: {c}"));
+            let src = sources
+                .iter()
+                .find(|src| str_field(src, "id") == id)
+                .unwrap_or_else(|| panic!("citation {id} is not among the sources of {a}"));
+            assert!(
+                normalize_ws(str_field(src, "passage")).contains(&text),
+                "sentence {text:?} is not verbatim in its cited passage {id}: {:?}",
+                str_field(src, "passage")
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Fixture corpus
+
+const LIVER_URL: &str = "https://www.cancer.gov/types/liver/what-is-liver-cancer/treatment";
+
+/// The word only the page added by [`add_unique_page`] contains.
+const UNIQUE_WORD: &str = "zorblatinib";
+const UNIQUE_QUESTION: &str = "What is zorblatinib?";
+const SURGERY_QUESTION: &str = "Is surgery an option for liver cancer?";
+
+fn page(title: &str, url: Option<&str>, reviewed: &str, audience: &str, body: &str) -> String {
+    let mut fm = format!("---\ntitle: {title}\n");
+    if let Some(u) = url {
+        fm.push_str(&format!("url: {u}\n"));
+    }
+    fm.push_str(&format!(
+        "lastReviewed: '{reviewed}'\naudienceLevel: {audience}\ncancerTypes:\n- test\n---\n\n"
+    ));
+    fm + body
+}
+
+fn write(path: &Path, content: impl AsRef<[u8]>) {
+    fs::create_dir_all(path.parent().expect("a parent folder")).expect("create fixture folder");
+    fs::write(path, content).expect("write fixture file");
+}
+
+/// Writes a small corpus: four good pages (in nested folders), one page with
+/// unclosed front matter, one without a url, and one that is not UTF-8.
+fn write_fixture(dir: &Path) {
+    write(
+        &dir.join("en/types/liver-treatment.md"),
+        page(
+            "Liver Cancer Treatment - NCI",
+            Some(LIVER_URL),
+            "2025-01-15",
+            "patient",
+            "# Liver Cancer Treatment - NCI\n\n# Liver Cancer Treatment\n\n\
+             Liver cancer is treated in several ways, depending on how far the cancer has grown and how well the liver works.\n\n\
+             ## Types of treatment\n\n\
+             ### Surgery\n\n\
+             Surgery to remove the tumor may be an option when liver cancer is found early and the rest of the liver is healthy. \
+             A partial hepatectomy removes the part of the liver where the cancer is found, along with some healthy tissue around it. \
+             The remaining liver tissue takes over the work of the liver and may grow back.\n\n\
+             A liver transplant removes the whole liver and replaces it with a healthy donated liver. \
+             A transplant may be done when the cancer is only in the liver and a donated liver can be found.\n\n\
+             ### Ablation therapy\n\n\
+             Ablation therapy destroys tumor cells with heat, cold, or chemicals instead of removing them. \
+             Radiofrequency ablation uses a special probe with tiny electrodes that kill cancer cells. \
+             Ablation may be used for people who cannot have surgery.\n\n\
+             ## Treatment of localized liver cancer\n\n\
+             Treatment of localized liver cancer may include surgery, a liver transplant, or ablation. \
+             Your doctor will talk with you about which of these treatments fits your situation best.\n",
+        ),
+    );
+    write(
+        &dir.join("en/types/liver-causes.md"),
+        page(
+            "Liver Cancer Causes and Risk Factors - NCI",
+            Some("https://www.cancer.gov/types/liver/what-is-liver-cancer/causes-risk-factors"),
+            "2024-11-02",
+            "patient",
+            "# Liver Cancer Causes and Risk Factors\n\n\
+             ## Risk factors\n\n\
+             Having hepatitis B or hepatitis C for a long time can increase the risk of liver cancer. \
+             Cirrhosis is a disease in which healthy liver tissue is replaced by scar tissue. \
+             Heavy alcohol use over many years can cause cirrhosis and raise the risk of liver cancer. \
+             Eating foods tainted with aflatoxin, a poison made by a fungus, also increases the risk.\n\n\
+             ## Lowering your risk\n\n\
+             Getting the hepatitis B vaccine lowers the risk of liver cancer in people who are not yet infected. \
+             Treating chronic hepatitis C infection can also lower the risk.\n",
+        ),
+    );
+    write(
+        &dir.join("en/types/colon-treatment.md"),
+        page(
+            "Colon Cancer Treatment - NCI",
+            Some("https://www.cancer.gov/types/colorectal/colon-cancer-treatment"),
+            "2025-03-01",
+            "patient",
+            "# Colon Cancer Treatment\n\n\
+             ## Surgery for colon cancer\n\n\
+             Surgery is the most common treatment for all stages of colon cancer. \
+             A colectomy removes the part of the colon that has cancer and a small amount of healthy tissue around it. \
+             Nearby lymph nodes are usually removed and checked for cancer as well.\n\n\
+             ### Chemotherapy\n\n\
+             Chemotherapy uses drugs to stop the growth of cancer cells, either by killing the cells or by stopping them from dividing. \
+             Chemotherapy may be given after surgery to kill any cancer cells that are left.\n",
+        ),
+    );
+    write(
+        &dir.join("en/drugs/sorafenib.md"),
+        page(
+            "Sorafenib Tosylate - NCI",
+            Some("https://www.cancer.gov/about-cancer/treatment/drugs/sorafenibtosylate"),
+            "2024-06-20",
+            "patient",
+            "# Sorafenib Tosylate\n\n\
+             ## Use in cancer\n\n\
+             Sorafenib tosylate is approved to treat hepatocellular carcinoma that cannot be removed by surgery. \
+             It is also approved to treat advanced renal cell carcinoma and some types of thyroid cancer. \
+             Sorafenib tosylate is a kinase inhibitor that blocks proteins that help cancer cells grow. \
+             It is taken by mouth as a tablet, usually twice a day, and your care team will watch for side effects.\n",
+        ),
+    );
+    // Front matter that is never closed.
+    write(
+        &dir.join("en/broken/bad-frontmatter.md"),
+        "---\ntitle: Broken Page - NCI\nurl: https://www.cancer.gov/types/liver/broken\n\n# Broken\n\nThis page never closes its front matter.\n",
+    );
+    // No url in the front matter.
+    write(
+        &dir.join("en/broken/no-url.md"),
+        page(
+            "Page Without Address - NCI",
+            None,
+            "2024-01-01",
+            "patient",
+            "# Page Without Address\n\nThis page has plenty of words but no address, so it cannot be cited.\n",
+        ),
+    );
+    // Not UTF-8 (a UTF-16 byte order mark, then invalid bytes).
+    write(
+        &dir.join("en/broken/binary.md"),
+        [0xffu8, 0xfe, b'#', 0x00, b' ', 0x00, 0xc3, 0x28],
+    );
+}
+
+/// Adds a liver page about a drug no other page mentions.
+fn add_unique_page(dir: &Path) {
+    write(
+        &dir.join("en/types/liver-zorblatinib.md"),
+        page(
+            "Zorblatinib Study for Liver Cancer - NCI",
+            Some("https://www.cancer.gov/types/liver/zorblatinib-study"),
+            "2025-06-30",
+            "patient",
+            "# Zorblatinib Study for Liver Cancer\n\n\
+             ## About zorblatinib\n\n\
+             Zorblatinib is an experimental medicine being studied in people with liver cancer. \
+             In the study, zorblatinib is given by vein once every three weeks in a clinic. \
+             Researchers want to learn whether zorblatinib shrinks liver tumors and how well people tolerate it. \
+             People who join the zorblatinib study get regular scans and blood tests to track how the tumor responds.\n",
+        ),
+    );
+}
+
+/// A temporary data folder holding the fixture corpus, and an empty KB path.
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    kb: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    write_fixture(&data);
+    let kb = tmp.path().join("kb");
+    Fixture {
+        _tmp: tmp,
+        data,
+        kb,
+    }
+}
+
+/// A fixture that has been ingested successfully.
+fn ingested_fixture() -> Fixture {
+    let f = fixture();
+    let o = ingest(&f.data, &f.kb, &[]);
+    assert_ok(&o, "ingest of the fixture corpus");
+    f
+}
+
+fn read_current(kb: &Path) -> String {
+    fs::read_to_string(kb.join("CURRENT")).expect("CURRENT exists after ingest")
+}
+
+fn kb_entries(kb: &Path, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(kb)
+        .expect("read the KB folder")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether any source of `answer` (passage, title or url) mentions `word`.
+fn sources_mention(answer: &Value, word: &str) -> bool {
+    arr_field(answer, "sources").iter().any(|s| {
+        ["passage", "title", "url"]
+            .iter()
+            .any(|k| str_field(s, k).to_lowercase().contains(word))
+    })
+}
+
+// ---------------------------------------------------------------------------
+// 1. Fixture ingest and the answer's shape
+
+#[test]
+fn fixture_ingest_reports_bad_files_and_answers_with_verbatim_citations() {
+    let f = fixture();
+    let o = ingest(&f.data, &f.kb, &[]);
+    assert_ok(&o, "ingest");
+    let out = stdout(&o);
+    assert_eq!(
+        summary_count(&out, "pages"),
+        Some(4),
+        "four good pages expected in the summary:\n{out}"
+    );
+    assert_eq!(
+        summary_count(&out, "files"),
+        Some(7),
+        "seven .md files expected in the summary:\n{out}"
+    );
+    assert_eq!(
+        summary_count(&out, "skipped"),
+        Some(3),
+        "three bad files expected in the summary:\n{out}"
+    );
+    let passages =
+        summary_count(&out, "passages").unwrap_or_else(|| panic!("no passages line in:\n{out}"));
+    assert!(
+        passages >= 4,
+        "at least one passage per page expected, got {passages}:\n{out}"
+    );
+    let err = stderr(&o);
+    for bad in ["bad-frontmatter.md", "no-url.md", "binary.md"] {
+        assert!(err.contains(bad), "stderr does not name {bad}:\n{err}");
+    }
+    for good in [
+        "liver-treatment.md",
+        "liver-causes.md",
+        "colon-treatment.md",
+        "sorafenib.md",
+    ] {
+        assert!(
+            !err.contains(good),
+            "stderr complains about the good page {good}:\n{err}"
+        );
+    }
+
+    let a = ask_json(&f.kb, SURGERY_QUESTION);
+    check_answer_shape(&a);
+    assert_eq!(str_field(&a, "question"), SURGERY_QUESTION);
+    assert_eq!(str_field(&a, "kind"), "answer", "{a:#}");
+    assert!(
+        !arr_field(&a, "sections").is_empty(),
+        "an answer without sections: {a:#}"
+    );
+    assert!(
+        !arr_field(&a, "bottom_line").is_empty(),
+        "an answer without a bottom line: {a:#}"
+    );
+    assert!(
+        !arr_field(&a, "questions_to_ask").is_empty(),
+        "an answer without questions to ask: {a:#}"
+    );
+    assert!(
+        arr_field(&a, "sources")
+            .iter()
+            .any(|s| str_field(s, "url").starts_with(LIVER_URL)),
+        "no source points to the liver treatment page: {a:#}"
+    );
+    let sources = arr_field(&a, "sources");
+    assert!(
+        !sources
+            .iter()
+            .any(|s| str_field(s, "url").contains("/broken")),
+        "a skipped page is cited: {a:#}"
+    );
+    let liver = sources
+        .iter()
+        .find(|s| str_field(s, "url").starts_with(LIVER_URL))
+        .expect("a liver source");
+    assert_eq!(
+        liver["last_reviewed"], "2025-01-15",
+        "the page's lastReviewed is carried: {liver}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 2. Re-ingest
+
+#[test]
+fn reingest_of_unchanged_corpus_is_a_no_op_and_a_change_rebuilds() {
+    let f = ingested_fixture();
+    let before = read_current(&f.kb);
+    let o = ingest(&f.data, &f.kb, &[]);
+    assert_ok(&o, "second ingest");
+    assert!(
+        stdout(&o).contains("up to date"),
+        "unchanged corpus not reported up to date:\n{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        read_current(&f.kb),
+        before,
+        "an up-to-date ingest changed CURRENT"
+    );
+    assert_eq!(kb_entries(&f.kb, "gen-").len(), 1);
+
+    // Change one page's content.
+    let page = f.data.join("en/types/colon-treatment.md");
+    let mut text = fs::read_to_string(&page).expect("read page");
+    text.push_str("\nRadiation therapy uses high-energy x-rays to kill cancer cells that remain near the colon.\n");
+    fs::write(&page, text).expect("modify page");
+    let o = ingest(&f.data, &f.kb, &[]);
+    assert_ok(&o, "ingest after a change");
+    assert!(
+        !stdout(&o).contains("up to date"),
+        "a changed corpus was reported up to date:\n{}",
+        stdout(&o)
+    );
+    let after = read_current(&f.kb);
+    assert_ne!(after, before, "a changed corpus did not switch CURRENT");
+    assert!(
+        f.kb.join(after.trim()).is_dir(),
+        "CURRENT names a missing generation: {after}"
+    );
+    assert_eq!(
+        kb_entries(&f.kb, "gen-"),
+        vec![after.trim().to_string()],
+        "old generations were not removed"
+    );
+    assert!(kb_entries(&f.kb, ".tmp-").is_empty());
+
+    // And --force rebuilds an unchanged corpus.
+    let o = ingest(&f.data, &f.kb, &["--force"]);
+    assert_ok(&o, "ingest --force");
+    assert!(
+        !stdout(&o).contains("up to date"),
+        "--force did nothing:\n{}",
+        stdout(&o)
+    );
+    assert_ne!(
+        read_current(&f.kb),
+        after,
+        "--force did not build a new generation"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 3. Bad input
+
+#[test]
+fn empty_and_overlong_questions_are_refused_clearly() {
+    // No KB at all: the question is checked first.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cases: [(String, &str); 3] = [
+        (String::new(), "empty"),
+        ("   ".to_string(), "empty"),
+        ("a".repeat(2001), "2000"),
+    ];
+    for (q, needle) in &cases {
+        let o = ask(tmp.path(), &[q.as_str()]);
+        assert_clean_failure(&o, &format!("ask with a {}-char question", q.len()));
+        assert!(
+            stderr(&o).contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            stderr(&o)
+        );
+        assert!(
+            o.stdout.is_empty(),
+            "a refused question printed an answer:\n{}",
+            stdout(&o)
+        );
+    }
+    // Exactly 2000 characters is accepted (and fails only for want of a KB).
+    let o = ask(tmp.path(), &[&"a".repeat(2000)]);
+    assert_clean_failure(&o, "ask with a 2000-char question and no KB");
+    assert!(stderr(&o).contains("sextant ingest"), "{}", stderr(&o));
+}
+
+#[test]
+fn ask_without_a_knowledge_base_says_to_ingest() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for kb in [tmp.path().to_path_buf(), tmp.path().join("does-not-exist")] {
+        let o = ask(&kb, &["--json", SURGERY_QUESTION]);
+        assert_clean_failure(&o, "ask without a KB");
+        assert!(
+            stderr(&o).contains("sextant ingest"),
+            "stderr does not point to `sextant ingest`:\n{}",
+            stderr(&o)
+        );
+        assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    }
+}
+
+#[test]
+fn ingest_refuses_missing_and_empty_data_folders() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kb = tmp.path().join("kb");
+
+    let missing = tmp.path().join("no-such-folder");
+    let o = ingest(&missing, &kb, &[]);
+    assert_clean_failure(&o, "ingest of a missing folder");
+    let err = stderr(&o);
+    assert!(
+        err.contains("no-such-folder"),
+        "stderr does not name the missing folder:\n{err}"
+    );
+    assert!(
+        err.contains("--data"),
+        "stderr does not say how to point at data:\n{err}"
+    );
+    assert!(!kb.join("CURRENT").exists());
+
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).expect("mkdir");
+    fs::write(empty.join("notes.txt"), "not a Markdown page").expect("write");
+    let o = ingest(&empty, &kb, &[]);
+    assert_clean_failure(&o, "ingest of an empty folder");
+    assert!(
+        stderr(&o).contains("no Markdown"),
+        "stderr does not say there are no Markdown pages:\n{}",
+        stderr(&o)
+    );
+    assert!(!kb.join("CURRENT").exists());
+}
+
+#[test]
+fn sextant_data_env_var_is_honored() {
+    let f = fixture();
+    let o = run(sextant()
+        .env("SEXTANT_DATA", &f.data)
+        .arg("--kb")
+        .arg(&f.kb)
+        .args(["ingest", "-q"]));
+    assert_ok(&o, "ingest with SEXTANT_DATA");
+    let data = f.data.canonicalize().expect("canonical data path");
+    assert!(
+        stdout(&o).contains(&data.display().to_string()),
+        "the summary does not name SEXTANT_DATA's folder:\n{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        summary_count(&stdout(&o), "pages"),
+        Some(4),
+        "{}",
+        stdout(&o)
+    );
+    let a = ask_json(&f.kb, SURGERY_QUESTION);
+    assert_eq!(str_field(&a, "kind"), "answer");
+
+    // --data wins over SEXTANT_DATA.
+    let other = tempfile::tempdir().expect("tempdir");
+    let o = run(sextant()
+        .env("SEXTANT_DATA", other.path().join("missing"))
+        .arg("--data")
+        .arg(&f.data)
+        .arg("--kb")
+        .arg(&f.kb)
+        .args(["ingest", "-q"]));
+    assert_ok(&o, "ingest with --data and a bad SEXTANT_DATA");
+
+    // A bad SEXTANT_DATA is named in the error.
+    let o = run(sextant()
+        .env("SEXTANT_DATA", other.path().join("missing"))
+        .arg("--kb")
+        .arg(&f.kb)
+        .args(["ingest", "-q"]));
+    assert_clean_failure(&o, "ingest with a missing SEXTANT_DATA");
+    assert!(stderr(&o).contains("SEXTANT_DATA"), "{}", stderr(&o));
+}
+
+// ---------------------------------------------------------------------------
+// 4. Crash safety at named failpoints
+
+fn crash_at(failpoint: &str) {
+    let f = ingested_fixture();
+    let old_current = read_current(&f.kb);
+    let before = ask_json(&f.kb, UNIQUE_QUESTION);
+    assert!(
+        !sources_mention(&before, UNIQUE_WORD),
+        "the word is found before it was added: {before:#}"
+    );
+
+    add_unique_page(&f.data);
+    let o = run(sextant()
+        .env("SEXTANT_FAILPOINT", failpoint)
+        .arg("--data")
+        .arg(&f.data)
+        .arg("--kb")
+        .arg(&f.kb)
+        .args(["ingest", "--force", "-q"]));
+    assert!(
+        !o.status.success(),
+        "ingest with failpoint {failpoint} succeeded:\n{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains(&format!("failpoint {failpoint}")),
+        "failpoint {failpoint} was not reached:\n{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        o.status.signal(),
+        Some(6),
+        "failpoint {failpoint} should abort (SIGABRT): {:?}",
+        o.status
+    );
+
+    // What the crash left: a staging folder before the generation was
+    // renamed into place, a second generation after.
+    match failpoint {
+        "ingest:after-passages" | "ingest:after-index" => {
+            assert_eq!(
+                kb_entries(&f.kb, ".tmp-").len(),
+                1,
+                "no staging folder after a crash at {failpoint}"
+            );
+            assert_eq!(kb_entries(&f.kb, "gen-").len(), 1);
+        }
+        _ => {
+            assert!(kb_entries(&f.kb, ".tmp-").is_empty());
+            assert_eq!(
+                kb_entries(&f.kb, "gen-").len(),
+                2,
+                "no new generation after a crash at {failpoint}"
+            );
+        }
+    }
+
+    // The KB is usable: either the old generation or the new one.
+    let a = ask_json(&f.kb, SURGERY_QUESTION);
+    assert_eq!(
+        str_field(&a, "kind"),
+        "answer",
+        "after a crash at {failpoint}: {a:#}"
+    );
+    check_answer_shape(&a);
+    let u = ask_json(&f.kb, UNIQUE_QUESTION);
+    check_answer_shape(&u);
+    if failpoint == "ingest:after-current" {
+        assert_ne!(
+            read_current(&f.kb),
+            old_current,
+            "CURRENT did not switch before {failpoint}"
+        );
+        assert_eq!(str_field(&u, "kind"), "answer", "{u:#}");
+        assert!(
+            sources_mention(&u, UNIQUE_WORD),
+            "the new KB is not live after {failpoint}: {u:#}"
+        );
+    } else {
+        assert_eq!(
+            read_current(&f.kb),
+            old_current,
+            "CURRENT changed despite a crash at {failpoint}"
+        );
+        assert!(
+            !sources_mention(&u, UNIQUE_WORD),
+            "a half-built KB is live after {failpoint}: {u:#}"
+        );
+    }
+
+    // A normal ingest recovers.
+    let o = ingest(&f.data, &f.kb, &[]);
+    assert_ok(&o, &format!("ingest after a crash at {failpoint}"));
+    if failpoint == "ingest:after-current" {
+        // The live KB already matches the corpus, so ingest does nothing and
+        // (a library bug) leaves the old generation behind; see
+        // `up_to_date_ingest_removes_a_generation_orphaned_after_current`.
+        // A rebuild removes it.
+        assert!(stdout(&o).contains("up to date"), "{}", stdout(&o));
+        let o = ingest(&f.data, &f.kb, &["--force"]);
+        assert_ok(&o, &format!("ingest --force after a crash at {failpoint}"));
+    } else {
+        assert!(
+            !stdout(&o).contains("up to date"),
+            "the crashed build was taken as complete:\n{}",
+            stdout(&o)
+        );
+    }
+    let u = ask_json(&f.kb, UNIQUE_QUESTION);
+    assert_eq!(str_field(&u, "kind"), "answer", "{u:#}");
+    assert!(
+        sources_mention(&u, UNIQUE_WORD),
+        "the new page is not found after recovery: {u:#}"
+    );
+    assert_no_leftovers(&f.kb, failpoint);
+}
+
+/// No staging folder, exactly one generation, and CURRENT names it.
+fn assert_no_leftovers(kb: &Path, after: &str) {
+    assert_eq!(
+        kb_entries(kb, ".tmp-"),
+        Vec::<String>::new(),
+        "a staging folder was left behind after {after}"
+    );
+    let gens = kb_entries(kb, "gen-");
+    assert_eq!(
+        gens.len(),
+        1,
+        "exactly one generation expected after recovery from {after}: {gens:?}"
+    );
+    assert_eq!(
+        read_current(kb).trim(),
+        gens[0],
+        "CURRENT does not name the remaining generation"
+    );
+}
+
+#[test]
+fn crash_after_passages_keeps_the_old_kb() {
+    crash_at("ingest:after-passages");
+}
+
+#[test]
+fn crash_after_index_keeps_the_old_kb() {
+    crash_at("ingest:after-index");
+}
+
+#[test]
+fn crash_before_current_keeps_the_old_kb() {
+    crash_at("ingest:before-current");
+}
+
+#[test]
+fn crash_after_current_leaves_the_new_kb() {
+    crash_at("ingest:after-current");
+}
+
+/// After a crash between the switch of CURRENT and the removal of the old
+/// generation, the next `ingest` finds the corpus up to date and returns
+/// before `Staging::new` (whose `clean_stale` would remove the orphan), so
+/// the old generation stays on disk until the corpus next changes.
+#[test]
+fn up_to_date_ingest_removes_a_generation_orphaned_after_current() {
+    let f = ingested_fixture();
+    add_unique_page(&f.data);
+    let o = run(sextant()
+        .env("SEXTANT_FAILPOINT", "ingest:after-current")
+        .arg("--data")
+        .arg(&f.data)
+        .arg("--kb")
+        .arg(&f.kb)
+        .args(["ingest", "-q"]));
+    assert!(!o.status.success());
+    assert_ok(&ingest(&f.data, &f.kb, &[]), "ingest after the crash");
+    assert_no_leftovers(&f.kb, "ingest:after-current");
+}
+
+// ---------------------------------------------------------------------------
+// Real corpus
+
+const SEED_QUESTION: &str = "Is surgery an option for metastatic liver cancer";
+
+/// The team's data folder, or `None` (with a message) when it is missing.
+fn real_data() -> Option<PathBuf> {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    if data.join("corpus/cancergov-2025").is_dir() {
+        Some(data)
+    } else {
+        eprintln!(
+            "skipped: no real corpus at {}/corpus/cancergov-2025",
+            data.display()
+        );
+        None
+    }
+}
+
+/// A KB of the real corpus, ingested once per run of this test binary.
+/// It lives under cargo's target tmp folder, named by this process's id;
+/// folders left by earlier runs (whose processes are gone) are removed.
+fn real_kb() -> Option<&'static Path> {
+    static KB: OnceLock<Option<PathBuf>> = OnceLock::new();
+    KB.get_or_init(|| {
+        let data = real_data()?;
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        if let Ok(entries) = fs::read_dir(root) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = name.strip_prefix("sextant-cli-real-kb-") {
+                    if !Path::new("/proc").join(pid).exists() {
+                        let _ = fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+        }
+        let kb = root.join(format!("sextant-cli-real-kb-{}", std::process::id()));
+        let o = ingest(&data, &kb, &["--force"]);
+        assert_ok(&o, "ingest of the real corpus");
+        Some(kb)
+    })
+    .as_deref()
+}
+
+// 5. SIGKILL during ingest
+
+#[test]
+fn killed_ingest_leaves_a_usable_kb() {
+    let Some(data) = real_data() else { return };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kb = tmp.path().join("kb");
+    assert_ok(&ingest(&data, &kb, &[]), "first ingest of the real corpus");
+    for delay_ms in [50u64, 300, 1000, 2000] {
+        let mut child = sextant()
+            .arg("--data")
+            .arg(&data)
+            .arg("--kb")
+            .arg(&kb)
+            .args(["ingest", "--force", "-q"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ingest");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().expect("kill ingest");
+        let status = child.wait().expect("wait for ingest");
+        assert!(
+            status.success() || status.signal() == Some(9),
+            "ingest ended neither by success nor by SIGKILL after {delay_ms} ms: {status:?}"
+        );
+        eprintln!("kill after {delay_ms} ms: {status:?}");
+        let a = ask_json(&kb, "Is surgery an option for metastatic liver cancer?");
+        assert_eq!(
+            str_field(&a, "kind"),
+            "answer",
+            "after a kill at {delay_ms} ms: {a:#}"
+        );
+        check_answer_shape(&a);
+    }
+    // A later ingest cleans up what the kills left.
+    assert_ok(&ingest(&data, &kb, &["--force"]), "ingest after the kills");
+    assert_eq!(
+        kb_entries(&kb, ".tmp-"),
+        Vec::<String>::new(),
+        "staging folders of killed runs were left"
+    );
+    assert_eq!(kb_entries(&kb, "gen-").len(), 1);
+}
+
+// 6. The seed question
+
+#[test]
+fn seed_question_cites_the_liver_treatment_pages() {
+    let Some(kb) = real_kb() else { return };
+    let a = ask_json(kb, SEED_QUESTION);
+    check_answer_shape(&a);
+    assert_eq!(str_field(&a, "kind"), "answer", "{a:#}");
+    let urls: Vec<&str> = arr_field(&a, "sources")
+        .iter()
+        .map(|s| str_field(s, "url"))
+        .collect();
+    assert!(
+        urls.iter().any(|u| u
+            .starts_with("https://www.cancer.gov/types/liver/what-is-liver-cancer/treatment")
+            || (u.contains("/types/liver/") && u.contains("adult-liver-treatment-pdq"))),
+        "no liver treatment page among the sources: {urls:#?}"
+    );
+    let headings: Vec<&str> = arr_field(&a, "sections")
+        .iter()
+        .map(|s| str_field(s, "heading"))
+        .collect();
+    assert!(
+        headings.iter().any(|h| h.contains("urgery")),
+        "no section about surgery: {headings:?}"
+    );
+    let words = body_words(&a);
+    assert!((80..=350).contains(&words), "body has {words} words: {a:#}");
+    let n_questions = arr_field(&a, "questions_to_ask").len();
+    assert!(
+        (4..=6).contains(&n_questions),
+        "{n_questions} questions to ask"
+    );
+    let n_bottom = arr_field(&a, "bottom_line").len();
+    assert!(
+        (1..=2).contains(&n_bottom),
+        "{n_bottom} bottom-line sentences"
+    );
+}
+
+#[test]
+fn seed_question_markdown_snapshot() {
+    let Some(kb) = real_kb() else { return };
+    let o = ask(kb, &["--markdown", SEED_QUESTION]);
+    assert_ok(&o, "ask --markdown");
+    insta::assert_snapshot!("seed_question_markdown", stdout(&o));
+}
+
+// ---------------------------------------------------------------------------
+// 7. Renderings
+
+#[test]
+fn markdown_and_text_renderings_have_their_sections() {
+    let f = ingested_fixture();
+    let md = ask(&f.kb, &["--markdown", SURGERY_QUESTION]);
+    assert_ok(&md, "ask --markdown");
+    let text = ask(&f.kb, &[SURGERY_QUESTION]);
+    assert_ok(&text, "ask");
+    let (md, text) = (stdout(&md), stdout(&text));
+    for (name, out) in [("markdown", &md), ("text", &text)] {
+        assert!(
+            out.contains("Questions to ask your care team"),
+            "{name} lacks the questions:\n{out}"
+        );
+        assert!(
+            out.contains("The bottom line"),
+            "{name} lacks the bottom line:\n{out}"
+        );
+        assert!(
+            out.contains(LIVER_URL),
+            "{name} does not link the liver page:\n{out}"
+        );
+    }
+    assert!(
+        md.contains("## The bottom line"),
+        "markdown headings are not Markdown:\n{md}"
+    );
+    assert!(
+        md.contains("[^1]"),
+        "markdown has no footnote citations:\n{md}"
+    );
+    assert!(text.contains("[1]"), "text has no citations:\n{text}");
+    assert!(
+        !text.contains("## "),
+        "plain text contains Markdown headings:\n{text}"
+    );
+    assert_ne!(md, text, "--markdown and plain output are identical");
+
+    // The real corpus, when there is one.
+    if let Some(kb) = real_kb() {
+        for flag in ["--markdown", "--"] {
+            let o = ask(kb, &[flag, SEED_QUESTION]);
+            assert_ok(&o, &format!("ask {flag} on the real corpus"));
+            let out = stdout(&o);
+            assert!(out.contains("Questions to ask your care team"), "{out}");
+            assert!(out.contains("The bottom line"), "{out}");
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! The knowledge base on disk, and how a new one replaces the old atomically.
+//!
+//! ```text
+//! <kb root>/
+//!   CURRENT                 name of the live generation (replaced by rename)
+//!   gen-<fingerprint>-<t>/  one complete knowledge base
+//!     manifest.json         format version, corpus fingerprint, counts, skips
+//!     pages.json            every page (url, title, audience, kind, types, review date)
+//!     passages.jsonl        one passage per line, in ordinal order
+//!     passages.offsets      n+1 little-endian u64 byte offsets into passages.jsonl
+//!     bm25/                 tantivy index
+//!   .tmp-<pid>-<t>/         a generation being built (never read)
+//! ```
+//!
+//! A new generation is built entirely in a `.tmp-*` folder, flushed to disk,
+//! renamed to `gen-*`, and only then does `CURRENT` change, by writing
+//! `CURRENT.tmp` and renaming it over `CURRENT`. A crash at any point leaves
+//! `CURRENT` naming a complete generation (or absent, before the first ingest).
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sextant_core::{Page, Passage};
+use sextant_index::Bm25Index;
+
+use crate::corpus::SkipReason;
+use crate::{failpoint, KbError, Result};
+
+/// Bumped whenever parsing, chunking or the on-disk layout changes, so an
+/// unchanged corpus is still re-ingested by a newer Sextant.
+pub const FORMAT_VERSION: u32 = 4;
+
+/// A skipped file, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedFile {
+    pub path: String,
+    pub reason: SkipReason,
+}
+
+/// What a generation contains and how it was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// sha256 over the format version and every file's path and content.
+    pub fingerprint: String,
+    /// The corpus folder it was built from.
+    pub corpus: String,
+    /// Unix seconds.
+    pub built_at: u64,
+    pub files: usize,
+    pub pages: usize,
+    pub passages: usize,
+    pub duplicates_dropped: usize,
+    pub skipped: Vec<SkippedFile>,
+    pub table_lines_dropped: usize,
+    pub images_dropped: usize,
+}
+
+/// An open knowledge base.
+pub struct Kb {
+    dir: PathBuf,
+    manifest: Manifest,
+    pages: Vec<Page>,
+    offsets: Vec<u64>,
+    passages: File,
+    bm25: Bm25Index,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KbError + '_ {
+    move |source| KbError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// The live generation's folder under `root`, if any.
+pub fn current_generation(root: &Path) -> Result<Option<PathBuf>> {
+    let current = root.join("CURRENT");
+    match fs::read_to_string(&current) {
+        Ok(name) => {
+            let name = name.trim();
+            if name.is_empty() || name.contains('/') || name.contains("..") {
+                return Err(KbError::Corrupt(format!(
+                    "{} names no generation",
+                    current.display()
+                )));
+            }
+            Ok(Some(root.join(name)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(&current)(e)),
+    }
+}
+
+/// Reads the live generation's manifest, if there is one.
+pub fn current_manifest(root: &Path) -> Result<Option<Manifest>> {
+    let Some(dir) = current_generation(root)? else {
+        return Ok(None);
+    };
+    let path = dir.join("manifest.json");
+    let text = fs::read_to_string(&path).map_err(io(&path))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| KbError::Corrupt(format!("{}: {e}", path.display())))
+}
+
+impl Kb {
+    /// Opens the live knowledge base under `root`.
+    pub fn open(root: &Path) -> Result<Kb> {
+        let dir = current_generation(root)?
+            .ok_or_else(|| KbError::NotIngested(root.display().to_string()))?;
+        let manifest = current_manifest(root)?
+            .ok_or_else(|| KbError::NotIngested(root.display().to_string()))?;
+        if manifest.format != FORMAT_VERSION {
+            return Err(KbError::Outdated {
+                path: dir.display().to_string(),
+                found: manifest.format,
+                expected: FORMAT_VERSION,
+            });
+        }
+        let pages_path = dir.join("pages.json");
+        let pages: Vec<Page> =
+            serde_json::from_slice(&fs::read(&pages_path).map_err(io(&pages_path))?)
+                .map_err(|e| KbError::Corrupt(format!("{}: {e}", pages_path.display())))?;
+        let off_path = dir.join("passages.offsets");
+        let raw = fs::read(&off_path).map_err(io(&off_path))?;
+        if raw.len() % 8 != 0 {
+            return Err(KbError::Corrupt(format!(
+                "{} is truncated",
+                off_path.display()
+            )));
+        }
+        let offsets: Vec<u64> = raw
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect();
+        let pas_path = dir.join("passages.jsonl");
+        let passages = File::open(&pas_path).map_err(io(&pas_path))?;
+        let len = passages.metadata().map_err(io(&pas_path))?.len();
+        if offsets.len() != manifest.passages + 1 || offsets.last() != Some(&len) {
+            return Err(KbError::Corrupt(format!(
+                "{} does not match {} ({} passages expected); run `sextant ingest --force`",
+                off_path.display(),
+                pas_path.display(),
+                manifest.passages
+            )));
+        }
+        let bm25 = Bm25Index::open(&dir.join("bm25"))?;
+        if bm25.num_docs() as usize != manifest.passages {
+            return Err(KbError::Corrupt(format!(
+                "the search index holds {} passages, the knowledge base {}; run `sextant ingest --force`",
+                bm25.num_docs(),
+                manifest.passages
+            )));
+        }
+        Ok(Kb {
+            dir,
+            manifest,
+            pages,
+            offsets,
+            passages,
+            bm25,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+    pub fn pages(&self) -> &[Page] {
+        &self.pages
+    }
+    pub fn page(&self, i: u32) -> Option<&Page> {
+        self.pages.get(i as usize)
+    }
+    pub fn bm25(&self) -> &Bm25Index {
+        &self.bm25
+    }
+    /// Number of passages.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads passage `ord` from disk.
+    pub fn passage(&self, ord: u32) -> Result<Passage> {
+        let i = ord as usize;
+        if i + 1 >= self.offsets.len() {
+            return Err(KbError::Corrupt(format!("no passage {ord}")));
+        }
+        let (a, b) = (self.offsets[i], self.offsets[i + 1]);
+        let mut buf = vec![0u8; (b - a) as usize];
+        let path = self.dir.join("passages.jsonl");
+        self.passages
+            .read_exact_at(&mut buf, a)
+            .map_err(io(&path))?;
+        serde_json::from_slice(&buf).map_err(|e| KbError::Corrupt(format!("passage {ord}: {e}")))
+    }
+
+    /// Iterates all passages in ordinal order.
+    pub fn passages(&self) -> impl Iterator<Item = Result<Passage>> + '_ {
+        (0..self.len() as u32).map(|o| self.passage(o))
+    }
+}
+
+/// A generation being written. Dropping it without [`Staging::commit`]
+/// removes the partial folder.
+pub struct Staging {
+    root: PathBuf,
+    dir: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    pub fn new(root: &Path) -> Result<Staging> {
+        fs::create_dir_all(root).map_err(io(root))?;
+        clean_stale(root);
+        let dir = root.join(format!(".tmp-{}-{}", std::process::id(), now_nanos()));
+        fs::create_dir(&dir).map_err(io(&dir))?;
+        Ok(Staging {
+            root: root.to_path_buf(),
+            dir,
+            committed: false,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes pages, passages and the index into the staging folder.
+    pub fn write(&self, pages: &[Page], passages: &[Passage]) -> Result<()> {
+        let pages_path = self.dir.join("pages.json");
+        write_synced(
+            &pages_path,
+            &serde_json::to_vec(pages).map_err(|e| KbError::Corrupt(e.to_string()))?,
+        )?;
+        let pas_path = self.dir.join("passages.jsonl");
+        let f = File::create(&pas_path).map_err(io(&pas_path))?;
+        let mut w = BufWriter::new(f);
+        let mut offsets = Vec::with_capacity(passages.len() + 1);
+        let mut pos = 0u64;
+        for p in passages {
+            offsets.push(pos);
+            let mut line = serde_json::to_vec(p).map_err(|e| KbError::Corrupt(e.to_string()))?;
+            line.push(b'\n');
+            w.write_all(&line).map_err(io(&pas_path))?;
+            pos += line.len() as u64;
+        }
+        offsets.push(pos);
+        let f = w.into_inner().map_err(|e| io(&pas_path)(e.into_error()))?;
+        f.sync_all().map_err(io(&pas_path))?;
+        let off: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
+        write_synced(&self.dir.join("passages.offsets"), &off)?;
+        failpoint("ingest:after-passages");
+        let docs = passages.iter().enumerate().map(|(i, p)| {
+            let page = &pages[p.page as usize];
+            (i as u32, p, page)
+        });
+        let sections: Vec<String> = passages.iter().map(|p| p.section_label()).collect();
+        sextant_index::build(
+            &self.dir.join("bm25"),
+            docs.map(|(ord, p, page)| sextant_index::IndexDoc {
+                ord,
+                page: p.page,
+                title: &page.title,
+                section: &sections[ord as usize],
+                body: &p.text,
+            }),
+        )?;
+        failpoint("ingest:after-index");
+        Ok(())
+    }
+
+    /// Writes the manifest, moves the generation into place and points
+    /// `CURRENT` at it. Older generations are removed afterwards.
+    pub fn commit(mut self, manifest: &Manifest) -> Result<PathBuf> {
+        write_synced(
+            &self.dir.join("manifest.json"),
+            &serde_json::to_vec_pretty(manifest).map_err(|e| KbError::Corrupt(e.to_string()))?,
+        )?;
+        sync_dir(&self.dir)?;
+        let short = &manifest.fingerprint[..manifest.fingerprint.len().min(16)];
+        let name = format!("gen-{short}-{}", now_nanos());
+        let gen = self.root.join(&name);
+        fs::rename(&self.dir, &gen).map_err(io(&gen))?;
+        self.committed = true;
+        sync_dir(&self.root)?;
+        failpoint("ingest:before-current");
+        let tmp = self.root.join("CURRENT.tmp");
+        write_synced(&tmp, name.as_bytes())?;
+        fs::rename(&tmp, self.root.join("CURRENT")).map_err(io(&tmp))?;
+        sync_dir(&self.root)?;
+        failpoint("ingest:after-current");
+        // Old generations are garbage now; a failure to remove them is harmless.
+        if let Ok(entries) = fs::read_dir(&self.root) {
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().to_string();
+                if n.starts_with("gen-") && n != name {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        Ok(gen)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Removes `.tmp-<pid>-*` folders left by processes that no longer run, and
+/// generations that `CURRENT` does not name (left by a crash between the
+/// rename and the switch, or between the switch and the clean-up).
+pub fn clean_stale(root: &Path) {
+    let live = current_generation(root).ok().flatten();
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().to_string();
+        if let Some(rest) = n.strip_prefix(".tmp-") {
+            let pid = rest.split('-').next().unwrap_or("");
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        } else if n.starts_with("gen-") && live.as_deref() != Some(e.path().as_path()) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = File::create(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+pub(crate) fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}

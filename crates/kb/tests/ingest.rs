@@ -1,0 +1,169 @@
+//! Ingest on real and hostile input: the real corpus (when `../shared/data`
+//! is present), and property tests that the parsers of untrusted Markdown
+//! never panic and always produce passages within bounds.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use sextant_kb::chunk::{chunk, MAX_WORDS, MIN_WORDS};
+use sextant_kb::corpus::parse_page;
+use sextant_kb::{ingest, markdown, Kb};
+
+fn real_corpus() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(sextant_kb::CORPUS_SUBDIR);
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} not found", p.display());
+        None
+    }
+}
+
+#[test]
+fn real_corpus_ingests_into_bounded_cited_passages() {
+    let Some(corpus) = real_corpus() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let kb_root = tmp.path().join("kb");
+    let report = ingest(&corpus, &kb_root, false, &|_| {}).unwrap();
+    let m = &report.manifest;
+    assert!(!report.up_to_date);
+    assert!(m.files > 1400, "{}", m.files);
+    assert!(m.pages > 1200, "{}", m.pages);
+    assert!(
+        m.skipped
+            .iter()
+            .any(|s| s.reason == sextant_kb::corpus::SkipReason::Video),
+        "videos are skipped"
+    );
+    let kb = Kb::open(&kb_root).unwrap();
+    assert_eq!(kb.len(), m.passages);
+    let mut ids = std::collections::HashSet::new();
+    let mut in_bounds = 0;
+    for p in kb.passages() {
+        let p = p.unwrap();
+        assert!(ids.insert(p.id.clone()), "duplicate id {}", p.id);
+        assert!(!p.text.trim().is_empty());
+        assert!(
+            !p.text.contains("](") && !p.text.contains("popDefinition"),
+            "markup left in {}: {}",
+            p.id,
+            p.text
+        );
+        assert!(!p.section_path.is_empty());
+        let w = p.word_count();
+        assert!(w <= MAX_WORDS + MIN_WORDS + 80, "{w} words in {}", p.id);
+        if (MIN_WORDS..=MAX_WORDS).contains(&w) {
+            in_bounds += 1;
+        }
+        let page = kb.page(p.page).unwrap();
+        assert!(page.url.starts_with("https://www.cancer.gov/"));
+    }
+    // Short sections stay short rather than borrow text from another heading.
+    assert!(
+        in_bounds * 100 / kb.len() >= 80,
+        "{in_bounds} of {} passages within {MIN_WORDS}..={MAX_WORDS} words",
+        kb.len()
+    );
+    // The liver treatment page: its metastatic section is one passage with its path.
+    let liver = kb
+        .pages()
+        .iter()
+        .position(|p| p.url == "https://www.cancer.gov/types/liver/what-is-liver-cancer/treatment")
+        .expect("liver page") as u32;
+    let metastatic = kb
+        .passages()
+        .map(Result::unwrap)
+        .find(|p| p.page == liver && p.section_label() == "Liver Cancer Treatment › Treatment of locally advanced or metastatic liver cancer")
+        .expect("metastatic section passage");
+    assert!(metastatic
+        .text
+        .starts_with("Treatment of locally advanced or metastatic liver cancer may include:"));
+    assert!(metastatic
+        .fragment
+        .as_deref()
+        .unwrap()
+        .starts_with(":~:text=Treatment%20of%20locally"));
+    assert_eq!(kb.page(liver).unwrap().cancer_types, vec!["liver"]);
+
+    // Unchanged corpus: no work, same generation.
+    let again = ingest(&corpus, &kb_root, false, &|_| {}).unwrap();
+    assert!(again.up_to_date);
+    assert_eq!(again.kb_dir, report.kb_dir);
+}
+
+#[test]
+fn empty_and_missing_corpora_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = ingest(tmp.path(), &tmp.path().join("kb"), false, &|_| {}).unwrap_err();
+    assert!(e.to_string().contains("no Markdown"), "{e}");
+    let e = ingest(
+        &tmp.path().join("nope"),
+        &tmp.path().join("kb"),
+        false,
+        &|_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("nope"), "{e}");
+    let e = Kb::open(&tmp.path().join("kb")).err().unwrap();
+    assert!(e.to_string().contains("sextant ingest"), "{e}");
+    let e = sextant_kb::locate_data(Some(&tmp.path().join("missing"))).unwrap_err();
+    assert!(e.to_string().contains("--data"), "{e}");
+}
+
+#[test]
+fn a_damaged_knowledge_base_is_refused_with_advice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let body = "Surgery removes the tumor and some healthy tissue around it. ".repeat(12);
+    std::fs::write(corpus.join("a.md"), format!("---\ntitle: A\nurl: https://www.cancer.gov/types/liver/a\n---\n\n## Surgery\n\n{body}\n")).unwrap();
+    let kb_root = tmp.path().join("kb");
+    let r = ingest(&corpus, &kb_root, false, &|_| {}).unwrap();
+    std::fs::write(r.kb_dir.join("passages.offsets"), [1u8, 2, 3]).unwrap();
+    let e = Kb::open(&kb_root).err().unwrap();
+    assert!(e.to_string().contains("truncated"), "{e}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any text at all: parsing a page never panics, and whatever comes out
+    /// is non-empty text within the passage bounds.
+    #[test]
+    fn parse_page_never_panics(text in "\\PC{0,2000}") {
+        let (r, _issues) = parse_page("fuzz.md", &text);
+        if let Ok(p) = r {
+            for c in p.chunks {
+                prop_assert!(!c.text.trim().is_empty());
+            }
+        }
+    }
+
+    /// Markdown-shaped text: headings, lists, links, tables, front matter.
+    #[test]
+    fn markdown_shaped_input_never_panics(lines in proptest::collection::vec(prop_oneof![
+        Just("---".to_string()),
+        Just("title: T".to_string()),
+        Just("url: https://www.cancer.gov/types/liver/x".to_string()),
+        Just(String::new()),
+        "#{1,7} [A-Za-z ]{0,20}",
+        "- [a-z ]{0,30}[.:]?",
+        "  [a-z ]{0,20}",
+        "\\[\\[?[0-9a-z]{0,3}\\]?\\([#a-z/?=&0-9]{0,20}\\)?\\]?",
+        "!\\[[a-z (]{0,10}\\]\\([a-z\" ]{0,10}\\)?",
+        "\\| [a-z]{0,5} \\|",
+        "[A-Z][a-z ,]{0,60}[.!?]",
+        "\\\\[*_#]",
+    ], 0..60)) {
+        let text = lines.join("\n");
+        let (blocks, _) = markdown::parse(&text);
+        let chunks = chunk(&blocks, "Root");
+        for c in &chunks {
+            prop_assert!(!c.section_path.is_empty());
+            prop_assert!(!c.text.trim().is_empty());
+        }
+        let _ = parse_page("fuzz.md", &text);
+    }
+}
