@@ -103,7 +103,20 @@ const INTENT_CUES: &[(Intent, &[&str])] = &[
     ),
     (
         Intent::Stages,
-        &["stage", "staging", "stages", "grade of", "tnm"],
+        // "stage 4 colon cancer" describes; it does not ask about staging.
+        &[
+            "staging",
+            "stages",
+            "what stage",
+            "which stage",
+            "stage mean",
+            "stage means",
+            "stage is",
+            "stage does",
+            "stage of my",
+            "tnm",
+            "grade of",
+        ],
     ),
     (
         Intent::Screening,
@@ -275,6 +288,10 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
         .iter()
         .find(|(_, cues)| cues.iter().any(|c| lower.contains(&format!(" {c}"))))
         .map_or(Intent::General, |(i, _)| *i);
+    // "What does stage 2 mean?": a stage with a number, asked about.
+    if intent == Intent::General && lower.contains(" stage ") && lower.contains(" mean") {
+        intent = Intent::Stages;
+    }
     if drug.is_some() && matches!(intent, Intent::Treatment | Intent::General) {
         intent = Intent::Drug;
     }
@@ -353,6 +370,11 @@ mod tests {
         );
         assert_eq!(intent("How to prevent Skin Cancer ?"), Intent::Prevention);
         assert_eq!(intent("What is (are) Melanoma ?"), Intent::General);
+        assert_eq!(intent("What does stage 2 mean?"), Intent::Stages);
+        assert_eq!(
+            intent("my dad has stage 4 colon cancer, what treatments are there"),
+            Intent::Treatment
+        );
         assert_eq!(intent("What does sorafenib do?"), Intent::Drug);
         assert_eq!(intent("side effects of sorafenib"), Intent::SideEffects);
         assert_eq!(

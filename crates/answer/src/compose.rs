@@ -20,6 +20,8 @@ use crate::{Engine, Result};
 
 /// Body word budget (sections, without the bottom line).
 pub const MAX_BODY_WORDS: usize = 260;
+/// Below this many body words (with the bottom line), weaker sentences are let in.
+pub const MIN_BODY_WORDS: usize = 120;
 /// Sentences per section.
 const MAX_PER_SECTION: usize = 4;
 /// Candidates weaker than this share of the best are not used.
@@ -185,6 +187,12 @@ fn usable(s: &str, words: usize) -> bool {
         "this section",
         "described in",
         "editorial board",
+        "magnitude of effect",
+        "study design",
+        "internal validity",
+        "external validity",
+        "consistency:",
+        "level of evidence",
         "any of these",
         "these problems",
         "these symptoms",
@@ -197,7 +205,15 @@ fn usable(s: &str, words: usize) -> bool {
         "call 1-800",
         "cancer information service",
     ];
-    !NOISE.iter().any(|n| l.contains(n)) && !s.starts_with("See ")
+    // Quoted speech, first-person stories and rhetorical questions read
+    // wrongly out of their page.
+    let quoted = s.contains(['“', '”', '"']);
+    let first_person = s.starts_with("I ") || s.contains(" I ") || s.contains(" I'");
+    !NOISE.iter().any(|n| l.contains(n))
+        && !s.starts_with("See ")
+        && !quoted
+        && !first_person
+        && !s.ends_with('?')
 }
 
 /// Words that need the sentence before them to make sense.
@@ -260,7 +276,12 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
     let type_stems: HashSet<String> = a
         .cancer_types
         .iter()
-        .flat_map(|c| c.aliases.iter().map(|x| x.trim_start_matches('~')))
+        .flat_map(|c| {
+            c.aliases
+                .iter()
+                .map(|x| x.trim_start_matches('~'))
+                .chain(c.abbreviations.iter().copied())
+        })
         .flat_map(|x| bm25.analyze(x))
         .filter(|s| !is_generic(s))
         .collect();
@@ -318,11 +339,28 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
             if section_topical {
                 s += 0.08;
             }
+            // "What is X?" is best answered by a sentence that says what X is.
+            if a.intent == Intent::General
+                && mentions_type
+                && (lower.contains(" is a ")
+                    || lower.contains(" is cancer ")
+                    || lower.contains(" are a "))
+            {
+                s += 0.12;
+            }
             if mentions_type || (page_type_match && !asked.is_empty()) {
                 s += 0.10;
             }
             if needs_context(&norm) {
                 s -= 0.08;
+            }
+            // A drug question is best answered by the drug's own page.
+            if let (Some(d), Some(pg)) = (&a.drug, page) {
+                if pg.kind == sextant_core::PageKind::Drug
+                    && pg.title.to_lowercase().starts_with(d.as_str())
+                {
+                    s += 0.15;
+                }
             }
             if page.is_some_and(|pg| pg.audience == sextant_core::Audience::Patient) {
                 s += 0.08;
@@ -396,8 +434,11 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
     let mut chosen: Vec<Vec<Candidate>> = vec![Vec::new(); n_sections];
     let mut used_words = 0;
     let mut picked: Vec<&Candidate> = vec![&bottom];
-    let mut selected: Vec<(usize, Candidate)> = Vec::new();
-    for floor in [RELATIVE_FLOOR, RELATIVE_FLOOR * 0.7] {
+    // A first pass takes only strong sentences; later passes relax the bar
+    // until the answer has two sections and enough to read.
+    for (floor, catch_all_floor, catch_all_cap) in
+        [(RELATIVE_FLOOR, 0.6, 2), (RELATIVE_FLOOR * 0.7, 0.45, 3)]
+    {
         for c in &cands {
             if c.score < best * floor || used_words + c.words > MAX_BODY_WORDS {
                 continue;
@@ -410,22 +451,25 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
             }
             let lower = format!(" {} ", c.norm.to_lowercase());
             let sec = section_of(prof.sections, &lower);
-            // The catch-all section takes only a couple of strong sentences.
+            // The catch-all section takes only a few strong sentences.
             let catch_all = prof.sections[sec].cues.is_empty();
-            let cap = if catch_all { 2 } else { MAX_PER_SECTION };
-            if chosen[sec].len() >= cap || (catch_all && c.score < best * 0.6) {
+            let cap = if catch_all {
+                catch_all_cap
+            } else {
+                MAX_PER_SECTION
+            };
+            if chosen[sec].len() >= cap || (catch_all && c.score < best * catch_all_floor) {
                 continue;
             }
             chosen[sec].push(c.clone());
-            selected.push((sec, c.clone()));
             picked.push(c);
             used_words += c.words;
         }
-        if chosen.iter().filter(|s| !s.is_empty()).count() >= 2 {
+        let sections_filled = chosen.iter().filter(|s| !s.is_empty()).count();
+        if sections_filled >= 2 && used_words + bottom.words >= MIN_BODY_WORDS {
             break;
         }
     }
-    let _ = selected;
 
     // Sources in order of first citation.
     let mut source_ranks: Vec<usize> = Vec::new();
@@ -458,7 +502,7 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
         .iter()
         .map(|&r| source_ref(engine, &passages[r].0))
         .collect();
-    let cancer_types = type_names(engine, a, &passages);
+    let cancer_types = type_names(a);
     Ok(Answer {
         question: a.question.clone(),
         kind: AnswerKind::Answer,
@@ -497,23 +541,11 @@ fn source_ref(engine: &Engine, p: &Passage) -> SourceRef {
     }
 }
 
-/// The cancer types to show: those asked about, else those of the top source.
-fn type_names(engine: &Engine, a: &Analysis, passages: &[(Passage, f32)]) -> Vec<String> {
-    if !a.cancer_types.is_empty() {
-        return a.cancer_types.iter().map(|c| c.name.to_string()).collect();
-    }
-    passages
-        .first()
-        .and_then(|(p, _)| engine.kb().page(p.page))
-        .map(|pg| {
-            pg.cancer_types
-                .iter()
-                .filter_map(|t| sextant_core::cancer::by_id(t))
-                .map(|c| c.name.to_string())
-                .take(2)
-                .collect()
-        })
-        .unwrap_or_default()
+/// The cancer types to show: those the question names. A question that
+/// names none is not tagged from its sources: a coping question answered
+/// from a breast cancer page is not about breast cancer.
+fn type_names(a: &Analysis) -> Vec<String> {
+    a.cancer_types.iter().map(|c| c.name.to_string()).collect()
 }
 
 /// The cancer named in titles and questions: "metastatic liver cancer"; for

@@ -49,6 +49,12 @@ pub mod boosts {
     pub const DRUG_OFF_TOPIC: f32 = 0.6;
     /// The page of the drug a question names.
     pub const DRUG_MATCH: f32 = 2.0;
+    /// Pages of no patient-information kind (program pages, misc).
+    pub const OTHER_KIND: f32 = 0.8;
+    /// Research news and articles: dated reports of single studies.
+    pub const NEWS: f32 = 0.75;
+    /// Weight of a named type's full names when the question used its abbreviation ("HCC").
+    pub const ABBREVIATION_EXPANSION_WEIGHT: f32 = 0.8;
     /// PDQ® summaries: expert-board reviewed, the most complete patient pages.
     pub const PDQ: f32 = 1.15;
     /// Childhood-cancer pages when the question is about a child...
@@ -74,16 +80,37 @@ impl Engine {
     }
 
     pub fn new(kb: Kb) -> Engine {
+        // Drug pages are titled by the drug ("Tamoxifen Citrate"); list pages
+        // ("Drugs Approved for ...", "Cancer Drugs", "Off-Label Drug Use")
+        // and common words are not drug names.
+        const NOT_DRUGS: &[&str] = &[
+            "cancer",
+            "drugs",
+            "drug",
+            "access",
+            "off",
+            "off-label",
+            "recombinant",
+            "using",
+        ];
         let mut drug_names: Vec<String> = kb
             .pages()
             .iter()
-            .filter(|p| p.kind == PageKind::Drug)
+            .filter(|p| {
+                p.kind == PageKind::Drug
+                    && !p.title.contains("Drugs")
+                    && !p.title.contains(" Drug ")
+            })
             .filter_map(|p| p.title.split_whitespace().next())
             .map(|w| {
                 w.trim_matches(|c: char| !c.is_alphanumeric())
                     .to_lowercase()
             })
-            .filter(|w| w.len() >= 4)
+            .filter(|w| {
+                w.len() >= 4
+                    && !NOT_DRUGS.contains(&w.as_str())
+                    && !sextant_core::text::is_stopword(w)
+            })
             .collect();
         drug_names.sort();
         drug_names.dedup();
@@ -102,19 +129,52 @@ impl Engine {
 
     /// The weighted query terms for an analyzed question.
     pub fn query_terms(&self, a: &Analysis) -> Vec<QueryTerm> {
+        // An abbreviation the question uses ("HCC") counts less than usual:
+        // its full names are added below, and patient pages use those.
+        let abbreviations: Vec<String> = a
+            .cancer_types
+            .iter()
+            .flat_map(|c| c.abbreviations.iter().map(|x| x.to_lowercase()))
+            .collect();
         let mut terms: Vec<QueryTerm> = a
             .content_words
             .iter()
             .map(|w| QueryTerm {
                 text: w.clone(),
-                weight: 1.0,
+                weight: if abbreviations.contains(w) { 0.25 } else { 1.0 },
             })
             .collect();
+        // Pages write stages in Roman numerals; people often type digits.
+        for pair in a.content_words.windows(2) {
+            if pair[0] == "stage" {
+                let roman = match pair[1].as_str() {
+                    "0" => Some("0"),
+                    "1" | "one" => Some("i"),
+                    "2" | "two" => Some("ii"),
+                    "3" | "three" => Some("iii"),
+                    "4" | "four" => Some("iv"),
+                    _ => None,
+                };
+                if let Some(r) = roman {
+                    terms.push(QueryTerm {
+                        text: r.to_string(),
+                        weight: 1.0,
+                    });
+                }
+            }
+        }
+        let raw: Vec<&str> = a.question.split(|c: char| !c.is_alphanumeric()).collect();
         for ct in &a.cancer_types {
+            // "HCC" alone says little to patient pages, which write "liver cancer".
+            let weight = if ct.abbreviations.iter().any(|ab| raw.contains(ab)) {
+                boosts::ABBREVIATION_EXPANSION_WEIGHT
+            } else {
+                boosts::SYNONYM_WEIGHT
+            };
             for alias in ct.aliases.iter().filter(|a| !a.starts_with('~')) {
                 terms.push(QueryTerm {
                     text: alias.to_string(),
-                    weight: boosts::SYNONYM_WEIGHT,
+                    weight,
                 });
             }
             for ab in ct.abbreviations {
@@ -155,8 +215,11 @@ impl Engine {
                         b *= boosts::TYPE_MISMATCH;
                     }
                 }
-                if p.kind == PageKind::PdqSummary {
-                    b *= boosts::PDQ;
+                match p.kind {
+                    PageKind::PdqSummary => b *= boosts::PDQ,
+                    PageKind::Other => b *= boosts::OTHER_KIND,
+                    PageKind::News => b *= boosts::NEWS,
+                    _ => {}
                 }
                 if is_child_page(p) {
                     b *= if a.about_child {

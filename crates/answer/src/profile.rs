@@ -290,7 +290,7 @@ pub fn profile(intent: Intent) -> &'static Profile {
                 SectionSpec { heading: "Types and how it develops", cues: &["type", "kind", "spread", "begin", "start", "form"], not: &[] },
                 OTHER,
             ],
-            expansion: &[],
+            expansion: &["disease in which malignant cells form", "type of cancer"],
             topic: &[" is a ", "type", "disease", "cells"],
             title: "About {c}",
             opener: "Thank you for asking; understanding the basics makes the rest easier to follow. Here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",

@@ -39,6 +39,8 @@ pub enum PageKind {
     TreatmentType,
     /// Dictionaries and other reference pages.
     Reference,
+    /// Research news and articles (`/research/`): dated, written for the news.
+    News,
     Other,
 }
 
@@ -53,6 +55,7 @@ impl PageKind {
             PageKind::Cam => "cam",
             PageKind::TreatmentType => "treatment_type",
             PageKind::Reference => "reference",
+            PageKind::News => "news",
             PageKind::Other => "other",
         }
     }

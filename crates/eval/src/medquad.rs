@@ -173,6 +173,10 @@ pub struct Report {
     /// Mean share of the reference answer's content words found in the answer body.
     pub token_recall: f64,
     pub no_evidence_answers: usize,
+    /// Median words in answer bodies (sections + bottom line).
+    pub body_words_p50: f64,
+    /// Share of regular answers whose body is 120–300 words.
+    pub body_words_in_range: f64,
     /// Answers whose citations failed [`sextant_answer::verify`].
     pub citation_failures: usize,
     pub latency_ms_p50: f64,
@@ -254,6 +258,7 @@ pub fn run(engine: &Engine, items: &[Item], progress: &dyn Fn(usize, usize)) -> 
     let mut recall_sum = 0.0;
     let mut recall_n = 0usize;
     let mut latencies = Vec::new();
+    let mut body_words: Vec<f64> = Vec::new();
     let mut no_evidence = 0;
     let mut citation_failures = 0;
     let mut by_qtype: HashMap<String, (usize, usize)> = HashMap::new();
@@ -272,6 +277,8 @@ pub fn run(engine: &Engine, items: &[Item], progress: &dyn Fn(usize, usize)) -> 
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         if answer.kind == sextant_core::AnswerKind::NoEvidence {
             no_evidence += 1;
+        } else {
+            body_words.push(answer.body_words() as f64);
         }
         if !sextant_answer::verify(&answer).is_empty() {
             citation_failures += 1;
@@ -357,6 +364,12 @@ pub fn run(engine: &Engine, items: &[Item], progress: &dyn Fn(usize, usize)) -> 
         }
     }
     latencies.sort_by(f64::total_cmp);
+    body_words.sort_by(f64::total_cmp);
+    let in_range = body_words
+        .iter()
+        .filter(|w| (120.0..=300.0).contains(*w))
+        .count() as f64
+        / body_words.len().max(1) as f64;
     let mut qt: Vec<(String, usize, f64)> = by_qtype
         .into_iter()
         .map(|(k, (n, h))| (k, n, h as f64 / n.max(1) as f64))
@@ -372,6 +385,8 @@ pub fn run(engine: &Engine, items: &[Item], progress: &dyn Fn(usize, usize)) -> 
         lenient: lenient.figures(),
         token_recall: recall_sum / recall_n.max(1) as f64,
         no_evidence_answers: no_evidence,
+        body_words_p50: quantile(&body_words, 0.5),
+        body_words_in_range: in_range,
         citation_failures,
         latency_ms_p50: quantile(&latencies, 0.5),
         latency_ms_p95: quantile(&latencies, 0.95),
@@ -396,8 +411,8 @@ pub fn table(r: &Report) -> String {
         ));
     }
     o.push_str(&format!(
-        "\ntoken recall of reference answers: {:.3}\nno-evidence answers: {}\nanswers failing the citation check: {}\nask latency (warm, in-process): p50 {:.2} ms, p95 {:.2} ms, mean {:.2} ms\n",
-        r.token_recall, r.no_evidence_answers, r.citation_failures, r.latency_ms_p50, r.latency_ms_p95, r.latency_ms_mean
+        "\ntoken recall of reference answers: {:.3}\nno-evidence answers: {}\nanswers failing the citation check: {}\nanswer body: median {:.0} words, {:.1}% within 120-300 words\nask latency (warm, in-process): p50 {:.2} ms, p95 {:.2} ms, mean {:.2} ms\n",
+        r.token_recall, r.no_evidence_answers, r.citation_failures, r.body_words_p50, r.body_words_in_range * 100.0, r.latency_ms_p50, r.latency_ms_p95, r.latency_ms_mean
     ));
     o.push_str("\nstrict hit@3 by question type:\n");
     for (k, n, h) in &r.by_qtype {

@@ -138,6 +138,8 @@ fn kind(url: &str) -> PageKind {
         .unwrap_or("");
     if path.ends_with("-pdq") {
         PageKind::PdqSummary
+    } else if path.contains("/research") || path.contains("/news-events/") {
+        PageKind::News
     } else if path.contains("/treatment/drugs/") {
         PageKind::Drug
     } else if path.contains("/treatment/side-effects") {

@@ -249,7 +249,7 @@ fn page_rank(p: &Page) -> (u8, u8) {
         PageKind::CancerType => 1,
         PageKind::TreatmentType | PageKind::SideEffect | PageKind::Coping => 2,
         PageKind::Drug | PageKind::Cam => 3,
-        PageKind::Reference | PageKind::Other => 4,
+        PageKind::Reference | PageKind::Other | PageKind::News => 4,
     };
     (audience, kind)
 }
