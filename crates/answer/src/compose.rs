@@ -413,7 +413,8 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
             .flat_map(|e| bm25.analyze(e))
             .any(|s| stems.contains(&s));
         let needed = q_stems.len().div_ceil(2);
-        type_match || q_stems.is_empty() || found + usize::from(intent_found) >= needed.max(1)
+        // A question with no words of its own ("what is it?") has nothing to look up.
+        type_match || (!q_stems.is_empty() && found + usize::from(intent_found) >= needed.max(1))
     };
     if cands.is_empty() || !evidence {
         return Ok(no_evidence(engine, a, &passages));
@@ -510,7 +511,7 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
         cancer_types,
         opener: prof.opener.to_string(),
         sections,
-        questions_to_ask: questions(prof, &cancer_of(a)),
+        questions_to_ask: questions(prof, a),
         bottom_line,
         sources,
         notice: NOTICE.to_string(),
@@ -597,8 +598,13 @@ fn title(prof: &Profile, a: &Analysis, _types: &[String]) -> String {
     capitalize(&prof.title.replace("{c}", &c).replace("{d}", &d))
 }
 
-fn questions(prof: &Profile, c: &str) -> Vec<String> {
-    prof.questions.iter().map(|q| q.replace("{c}", c)).collect()
+fn questions(prof: &Profile, a: &Analysis) -> Vec<String> {
+    let c = cancer_of(a);
+    let d = a.drug.clone().unwrap_or_else(|| "this drug".to_string());
+    prof.questions
+        .iter()
+        .map(|q| q.replace("{c}", &c).replace("{d}", &d))
+        .collect()
 }
 
 fn capitalize(s: &str) -> String {
@@ -615,15 +621,14 @@ fn no_evidence(engine: &Engine, a: &Analysis, passages: &[(Passage, f32)]) -> An
     } else {
         a.intent
     });
-    let c = cancer_of(a);
     Answer {
         question: a.question.clone(),
         kind: AnswerKind::NoEvidence,
         cancer_types: a.cancer_types.iter().map(|c| c.name.to_string()).collect(),
         title: "Our sources do not answer this question".to_string(),
-        opener: "I could not find information in Sextant's sources that answers this question well, so I will not guess. Your doctor, nurse or pharmacist can help; the nearest topics found are listed as sources below.".to_string(),
+        opener: "Sextant's sources do not answer this question well, so rather than guess, it lists the nearest topics it found as sources; your doctor, nurse or pharmacist can help.".to_string(),
         sections: Vec::new(),
-        questions_to_ask: questions(prof, &c),
+        questions_to_ask: questions(prof, a),
         bottom_line: Vec::new(),
         sources: passages.iter().take(3).map(|(p, _)| source_ref(engine, p)).collect(),
         notice: NOTICE.to_string(),

@@ -25,7 +25,7 @@ pub struct Profile {
     /// Title; `{c}` is the cancer type (or "cancer").
     pub title: &'static str,
     pub opener: &'static str,
-    /// Questions to ask the care team; `{c}` as above.
+    /// Questions to ask the care team; `{c}` as above, `{d}` the drug.
     pub questions: &'static [&'static str],
 }
 
@@ -57,11 +57,11 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["surgery", "resection", "removed", "transplant"],
             topic: SURGERY_WORDS,
             title: "Is surgery an option for {c}?",
-            opener: "It makes sense to ask whether surgery is possible; it is often one of the first questions people have. Here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",
+            opener: "It makes sense to ask whether surgery is possible, so here is what cancer.gov's expert-reviewed pages say about it, with each point linked to its source.",
             questions: &[
                 "Is surgery possible for my {c}, and if not, why not?",
                 "What is the goal of surgery for me: to cure the cancer, to control it, or to relieve symptoms?",
-                "What other treatments could I have before, after, or instead of surgery?",
+                "What other treatments for {c} could I have before, after, or instead of surgery?",
                 "What are the risks of the operation, and how long will recovery take?",
                 "How many of these operations does this surgical team do each year?",
                 "Could a clinical trial be an option for me?",
@@ -76,13 +76,13 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["treatment", "options", "therapy"],
             topic: &["treat", "therapy", "surgery", "chemotherapy", "radiation", "drug", "transplant", "may include"],
             title: "Treatment options for {c}",
-            opener: "Learning about treatment options can help you take part in decisions about your care. Here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",
+            opener: "Learning about the options can help you take part in decisions about your care, so here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",
             questions: &[
                 "What treatments do you recommend for my {c}, and why?",
                 "What is the goal of each treatment?",
                 "What side effects should I expect, and how can they be managed?",
                 "How will we know whether the treatment is working?",
-                "Is there a clinical trial that would fit my situation?",
+                "Is there a clinical trial for {c} that would fit my situation?",
                 "How soon do I need to decide, and should I get a second opinion?",
             ],
         },
@@ -95,10 +95,10 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["prognosis", "chance of recovery", "survival", "factors"],
             topic: &["prognosis", "chance of recovery", "survival", "outlook", "depends", "factors"],
             title: "Outlook (prognosis) for {c}",
-            opener: "Wanting to know what lies ahead is natural, and it can be hard to ask. Here is what cancer.gov's expert-reviewed pages say about what shapes the outlook, with each point linked to its source. Your own care team can tell you how this applies to you.",
+            opener: "Wanting to know what lies ahead is natural, so here is what cancer.gov's expert-reviewed pages say about what shapes the outlook, with each point linked to its source; your care team can tell you how it applies to you.",
             questions: &[
                 "What do my stage and test results mean for my outlook?",
-                "Which factors in my situation make the outlook better or worse?",
+                "Which factors in my {c} make the outlook better or worse?",
                 "What is the goal of my treatment: cure, control, or comfort?",
                 "How will we know if the cancer comes back?",
                 "Who can I talk to about my worries, for me and my family?",
@@ -113,12 +113,12 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["stage", "staging", "spread"],
             topic: &["stage", "staging", "spread", "metasta"],
             title: "Stages of {c}",
-            opener: "Knowing the stage helps you and your care team talk about treatment. Here is what cancer.gov's expert-reviewed pages say about staging, with each point linked to its source.",
+            opener: "Staging terms can be confusing, so here is what cancer.gov's expert-reviewed pages say about them, with each point linked to its source.",
             questions: &[
                 "What stage is my {c}, and what does that mean?",
                 "Which tests were used to find the stage, and are more needed?",
                 "Has the cancer spread to lymph nodes or other organs?",
-                "How does the stage affect my treatment options?",
+                "How does the stage of my {c} affect my treatment options?",
                 "Will the stage be checked again during or after treatment?",
             ],
         },
@@ -131,7 +131,7 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["signs", "symptoms"],
             topic: &["sign", "symptom", "may cause", "caused by"],
             title: "Signs and symptoms of {c}",
-            opener: "Noticing changes in your body can be worrying. Here is what cancer.gov's expert-reviewed pages say about signs and symptoms, with each point linked to its source. Many of these can also have other causes, so please check with a doctor about anything that concerns you.",
+            opener: "Noticing changes in your body can be worrying, so here is what cancer.gov's expert-reviewed pages say about signs and symptoms, with each point linked to its source; please check with a doctor about anything that concerns you.",
             questions: &[
                 "Could my symptoms be caused by {c} or by something else?",
                 "Which tests do I need to find out?",
@@ -149,9 +149,9 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["tests", "diagnose", "exam", "biopsy"],
             topic: &["test", "exam", "biopsy", "diagnos", "scan", "imaging"],
             title: "How {c} is diagnosed",
-            opener: "Waiting for tests and results can be stressful. Here is what cancer.gov's expert-reviewed pages say about how the diagnosis is made, with each point linked to its source.",
+            opener: "Waiting for tests and results can be stressful, so here is what cancer.gov's expert-reviewed pages say about how the diagnosis is made, with each point linked to its source.",
             questions: &[
-                "Which tests will I need, and what will each one show?",
+                "Which tests for {c} will I need, and what will each one show?",
                 "How do I prepare for the tests, and are there risks?",
                 "When and how will I get the results?",
                 "Will I need a biopsy, and who will read it?",
@@ -167,9 +167,9 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["side effects"],
             topic: &["side effect", "cause", "symptom"],
             title: "Side effects of {c}",
-            opener: "Side effects are a real concern, and many can be prevented or eased. Here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",
+            opener: "Side effects are a real worry for many people, so here is what cancer.gov's expert-reviewed pages say about them, with each point linked to its source.",
             questions: &[
-                "Which side effects are most likely with my treatment, and when do they start?",
+                "Which side effects are most likely with my {c} treatment, and when do they start?",
                 "What can I do to prevent or ease them?",
                 "Which side effects mean I should call you right away, day or night?",
                 "Are there long-term or late effects I should know about?",
@@ -185,10 +185,10 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["screening", "tests"],
             topic: &["screening", "screen", "test", "early"],
             title: "Screening for {c}",
-            opener: "Screening questions are worth asking early. Here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",
+            opener: "Screening is worth asking about, so here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",
             questions: &[
                 "Should I be screened for {c}, and starting when?",
-                "Which screening test is right for me, and how often?",
+                "Which {c} screening test is right for me, and how often?",
                 "What are the possible benefits and harms of screening for me?",
                 "Does my family history change my screening plan?",
                 "What happens if a screening test is abnormal?",
@@ -203,10 +203,10 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["prevention", "risk", "lower", "decrease"],
             topic: &["risk", "prevent", "lower", "decrease", "increase"],
             title: "Lowering the risk of {c}",
-            opener: "Many people want to know what they can do to lower their risk. Here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",
+            opener: "Many people want to know what they can do about their risk, so here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",
             questions: &[
                 "What is my own risk of {c}?",
-                "Which changes would lower my risk the most?",
+                "Which changes would lower my risk of {c} the most?",
                 "Would screening or genetic counseling help me?",
                 "Are there medicines or procedures that lower risk, and what are their downsides?",
                 "Does my family history matter?",
@@ -221,9 +221,9 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["risk", "factors", "cause"],
             topic: &["risk", "cause", "factor", "increase", "gene", "inherit"],
             title: "Causes and risk factors of {c}",
-            opener: "It is natural to wonder why cancer happens. Here is what cancer.gov's expert-reviewed pages say about causes and risk factors, with each point linked to its source. Having a risk factor does not mean that a person will get cancer.",
+            opener: "It is natural to wonder why cancer happens, so here is what cancer.gov's expert-reviewed pages say about causes and risk factors, with each point linked to its source.",
             questions: &[
-                "Which risk factors apply to me?",
+                "Which risk factors for {c} apply to me?",
                 "Should I or my family members have genetic counseling or testing?",
                 "Is there anything I can change to lower my risk of another cancer?",
                 "Should my relatives be screened earlier or more often?",
@@ -239,9 +239,9 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["approved", "used to treat"],
             topic: &["approved", "treat", "use"],
             title: "About {d}",
-            opener: "It helps to understand the medicines in your treatment plan. Here is what cancer.gov's pages say, with each point linked to its source. Questions about your own dose belong with your oncologist or pharmacist.",
+            opener: "It helps to understand the medicines in a treatment plan, so here is what cancer.gov's pages say, with each point linked to its source; questions about your own dose belong with your oncologist or pharmacist.",
             questions: &[
-                "Why is this drug part of my treatment plan?",
+                "Why is {d} part of my treatment plan?",
                 "How and when is it given, and for how long?",
                 "Which side effects should I watch for, and which need a call right away?",
                 "Does it interact with my other medicines or supplements?",
@@ -257,10 +257,10 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["coping", "support", "feelings"],
             topic: &["cope", "coping", "feel", "support", "emotion", "anxiety", "depression", "stress"],
             title: "Coping with {c}",
-            opener: "What you are feeling matters, and you do not have to handle it alone. Here is what cancer.gov's pages say, with each point linked to its source.",
+            opener: "What you are feeling matters, and you do not have to handle it alone; here is what cancer.gov's pages say, with each point linked to its source.",
             questions: &[
                 "Who on my care team can help with how I am feeling?",
-                "Can you refer me to a counselor, social worker or support group?",
+                "Can you refer me to a counselor, a social worker, or a support group for people with {c}?",
                 "What support is there for my family and caregivers?",
                 "Could any of my treatments be affecting my mood or sleep?",
                 "What should I do if I feel overwhelmed?",
@@ -275,9 +275,9 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["clinical trials", "new types of treatment", "being tested"],
             topic: &["clinical trial", "studied", "being tested", "research", "new"],
             title: "Research and clinical trials for {c}",
-            opener: "Clinical trials are how treatments improve, and many people ask about them. Here is what cancer.gov's pages say, with each point linked to its source.",
+            opener: "Many people ask about research and clinical trials, so here is what cancer.gov's pages say, with each point linked to its source.",
             questions: &[
-                "Is there a clinical trial that fits my situation?",
+                "Is there a clinical trial for {c} that fits my situation?",
                 "What would taking part involve, and what would it cost me?",
                 "What are the possible benefits and risks compared with standard treatment?",
                 "Can I stop taking part if I change my mind?",
@@ -293,14 +293,59 @@ pub fn profile(intent: Intent) -> &'static Profile {
             expansion: &["disease in which malignant cells form", "type of cancer"],
             topic: &[" is a ", "type", "disease", "cells"],
             title: "About {c}",
-            opener: "Thank you for asking; understanding the basics makes the rest easier to follow. Here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",
+            opener: "Thank you for asking; here is what cancer.gov's expert-reviewed pages say, with each point linked to its source.",
             questions: &[
                 "What type of {c} do I have, and where did it start?",
                 "What tests will I need, and what will they tell us?",
-                "What are my treatment options?",
+                "What are my treatment options for {c}?",
                 "Where can I find reliable information and support?",
                 "Who should I call if I have questions between visits?",
             ],
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: &[Intent] = &[
+        Intent::Surgery,
+        Intent::SideEffects,
+        Intent::Prognosis,
+        Intent::Stages,
+        Intent::Screening,
+        Intent::Prevention,
+        Intent::Causes,
+        Intent::Symptoms,
+        Intent::Diagnosis,
+        Intent::Drug,
+        Intent::Coping,
+        Intent::Research,
+        Intent::Treatment,
+        Intent::General,
+    ];
+
+    #[test]
+    fn every_profile_is_well_formed() {
+        for &i in ALL {
+            let p = profile(i);
+            // One short, honest sentence; no numbers, which would be facts.
+            assert_eq!(sextant_core::text::sentences(p.opener).len(), 1, "{i:?}");
+            assert!(!p.opener.chars().any(|c| c.is_ascii_digit()), "{i:?}");
+            assert!((2..=4).contains(&p.sections.len()), "{i:?}");
+            assert!(
+                p.sections.last().unwrap().cues.is_empty(),
+                "{i:?}: the last section collects the rest"
+            );
+            assert!((4..=6).contains(&p.questions.len()), "{i:?}");
+            assert!(p.questions.iter().all(|q| q.ends_with('?')), "{i:?}");
+            assert!(
+                p.questions
+                    .iter()
+                    .any(|q| q.contains("{c}") || q.contains("{d}")),
+                "{i:?}: questions name the cancer or the drug"
+            );
+        }
     }
 }

@@ -211,11 +211,16 @@ fn fixture_answer_snapshot() {
 #[test]
 fn unrelated_question_gets_no_evidence_not_stitched_sentences() {
     let engine = fixture_engine();
-    let a = engine
-        .ask("What is the best pizza topping in Chicago?")
-        .unwrap();
-    assert_eq!(a.kind, AnswerKind::NoEvidence, "{a:#?}");
-    assert!(a.sections.is_empty() && a.bottom_line.is_empty());
+    for q in [
+        "What is the best pizza topping in Chicago?",
+        "what is it?",
+        "Can you tell me more?",
+    ] {
+        let a = engine.ask(q).unwrap();
+        assert_eq!(a.kind, AnswerKind::NoEvidence, "{q}: {a:#?}");
+        assert!(a.sections.is_empty() && a.bottom_line.is_empty());
+        assert!(verify(&a).is_empty());
+    }
 }
 
 #[test]
