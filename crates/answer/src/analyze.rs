@@ -147,6 +147,9 @@ const INTENT_CUES: &[(Intent, &[&str])] = &[
         &[
             "cope",
             "coping",
+            "talk to my",
+            "talk with my",
+            "tell my",
             "anxiety",
             "anxious",
             "depress",
@@ -288,9 +291,39 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
         .iter()
         .find(|(_, cues)| cues.iter().any(|c| lower.contains(&format!(" {c}"))))
         .map_or(Intent::General, |(i, _)| *i);
-    // "What does stage 2 mean?": a stage with a number, asked about.
-    if intent == Intent::General && lower.contains(" stage ") && lower.contains(" mean") {
+    // "What does stage 2 mean?", "What is stage IV breast cancer?": a
+    // numbered stage, asked about.
+    let numbered_stage = toks.windows(2).any(|w| {
+        w[0] == "stage"
+            && matches!(
+                w[1].as_str(),
+                "0" | "1"
+                    | "2"
+                    | "3"
+                    | "4"
+                    | "i"
+                    | "ii"
+                    | "iii"
+                    | "iv"
+                    | "one"
+                    | "two"
+                    | "three"
+                    | "four"
+            )
+    });
+    if intent == Intent::General && numbered_stage {
         intent = Intent::Stages;
+    }
+    // "What is immunotherapy?" asks what a treatment is, not for options.
+    let asks_what = lower.starts_with(" what is ")
+        || lower.starts_with(" what are ")
+        || lower.starts_with(" what s ");
+    if intent == Intent::Treatment
+        && asks_what
+        && !lower.contains(" treat")
+        && !lower.contains(" option")
+    {
+        intent = Intent::General;
     }
     if drug.is_some() && matches!(intent, Intent::Treatment | Intent::General) {
         intent = Intent::Drug;
@@ -315,7 +348,22 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
         "juvenile",
     ];
     let about_child = toks.iter().any(|t| CHILD.contains(&t.as_str()));
-    let content_words = toks.into_iter().filter(|w| !is_stopword(w)).collect();
+    let mut content_words: Vec<String> = toks.iter().filter(|w| !is_stopword(w)).cloned().collect();
+    // Pages write stages in Roman numerals; people often type digits.
+    for pair in toks.windows(2) {
+        if pair[0] == "stage" {
+            let roman = match pair[1].as_str() {
+                "1" | "one" => "i",
+                "2" | "two" => "ii",
+                "3" | "three" => "iii",
+                "4" | "four" => "iv",
+                _ => continue,
+            };
+            // The digit itself rarely appears in pages: replace it.
+            content_words.retain(|w| w != &pair[1]);
+            content_words.push(roman.to_string());
+        }
+    }
     Analysis {
         question: question.to_string(),
         intent,
@@ -371,6 +419,22 @@ mod tests {
         assert_eq!(intent("How to prevent Skin Cancer ?"), Intent::Prevention);
         assert_eq!(intent("What is (are) Melanoma ?"), Intent::General);
         assert_eq!(intent("What does stage 2 mean?"), Intent::Stages);
+        assert_eq!(intent("What is stage 2 breast cancer?"), Intent::Stages);
+        let a = analyze("what is stage 4 colon cancer", &[]);
+        assert!(
+            a.content_words.contains(&"iv".to_string()),
+            "{:?}",
+            a.content_words
+        );
+        assert_eq!(intent("What is immunotherapy?"), Intent::General);
+        assert_eq!(
+            intent("What are the treatment options for HCC?"),
+            Intent::Treatment
+        );
+        assert_eq!(
+            intent("How do I talk to my kids about my cancer?"),
+            Intent::Coping
+        );
         assert_eq!(
             intent("my dad has stage 4 colon cancer, what treatments are there"),
             Intent::Treatment

@@ -209,7 +209,9 @@ fn usable(s: &str, words: usize) -> bool {
     // wrongly out of their page.
     let quoted = s.contains(['“', '”', '"']);
     let first_person = s.starts_with("I ") || s.contains(" I ") || s.contains(" I'");
-    !NOISE.iter().any(|n| l.contains(n))
+    // "Whether the cancer has spread." is a list item, not a statement.
+    !s.starts_with("Whether ")
+        && !NOISE.iter().any(|n| l.contains(n))
         && !s.starts_with("See ")
         && !quoted
         && !first_person
@@ -219,6 +221,7 @@ fn usable(s: &str, words: usize) -> bool {
 /// Words that need the sentence before them to make sense.
 fn needs_context(s: &str) -> bool {
     const LEADS: &[&str] = &[
+        "Whether ",
         "This ",
         "These ",
         "They ",
@@ -590,6 +593,11 @@ fn cancer_of(a: &Analysis) -> String {
 
 fn title(prof: &Profile, a: &Analysis, _types: &[String]) -> String {
     let c = cancer_of(a);
+    // "Treatment options for chemotherapy" reads wrongly: a treatment
+    // question that names no cancer is about the treatment itself.
+    if a.cancer_types.is_empty() && matches!(a.intent, Intent::Treatment | Intent::Surgery) {
+        return capitalize(&format!("About {c}"));
+    }
     let d = a
         .drug
         .as_deref()

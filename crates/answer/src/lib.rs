@@ -144,25 +144,6 @@ impl Engine {
                 weight: if abbreviations.contains(w) { 0.25 } else { 1.0 },
             })
             .collect();
-        // Pages write stages in Roman numerals; people often type digits.
-        for pair in a.content_words.windows(2) {
-            if pair[0] == "stage" {
-                let roman = match pair[1].as_str() {
-                    "0" => Some("0"),
-                    "1" | "one" => Some("i"),
-                    "2" | "two" => Some("ii"),
-                    "3" | "three" => Some("iii"),
-                    "4" | "four" => Some("iv"),
-                    _ => None,
-                };
-                if let Some(r) = roman {
-                    terms.push(QueryTerm {
-                        text: r.to_string(),
-                        weight: 1.0,
-                    });
-                }
-            }
-        }
         let raw: Vec<&str> = a.question.split(|c: char| !c.is_alphanumeric()).collect();
         for ct in &a.cancer_types {
             // "HCC" alone says little to patient pages, which write "liver cancer".
@@ -222,7 +203,9 @@ impl Engine {
                     _ => {}
                 }
                 if is_child_page(p) {
-                    b *= if a.about_child {
+                    // A parent asking how to talk to their children is not
+                    // asking about childhood cancer.
+                    b *= if a.about_child && a.intent != Intent::Coping {
                         boosts::CHILD_MATCH
                     } else {
                         boosts::CHILD_MISMATCH

@@ -359,7 +359,33 @@ fn strip_links(s: &str, terms: &mut Vec<u32>, dropped: &mut Dropped) -> String {
         }
     }
     cleaned.push_str(rest);
-    remove_orphans(&cleaned)
+    remove_empty_parens(&remove_orphans(&cleaned))
+}
+
+/// Reference links inside parentheses ("early in life ([1], [2])") leave
+/// "()" or "(–)" behind once removed; drop such groups with the space before them.
+fn remove_empty_parens(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('(') {
+        let after = &rest[i + 1..];
+        match after.find(')') {
+            Some(c)
+                if after[..c]
+                    .chars()
+                    .all(|ch| matches!(ch, ',' | '-' | '–' | '—' | ';' | ' ')) =>
+            {
+                out.push_str(rest[..i].trim_end_matches(' '));
+                rest = &after[c + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=i]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A link whose text spans blank lines (cancer.gov's promo cards) reaches
@@ -463,6 +489,15 @@ mod tests {
                 terms: vec![]
             }
         );
+    }
+
+    #[test]
+    fn empty_parentheses_left_by_references_are_dropped() {
+        assert_eq!(
+            clean("early in life ([1](#r1), [2](#r2)). Next (see below).").0,
+            "early in life. Next (see below)."
+        );
+        assert_eq!(clean("tongue ([3](#r3)–[5](#r5)).").0, "tongue.");
     }
 
     #[test]

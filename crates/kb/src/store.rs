@@ -31,7 +31,7 @@ use crate::{failpoint, KbError, Result};
 
 /// Bumped whenever parsing, chunking or the on-disk layout changes, so an
 /// unchanged corpus is still re-ingested by a newer Sextant.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// A skipped file, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
