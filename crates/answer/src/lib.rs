@@ -40,7 +40,7 @@ pub const COMPOSE_PASSAGES: usize = 12;
 /// Boost weights, in one place so eval can report what was used.
 pub mod boosts {
     /// Passages written for patients.
-    pub const PATIENT: f32 = 1.3;
+    pub const PATIENT: f32 = 1.5;
     /// Pages about a cancer type the question names.
     pub const TYPE_MATCH: f32 = 1.6;
     /// Pages about a different cancer type than the one asked about.
