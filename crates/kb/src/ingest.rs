@@ -123,8 +123,11 @@ pub fn ingest(
     if !force {
         if let Ok(Some(m)) = current_manifest(kb_root) {
             if m.fingerprint == fingerprint && m.format == FORMAT_VERSION {
-                // Nothing to build, but a crash may have left garbage behind.
-                crate::store::clean_stale(kb_root);
+                // Nothing to build, but a crash may have left garbage behind;
+                // clean it only if no other ingest is at work.
+                if let Ok(_lock) = crate::store::IngestLock::acquire(kb_root) {
+                    crate::store::clean_stale(kb_root);
+                }
                 let kb_dir = crate::store::current_generation(kb_root)?.unwrap_or_default();
                 return Ok(IngestReport {
                     up_to_date: true,

@@ -29,6 +29,10 @@ pub enum KbError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "another `sextant ingest` is writing the knowledge base at {0}; wait for it to finish"
+    )]
+    Busy(String),
     #[error("no data found: {0}")]
     NoData(String),
     #[error("the corpus folder {0} holds no Markdown (.md) pages")]

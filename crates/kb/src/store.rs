@@ -210,17 +210,46 @@ impl Kb {
     }
 }
 
+/// An exclusive lock on a knowledge-base folder, held while a generation is
+/// built or garbage is collected, so two ingests never remove each other's
+/// work. Released when dropped (or when the process dies).
+pub struct IngestLock {
+    _file: File,
+}
+
+impl IngestLock {
+    /// Takes the lock, or fails at once if another ingest holds it.
+    pub fn acquire(root: &Path) -> Result<IngestLock> {
+        use std::os::fd::AsRawFd;
+        fs::create_dir_all(root).map_err(io(root))?;
+        let path = root.join("ingest.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        // SAFETY: flock on a descriptor we own; no memory is shared.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            return Err(KbError::Busy(root.display().to_string()));
+        }
+        Ok(IngestLock { _file: file })
+    }
+}
+
 /// A generation being written. Dropping it without [`Staging::commit`]
 /// removes the partial folder.
 pub struct Staging {
     root: PathBuf,
     dir: PathBuf,
     committed: bool,
+    _lock: IngestLock,
 }
 
 impl Staging {
     pub fn new(root: &Path) -> Result<Staging> {
-        fs::create_dir_all(root).map_err(io(root))?;
+        let lock = IngestLock::acquire(root)?;
         clean_stale(root);
         let dir = root.join(format!(".tmp-{}-{}", std::process::id(), now_nanos()));
         fs::create_dir(&dir).map_err(io(&dir))?;
@@ -228,6 +257,7 @@ impl Staging {
             root: root.to_path_buf(),
             dir,
             committed: false,
+            _lock: lock,
         })
     }
 
@@ -322,7 +352,8 @@ impl Drop for Staging {
 
 /// Removes `.tmp-<pid>-*` folders left by processes that no longer run, and
 /// generations that `CURRENT` does not name (left by a crash between the
-/// rename and the switch, or between the switch and the clean-up).
+/// rename and the switch, or between the switch and the clean-up). Call it
+/// only while holding the [`IngestLock`].
 pub fn clean_stale(root: &Path) {
     let live = current_generation(root).ok().flatten();
     let Ok(entries) = fs::read_dir(root) else {

@@ -167,3 +167,19 @@ proptest! {
         let _ = parse_page("fuzz.md", &text);
     }
 }
+
+#[test]
+fn a_second_concurrent_ingest_is_refused_not_interleaved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kb_root = tmp.path().join("kb");
+    let lock = sextant_kb::store::IngestLock::acquire(&kb_root).unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let body = "Chemotherapy uses drugs to stop the growth of cancer cells. ".repeat(12);
+    std::fs::write(corpus.join("a.md"), format!("---\ntitle: A\nurl: https://www.cancer.gov/about-cancer/treatment/types/chemotherapy\n---\n\n## Chemo\n\n{body}\n")).unwrap();
+    let e = ingest(&corpus, &kb_root, false, &|_| {}).unwrap_err();
+    assert!(e.to_string().contains("another `sextant ingest`"), "{e}");
+    drop(lock);
+    ingest(&corpus, &kb_root, false, &|_| {}).unwrap();
+    Kb::open(&kb_root).unwrap();
+}
