@@ -176,6 +176,9 @@ const INTENT_CUES: &[(Intent, &[&str])] = &[
             "gene ",
             "genes",
             "family history",
+            "run in famil",
+            "runs in famil",
+            "in my family",
             "who gets",
             "why do people get",
         ],
@@ -427,6 +430,10 @@ mod tests {
             a.content_words
         );
         assert_eq!(intent("What is immunotherapy?"), Intent::General);
+        assert_eq!(
+            intent("Does breast cancer run in families?"),
+            Intent::Causes
+        );
         assert_eq!(
             intent("What are the treatment options for HCC?"),
             Intent::Treatment

@@ -171,6 +171,23 @@ impl Engine {
                 weight: boosts::INTENT_WEIGHT,
             });
         }
+        // "Is it hereditary?", "does it run in families?": pages say
+        // "inherited", "family history", "gene".
+        let heredity = a.content_words.iter().any(|w| {
+            w.starts_with("heredit")
+                || w.starts_with("inherit")
+                || w.starts_with("genetic")
+                || w == "families"
+                || w == "family"
+        });
+        if a.intent == Intent::Causes && heredity {
+            for w in ["inherited", "family history", "genes", "genetic"] {
+                terms.push(QueryTerm {
+                    text: w.to_string(),
+                    weight: boosts::SYNONYM_WEIGHT,
+                });
+            }
+        }
         terms
     }
 
