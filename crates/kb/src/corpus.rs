@@ -7,6 +7,10 @@ use crate::chunk::{chunk, Chunk};
 use crate::frontmatter;
 use crate::markdown::{self, Dropped};
 
+/// Pages larger than this are not read: the largest real page is about 1 MiB,
+/// and reading a stray multi-gigabyte file would exhaust memory.
+pub const MAX_PAGE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Pages with fewer words than this are stubs (a title and a link or two).
 pub const STUB_WORDS: usize = 50;
 
@@ -17,6 +21,7 @@ pub const STUB_WORDS: usize = 50;
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     Unreadable,
+    TooLarge,
     NoFrontMatter,
     NoUrl,
     Video,
@@ -27,6 +32,7 @@ impl SkipReason {
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::Unreadable => "unreadable (not UTF-8 or I/O error)",
+            SkipReason::TooLarge => "too large (over 16 MiB)",
             SkipReason::NoFrontMatter => "no front matter",
             SkipReason::NoUrl => "no url in front matter",
             SkipReason::Video => "video page",

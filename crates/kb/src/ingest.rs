@@ -96,7 +96,23 @@ pub fn ingest(
     let mut texts: Vec<(String, Option<String>)> = Vec::with_capacity(files.len());
     let mut hasher = Sha256::new();
     hasher.update(FORMAT_VERSION.to_le_bytes());
+    let mut too_large = Vec::new();
     for (rel, path) in &files {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if size > crate::corpus::MAX_PAGE_BYTES {
+            hasher.update(rel.as_bytes());
+            hasher.update(size.to_le_bytes());
+            issues.push(Issue::new(
+                rel,
+                format!(
+                    "{size} bytes is over the {} MiB page limit; page skipped",
+                    crate::corpus::MAX_PAGE_BYTES / 1024 / 1024
+                ),
+            ));
+            too_large.push(rel.clone());
+            texts.push((rel.clone(), None));
+            continue;
+        }
         match std::fs::read(path) {
             Ok(bytes) => {
                 hasher.update(rel.as_bytes());
@@ -158,11 +174,15 @@ pub fn ingest(
             .chunks(chunk_len.max(1))
             .map(|part| {
                 let done = &done;
+                let too_large = &too_large;
                 s.spawn(move || {
                     part.iter()
                         .map(|(rel, text)| {
                             let r = match text {
                                 Some(t) => parse_page(rel, t),
+                                None if too_large.contains(rel) => {
+                                    (Err(SkipReason::TooLarge), Vec::new())
+                                }
                                 None => (Err(SkipReason::Unreadable), Vec::new()),
                             };
                             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;

@@ -183,3 +183,28 @@ fn a_second_concurrent_ingest_is_refused_not_interleaved() {
     ingest(&corpus, &kb_root, false, &|_| {}).unwrap();
     Kb::open(&kb_root).unwrap();
 }
+
+#[test]
+fn oversized_pages_are_skipped_and_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let body = "Radiation therapy uses high-energy radiation to kill cancer cells. ".repeat(12);
+    std::fs::write(corpus.join("ok.md"), format!("---\ntitle: Ok\nurl: https://www.cancer.gov/about-cancer/treatment/types/radiation-therapy\n---\n\n## Radiation\n\n{body}\n")).unwrap();
+    let huge = vec![b'a'; (sextant_kb::corpus::MAX_PAGE_BYTES + 1) as usize];
+    std::fs::write(corpus.join("huge.md"), huge).unwrap();
+    let r = ingest(&corpus, &tmp.path().join("kb"), false, &|_| {}).unwrap();
+    assert_eq!(r.manifest.pages, 1);
+    assert!(r
+        .manifest
+        .skipped
+        .iter()
+        .any(|s| s.path == "huge.md" && s.reason == sextant_kb::corpus::SkipReason::TooLarge));
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.at == "huge.md" && i.message.contains("MiB")),
+        "{:?}",
+        r.issues
+    );
+}
