@@ -21,15 +21,51 @@ fn paragraph(answer: &Answer, sentences: &[CitedSentence], md: bool) -> String {
     sentences
         .iter()
         .map(|s| {
-            format!("{} {}", s.text, marks(answer, s, md))
-                .trim_end()
+            // In plain text a no-break space ties the mark to its sentence.
+            let sep = if md { ' ' } else { '\u{a0}' };
+            format!("{}{sep}{}", s.text, marks(answer, s, md))
+                .trim_end_matches([' ', '\u{a0}'])
                 .to_string()
         })
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-/// Plain text for a terminal.
+/// Width plain text is wrapped to.
+pub const TEXT_WIDTH: usize = 88;
+
+/// Word-wraps `text` to `width` columns, prefixing every line with `indent`
+/// (the first with `first`). Words longer than a line (URLs) stay whole.
+fn wrap(text: &str, width: usize, first: &str, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from(first);
+    let mut line_len = first.chars().count();
+    let mut empty = true;
+    // Split on plain spaces only: a no-break space keeps a citation mark on
+    // the line of the sentence it belongs to.
+    for word in text.split([' ', '\n', '\t']).filter(|w| !w.is_empty()) {
+        let n = word.chars().count();
+        if !empty && line_len + 1 + n > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(indent);
+            line_len = indent.chars().count();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+            line_len += 1;
+        }
+        line.push_str(word);
+        line_len += n;
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// Plain text for a terminal, wrapped to [`TEXT_WIDTH`] columns.
 pub fn text(answer: &Answer) -> String {
     let mut o = String::new();
     o.push_str(&answer.title);
@@ -42,28 +78,38 @@ pub fn text(answer: &Answer) -> String {
             answer.cancer_types.join(", ")
         ));
     }
-    o.push_str(&format!("\n{}\n", answer.opener));
+    o.push('\n');
+    o.push_str(&wrap(&answer.opener, TEXT_WIDTH, "", ""));
     for s in &answer.sections {
         o.push_str(&format!(
             "\n{}\n{}\n",
             s.heading,
             "-".repeat(s.heading.chars().count())
         ));
-        o.push_str(&paragraph(answer, &s.sentences, false));
-        o.push('\n');
+        o.push_str(&wrap(
+            &paragraph(answer, &s.sentences, false),
+            TEXT_WIDTH,
+            "",
+            "",
+        ));
     }
     if !answer.questions_to_ask.is_empty() {
         o.push_str("\nQuestions to ask your care team\n-------------------------------\n");
         for q in &answer.questions_to_ask {
-            o.push_str(&format!("  - {q}\n"));
+            o.push_str(&wrap(q, TEXT_WIDTH, "  - ", "    "));
         }
     }
     if !answer.bottom_line.is_empty() {
         o.push_str("\nThe bottom line\n---------------\n");
-        o.push_str(&paragraph(answer, &answer.bottom_line, false));
-        o.push('\n');
+        o.push_str(&wrap(
+            &paragraph(answer, &answer.bottom_line, false),
+            TEXT_WIDTH,
+            "",
+            "",
+        ));
     }
-    o.push_str(&format!("\n{}\n", answer.notice));
+    o.push('\n');
+    o.push_str(&wrap(&answer.notice, TEXT_WIDTH, "", ""));
     if !answer.sources.is_empty() {
         let label = if answer.kind == AnswerKind::NoEvidence {
             "Nearest topics found"
@@ -139,4 +185,20 @@ pub fn markdown(answer: &Answer) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_word_boundaries_and_keeps_long_words() {
+        let w = wrap("aaa bbb ccc ddd", 7, "- ", "  ");
+        assert_eq!(w, "- aaa\n  bbb\n  ccc\n  ddd\n");
+        let url = "https://www.cancer.gov/types/liver/what-is-liver-cancer/treatment";
+        assert_eq!(wrap(url, 10, "", ""), format!("{url}\n"));
+        for line in wrap(&"word ".repeat(100), 88, "", "").lines() {
+            assert!(line.chars().count() <= 88);
+        }
+    }
 }
