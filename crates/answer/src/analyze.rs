@@ -253,6 +253,8 @@ pub struct Analysis {
     pub drug: Option<String>,
     /// The question is about a child or teenager.
     pub about_child: bool,
+    /// Sub-stages of a numbered stage the question names ("iia", "iib", "iic").
+    pub stage_variants: Vec<String>,
 }
 
 /// Problems with the question itself.
@@ -353,6 +355,7 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
     let about_child = toks.iter().any(|t| CHILD.contains(&t.as_str()));
     let mut content_words: Vec<String> = toks.iter().filter(|w| !is_stopword(w)).cloned().collect();
     // Pages write stages in Roman numerals; people often type digits.
+    let mut stage_variants = Vec::new();
     for pair in toks.windows(2) {
         if pair[0] == "stage" {
             let roman = match pair[1].as_str() {
@@ -362,9 +365,11 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
                 "4" | "four" => "iv",
                 _ => continue,
             };
-            // The digit itself rarely appears in pages: replace it.
+            // The digit itself rarely appears in pages: replace it, and add
+            // the sub-stages ("IIA", "IIB") pages use when there is no plain "II".
             content_words.retain(|w| w != &pair[1]);
             content_words.push(roman.to_string());
+            stage_variants.extend(["a", "b", "c"].map(|x| format!("{roman}{x}")));
         }
     }
     Analysis {
@@ -374,6 +379,7 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
         content_words,
         drug,
         about_child,
+        stage_variants,
     }
 }
 

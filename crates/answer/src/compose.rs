@@ -324,7 +324,13 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
             if !usable(&norm, words) {
                 continue;
             }
-            let stems: HashSet<String> = bm25.analyze(&norm).into_iter().collect();
+            let mut stems: HashSet<String> = bm25.analyze(&norm).into_iter().collect();
+            // "Stage IIB" answers a question about stage II.
+            for v in &a.stage_variants {
+                if stems.contains(v) {
+                    stems.insert(v[..v.len() - 1].to_string());
+                }
+            }
             let overlap = if q_stems.is_empty() {
                 0.0
             } else {

@@ -171,6 +171,12 @@ impl Engine {
                 weight: boosts::INTENT_WEIGHT,
             });
         }
+        for v in &a.stage_variants {
+            terms.push(QueryTerm {
+                text: v.clone(),
+                weight: boosts::SYNONYM_WEIGHT,
+            });
+        }
         // "Is it hereditary?", "does it run in families?": pages say
         // "inherited", "family history", "gene".
         let heredity = a.content_words.iter().any(|w| {

@@ -198,14 +198,17 @@ pub static CATALOG: &[CancerType] = &[
     ct!(
         "breast",
         "breast cancer",
-        [
-            "breast cancer",
-            "ductal carcinoma in situ",
-            "~breast",
-            "~breasts"
-        ],
-        ["DCIS"],
+        ["breast cancer", "~breast", "~breasts"],
+        [],
         ["breast"]
+    ),
+    ct!(
+        "dcis",
+        "ductal carcinoma in situ (DCIS)",
+        ["ductal carcinoma in situ"],
+        ["DCIS"],
+        [],
+        "breast"
     ),
     ct!(
         "ovarian",
