@@ -268,6 +268,18 @@ pub enum QuestionError {
     TooLong { chars: usize },
 }
 
+/// The Roman numeral of a stage as people type it ("2", "two", "ii").
+fn roman_stage(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "0" | "zero" => "0",
+        "1" | "one" | "i" => "i",
+        "2" | "two" | "ii" => "ii",
+        "3" | "three" | "iii" => "iii",
+        "4" | "four" | "iv" => "iv",
+        _ => return None,
+    })
+}
+
 /// Checks and trims a question.
 pub fn validate(question: &str) -> Result<String, QuestionError> {
     let q = sextant_core::text::normalize_ws(question);
@@ -298,24 +310,12 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
         .map_or(Intent::General, |(i, _)| *i);
     // "What does stage 2 mean?", "What is stage IV breast cancer?": a
     // numbered stage, asked about.
-    let numbered_stage = toks.windows(2).any(|w| {
-        w[0] == "stage"
-            && matches!(
-                w[1].as_str(),
-                "0" | "1"
-                    | "2"
-                    | "3"
-                    | "4"
-                    | "i"
-                    | "ii"
-                    | "iii"
-                    | "iv"
-                    | "one"
-                    | "two"
-                    | "three"
-                    | "four"
-            )
-    });
+    let stages: Vec<(&str, &'static str)> = toks
+        .windows(2)
+        .filter(|w| w[0] == "stage")
+        .filter_map(|w| roman_stage(&w[1]).map(|r| (w[1].as_str(), r)))
+        .collect();
+    let numbered_stage = !stages.is_empty();
     if intent == Intent::General && numbered_stage {
         intent = Intent::Stages;
     }
@@ -354,23 +354,17 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
     ];
     let about_child = toks.iter().any(|t| CHILD.contains(&t.as_str()));
     let mut content_words: Vec<String> = toks.iter().filter(|w| !is_stopword(w)).cloned().collect();
-    // Pages write stages in Roman numerals; people often type digits.
+    // Pages write stages in Roman numerals; people often type digits. The
+    // typed form is replaced, and the sub-stages ("IIA", "IIB") pages use
+    // when there is no plain "II" are kept aside for the query.
     let mut stage_variants = Vec::new();
-    for pair in toks.windows(2) {
-        if pair[0] == "stage" {
-            let roman = match pair[1].as_str() {
-                "1" | "one" => "i",
-                "2" | "two" => "ii",
-                "3" | "three" => "iii",
-                "4" | "four" => "iv",
-                _ => continue,
-            };
-            // The digit itself rarely appears in pages: replace it, and add
-            // the sub-stages ("IIA", "IIB") pages use when there is no plain "II".
-            content_words.retain(|w| w != &pair[1]);
-            content_words.push(roman.to_string());
-            stage_variants.extend(["a", "b", "c"].map(|x| format!("{roman}{x}")));
+    for (typed, roman) in stages {
+        if roman == "0" {
+            continue;
         }
+        content_words.retain(|w| w != typed);
+        content_words.push(roman.to_string());
+        stage_variants.extend(["a", "b", "c"].map(|x| format!("{roman}{x}")));
     }
     Analysis {
         question: question.to_string(),

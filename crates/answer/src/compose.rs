@@ -309,6 +309,9 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
         // factors affect prognosis"); a passage under such a heading is on topic.
         let section_lower = format!(" {} ", p.section_label().to_lowercase());
         let section_topical = prof.topic.iter().any(|t| section_lower.contains(t));
+        // A drug question is best answered by the drug's own page.
+        let drug_page =
+            matches!((&a.drug, page), (Some(d), Some(pg)) if crate::is_page_of_drug(pg, d));
         let page_type_match = asked.is_empty()
             || page.is_some_and(|pg| pg.cancer_types.iter().any(|t| asked.contains(&t.as_str())));
         for (pos, span) in sentence_spans(&p.text).into_iter().enumerate() {
@@ -363,13 +366,8 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
             if needs_context(&norm) {
                 s -= 0.08;
             }
-            // A drug question is best answered by the drug's own page.
-            if let (Some(d), Some(pg)) = (&a.drug, page) {
-                if pg.kind == sextant_core::PageKind::Drug
-                    && pg.title.to_lowercase().starts_with(d.as_str())
-                {
-                    s += 0.15;
-                }
+            if drug_page {
+                s += 0.15;
             }
             if page.is_some_and(|pg| pg.audience == sextant_core::Audience::Patient) {
                 s += 0.08;
@@ -516,7 +514,7 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
     Ok(Answer {
         question: a.question.clone(),
         kind: AnswerKind::Answer,
-        title: title(prof, a, &cancer_types),
+        title: title(prof, a),
         cancer_types,
         opener: prof.opener.to_string(),
         sections,
@@ -597,28 +595,28 @@ fn cancer_of(a: &Analysis) -> String {
     }
 }
 
-fn title(prof: &Profile, a: &Analysis, _types: &[String]) -> String {
-    let c = cancer_of(a);
+fn title(prof: &Profile, a: &Analysis) -> String {
     // "Treatment options for chemotherapy" reads wrongly: a treatment
     // question that names no cancer is about the treatment itself.
     if a.cancer_types.is_empty() && matches!(a.intent, Intent::Treatment | Intent::Surgery) {
-        return capitalize(&format!("About {c}"));
+        return capitalize(&format!("About {}", cancer_of(a)));
     }
+    capitalize(&fill(prof.title, a))
+}
+
+fn questions(prof: &Profile, a: &Analysis) -> Vec<String> {
+    prof.questions.iter().map(|q| fill(q, a)).collect()
+}
+
+/// A profile template with `{c}` (the cancer, see [`cancer_of`]) and `{d}`
+/// (the drug) filled in.
+fn fill(template: &str, a: &Analysis) -> String {
     let d = a
         .drug
         .as_deref()
         .map(capitalize)
         .unwrap_or_else(|| "this drug".to_string());
-    capitalize(&prof.title.replace("{c}", &c).replace("{d}", &d))
-}
-
-fn questions(prof: &Profile, a: &Analysis) -> Vec<String> {
-    let c = cancer_of(a);
-    let d = a.drug.clone().unwrap_or_else(|| "this drug".to_string());
-    prof.questions
-        .iter()
-        .map(|q| q.replace("{c}", &c).replace("{d}", &d))
-        .collect()
+    template.replace("{c}", &cancer_of(a)).replace("{d}", &d)
 }
 
 fn capitalize(s: &str) -> String {
@@ -638,7 +636,7 @@ fn no_evidence(engine: &Engine, a: &Analysis, passages: &[(Passage, f32)]) -> An
     Answer {
         question: a.question.clone(),
         kind: AnswerKind::NoEvidence,
-        cancer_types: a.cancer_types.iter().map(|c| c.name.to_string()).collect(),
+        cancer_types: type_names(a),
         title: "Our sources do not answer this question".to_string(),
         opener: "Sextant's sources do not answer this question well, so rather than guess, it lists the nearest topics it found as sources; your doctor, nurse or pharmacist can help.".to_string(),
         sections: Vec::new(),

@@ -14,7 +14,6 @@ pub mod render;
 use std::path::Path;
 use std::sync::Arc;
 
-use sextant_core::cancer::CATALOG;
 use sextant_core::{Answer, Audience, PageKind};
 use sextant_index::{Hit, QueryTerm};
 use sextant_kb::Kb;
@@ -129,8 +128,12 @@ impl Engine {
 
     /// The weighted query terms for an analyzed question.
     pub fn query_terms(&self, a: &Analysis) -> Vec<QueryTerm> {
-        // An abbreviation the question uses ("HCC") counts less than usual:
-        // its full names are added below, and patient pages use those.
+        // The question's own words, except an abbreviation of a named type
+        // ("HCC"): that is added below with the type's full names, which
+        // patient pages use, and counts no more than they do.
+        let raw: Vec<&str> = a.question.split(|c: char| !c.is_alphanumeric()).collect();
+        let uses_abbreviation =
+            |ct: &sextant_core::CancerType| ct.abbreviations.iter().any(|ab| raw.contains(ab));
         let abbreviations: Vec<String> = a
             .cancer_types
             .iter()
@@ -139,15 +142,14 @@ impl Engine {
         let mut terms: Vec<QueryTerm> = a
             .content_words
             .iter()
+            .filter(|w| !abbreviations.contains(w))
             .map(|w| QueryTerm {
                 text: w.clone(),
-                weight: if abbreviations.contains(w) { 0.25 } else { 1.0 },
+                weight: 1.0,
             })
             .collect();
-        let raw: Vec<&str> = a.question.split(|c: char| !c.is_alphanumeric()).collect();
         for ct in &a.cancer_types {
-            // "HCC" alone says little to patient pages, which write "liver cancer".
-            let weight = if ct.abbreviations.iter().any(|ab| raw.contains(ab)) {
+            let weight = if uses_abbreviation(ct) {
                 boosts::ABBREVIATION_EXPANSION_WEIGHT
             } else {
                 boosts::SYNONYM_WEIGHT
@@ -211,11 +213,9 @@ impl Engine {
                 if !asked.is_empty() {
                     if p.cancer_types.iter().any(|t| asked.contains(&t.as_str())) {
                         b *= boosts::TYPE_MATCH;
-                    } else if p
-                        .cancer_types
-                        .iter()
-                        .any(|t| CATALOG.iter().any(|c| c.id == t))
-                    {
+                    } else if !p.cancer_types.is_empty() {
+                        // Every page type is a catalog id: a typed page is
+                        // about some other cancer.
                         b *= boosts::TYPE_MISMATCH;
                     }
                 }
@@ -236,9 +236,7 @@ impl Engine {
                 }
                 if p.kind == PageKind::Drug {
                     match &a.drug {
-                        Some(d) if p.title.to_lowercase().starts_with(d.as_str()) => {
-                            b *= boosts::DRUG_MATCH
-                        }
+                        Some(d) if is_page_of_drug(p, d) => b *= boosts::DRUG_MATCH,
                         Some(_) => {}
                         None => b *= boosts::DRUG_OFF_TOPIC,
                     }
@@ -261,6 +259,14 @@ impl Engine {
         let hits = self.retrieve(&a, COMPOSE_PASSAGES)?;
         compose::compose(self, &a, &hits)
     }
+}
+
+/// The drug information page of `drug` (a lower-case drug name).
+pub(crate) fn is_page_of_drug(p: &sextant_core::Page, drug: &str) -> bool {
+    p.kind == PageKind::Drug
+        && p.title
+            .get(..drug.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(drug))
 }
 
 /// Pages about cancers in children (cancer.gov keeps them apart from adults').

@@ -65,6 +65,11 @@ fn wrap(text: &str, width: usize, first: &str, indent: &str) -> String {
     out
 }
 
+/// A paragraph wrapped to [`TEXT_WIDTH`].
+fn block(text: &str) -> String {
+    wrap(text, TEXT_WIDTH, "", "")
+}
+
 /// Plain text for a terminal, wrapped to [`TEXT_WIDTH`] columns.
 pub fn text(answer: &Answer) -> String {
     let mut o = String::new();
@@ -79,19 +84,14 @@ pub fn text(answer: &Answer) -> String {
         ));
     }
     o.push('\n');
-    o.push_str(&wrap(&answer.opener, TEXT_WIDTH, "", ""));
+    o.push_str(&block(&answer.opener));
     for s in &answer.sections {
         o.push_str(&format!(
             "\n{}\n{}\n",
             s.heading,
             "-".repeat(s.heading.chars().count())
         ));
-        o.push_str(&wrap(
-            &paragraph(answer, &s.sentences, false),
-            TEXT_WIDTH,
-            "",
-            "",
-        ));
+        o.push_str(&block(&paragraph(answer, &s.sentences, false)));
     }
     if !answer.questions_to_ask.is_empty() {
         o.push_str("\nQuestions to ask your care team\n-------------------------------\n");
@@ -101,15 +101,10 @@ pub fn text(answer: &Answer) -> String {
     }
     if !answer.bottom_line.is_empty() {
         o.push_str("\nThe bottom line\n---------------\n");
-        o.push_str(&wrap(
-            &paragraph(answer, &answer.bottom_line, false),
-            TEXT_WIDTH,
-            "",
-            "",
-        ));
+        o.push_str(&block(&paragraph(answer, &answer.bottom_line, false)));
     }
     o.push('\n');
-    o.push_str(&wrap(&answer.notice, TEXT_WIDTH, "", ""));
+    o.push_str(&block(&answer.notice));
     if !answer.sources.is_empty() {
         let label = if answer.kind == AnswerKind::NoEvidence {
             "Nearest topics found"

@@ -93,10 +93,11 @@ pub fn ingest(
     }
     let mut issues = Vec::new();
     let mut skipped = Vec::new();
-    let mut texts: Vec<(String, Option<String>)> = Vec::with_capacity(files.len());
+    // Each file's text, or why it cannot be parsed.
+    let mut texts: Vec<(String, std::result::Result<String, SkipReason>)> =
+        Vec::with_capacity(files.len());
     let mut hasher = Sha256::new();
     hasher.update(FORMAT_VERSION.to_le_bytes());
-    let mut too_large = Vec::new();
     for (rel, path) in &files {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         if size > crate::corpus::MAX_PAGE_BYTES {
@@ -109,8 +110,7 @@ pub fn ingest(
                     crate::corpus::MAX_PAGE_BYTES / 1024 / 1024
                 ),
             ));
-            too_large.push(rel.clone());
-            texts.push((rel.clone(), None));
+            texts.push((rel.clone(), Err(SkipReason::TooLarge)));
             continue;
         }
         match std::fs::read(path) {
@@ -119,10 +119,10 @@ pub fn ingest(
                 hasher.update([0]);
                 hasher.update(Sha256::digest(&bytes));
                 match String::from_utf8(bytes) {
-                    Ok(t) => texts.push((rel.clone(), Some(t))),
+                    Ok(t) => texts.push((rel.clone(), Ok(t))),
                     Err(_) => {
                         issues.push(Issue::new(rel, "not valid UTF-8; page skipped"));
-                        texts.push((rel.clone(), None));
+                        texts.push((rel.clone(), Err(SkipReason::Unreadable)));
                     }
                 }
             }
@@ -130,7 +130,7 @@ pub fn ingest(
                 hasher.update(rel.as_bytes());
                 hasher.update([1]);
                 issues.push(Issue::new(rel, format!("cannot read: {e}; page skipped")));
-                texts.push((rel.clone(), None));
+                texts.push((rel.clone(), Err(SkipReason::Unreadable)));
             }
         }
     }
@@ -141,8 +141,8 @@ pub fn ingest(
             if m.fingerprint == fingerprint && m.format == FORMAT_VERSION {
                 // Nothing to build, but a crash may have left garbage behind;
                 // clean it only if no other ingest is at work.
-                if let Ok(_lock) = crate::store::IngestLock::acquire(kb_root) {
-                    crate::store::clean_stale(kb_root);
+                if let Ok(lock) = crate::store::IngestLock::acquire(kb_root) {
+                    crate::store::clean_stale(kb_root, &lock);
                 }
                 let kb_dir = crate::store::current_generation(kb_root)?.unwrap_or_default();
                 return Ok(IngestReport {
@@ -174,16 +174,12 @@ pub fn ingest(
             .chunks(chunk_len.max(1))
             .map(|part| {
                 let done = &done;
-                let too_large = &too_large;
                 s.spawn(move || {
                     part.iter()
                         .map(|(rel, text)| {
                             let r = match text {
-                                Some(t) => parse_page(rel, t),
-                                None if too_large.contains(rel) => {
-                                    (Err(SkipReason::TooLarge), Vec::new())
-                                }
-                                None => (Err(SkipReason::Unreadable), Vec::new()),
+                                Ok(t) => parse_page(rel, t),
+                                Err(reason) => (Err(*reason), Vec::new()),
                             };
                             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                             if n.is_multiple_of(50) || n == total {

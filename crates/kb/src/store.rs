@@ -250,7 +250,7 @@ pub struct Staging {
 impl Staging {
     pub fn new(root: &Path) -> Result<Staging> {
         let lock = IngestLock::acquire(root)?;
-        clean_stale(root);
+        clean_stale(root, &lock);
         let dir = root.join(format!(".tmp-{}-{}", std::process::id(), now_nanos()));
         fs::create_dir(&dir).map_err(io(&dir))?;
         Ok(Staging {
@@ -352,9 +352,10 @@ impl Drop for Staging {
 
 /// Removes `.tmp-<pid>-*` folders left by processes that no longer run, and
 /// generations that `CURRENT` does not name (left by a crash between the
-/// rename and the switch, or between the switch and the clean-up). Call it
-/// only while holding the [`IngestLock`].
-pub fn clean_stale(root: &Path) {
+/// rename and the switch, or between the switch and the clean-up). Taking
+/// the [`IngestLock`] as an argument makes "only while holding it" a rule
+/// the compiler checks.
+pub fn clean_stale(root: &Path, _held: &IngestLock) {
     let live = current_generation(root).ok().flatten();
     let Ok(entries) = fs::read_dir(root) else {
         return;

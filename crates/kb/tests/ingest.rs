@@ -9,6 +9,16 @@ use sextant_kb::chunk::{chunk, MAX_WORDS, MIN_WORDS};
 use sextant_kb::corpus::parse_page;
 use sextant_kb::{ingest, markdown, Kb};
 
+/// A corpus folder under `root` holding one page of twelve repeated sentences.
+fn one_page_corpus(root: &std::path::Path, url: &str, heading: &str, sentence: &str) -> PathBuf {
+    let corpus = root.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let body = sentence.repeat(12);
+    let page = format!("---\ntitle: {heading}\nurl: {url}\n---\n\n## {heading}\n\n{body}\n");
+    std::fs::write(corpus.join("page.md"), page).unwrap();
+    corpus
+}
+
 fn real_corpus() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data")
@@ -115,10 +125,12 @@ fn empty_and_missing_corpora_are_clear_errors() {
 #[test]
 fn a_damaged_knowledge_base_is_refused_with_advice() {
     let tmp = tempfile::tempdir().unwrap();
-    let corpus = tmp.path().join("corpus");
-    std::fs::create_dir_all(&corpus).unwrap();
-    let body = "Surgery removes the tumor and some healthy tissue around it. ".repeat(12);
-    std::fs::write(corpus.join("a.md"), format!("---\ntitle: A\nurl: https://www.cancer.gov/types/liver/a\n---\n\n## Surgery\n\n{body}\n")).unwrap();
+    let corpus = one_page_corpus(
+        tmp.path(),
+        "https://www.cancer.gov/types/liver/a",
+        "Surgery",
+        "Surgery removes the tumor and some healthy tissue around it. ",
+    );
     let kb_root = tmp.path().join("kb");
     let r = ingest(&corpus, &kb_root, false, &|_| {}).unwrap();
     std::fs::write(r.kb_dir.join("passages.offsets"), [1u8, 2, 3]).unwrap();
@@ -173,10 +185,12 @@ fn a_second_concurrent_ingest_is_refused_not_interleaved() {
     let tmp = tempfile::tempdir().unwrap();
     let kb_root = tmp.path().join("kb");
     let lock = sextant_kb::store::IngestLock::acquire(&kb_root).unwrap();
-    let corpus = tmp.path().join("corpus");
-    std::fs::create_dir_all(&corpus).unwrap();
-    let body = "Chemotherapy uses drugs to stop the growth of cancer cells. ".repeat(12);
-    std::fs::write(corpus.join("a.md"), format!("---\ntitle: A\nurl: https://www.cancer.gov/about-cancer/treatment/types/chemotherapy\n---\n\n## Chemo\n\n{body}\n")).unwrap();
+    let corpus = one_page_corpus(
+        tmp.path(),
+        "https://www.cancer.gov/about-cancer/treatment/types/chemotherapy",
+        "Chemo",
+        "Chemotherapy uses drugs to stop the growth of cancer cells. ",
+    );
     let e = ingest(&corpus, &kb_root, false, &|_| {}).unwrap_err();
     assert!(e.to_string().contains("another `sextant ingest`"), "{e}");
     drop(lock);
@@ -187,10 +201,12 @@ fn a_second_concurrent_ingest_is_refused_not_interleaved() {
 #[test]
 fn oversized_pages_are_skipped_and_named() {
     let tmp = tempfile::tempdir().unwrap();
-    let corpus = tmp.path().join("corpus");
-    std::fs::create_dir_all(&corpus).unwrap();
-    let body = "Radiation therapy uses high-energy radiation to kill cancer cells. ".repeat(12);
-    std::fs::write(corpus.join("ok.md"), format!("---\ntitle: Ok\nurl: https://www.cancer.gov/about-cancer/treatment/types/radiation-therapy\n---\n\n## Radiation\n\n{body}\n")).unwrap();
+    let corpus = one_page_corpus(
+        tmp.path(),
+        "https://www.cancer.gov/about-cancer/treatment/types/radiation-therapy",
+        "Radiation",
+        "Radiation therapy uses high-energy radiation to kill cancer cells. ",
+    );
     let huge = vec![b'a'; (sextant_kb::corpus::MAX_PAGE_BYTES + 1) as usize];
     std::fs::write(corpus.join("huge.md"), huge).unwrap();
     let r = ingest(&corpus, &tmp.path().join("kb"), false, &|_| {}).unwrap();
