@@ -2,8 +2,14 @@
 # The whole test suite: formatting, lints, and every test (unit, integration,
 # property, snapshot, crash). Tests that need ../shared/data skip themselves
 # with a message when it is absent.
+#
+# The embedding model is fetched first (once per machine; checked by sha256).
+# The first run on a machine embeds the whole corpus (about 20 minutes on 2
+# cores); the embeddings are cached by content under ~/.cache/sextant, so
+# later runs take seconds for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/fetch-models.sh
 cargo fmt --all --check
 cargo clippy --release --locked --workspace --all-targets -- -D warnings
 cargo test --release --locked --workspace

@@ -522,6 +522,8 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
         bottom_line,
         sources,
         notice: NOTICE.to_string(),
+        retriever: String::new(),
+        warnings: Vec::new(),
     })
 }
 
@@ -644,5 +646,7 @@ fn no_evidence(engine: &Engine, a: &Analysis, passages: &[(Passage, f32)]) -> An
         bottom_line: Vec::new(),
         sources: passages.iter().take(3).map(|(p, _)| source_ref(engine, p)).collect(),
         notice: NOTICE.to_string(),
+        retriever: String::new(),
+        warnings: Vec::new(),
     }
 }

@@ -1,5 +1,5 @@
-//! Sextant's answering: question analysis, retrieval with cancer-type and
-//! audience boosts, extractive composition of a cited, sectioned answer, and
+//! Sextant's answering: question analysis, retrieval (BM25, dense, or both
+//! fused) with cancer-type and audience boosts, extractive composition of a cited, sectioned answer, and
 //! the check that every sentence is verbatim in the passages it cites.
 //!
 //! The default composer uses no language model: every sentence of an answer's
@@ -8,6 +8,7 @@
 
 pub mod analyze;
 pub mod compose;
+pub mod fusion;
 pub mod profile;
 pub mod render;
 
@@ -15,6 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sextant_core::{Answer, Audience, PageKind};
+use sextant_embed::{Embedder, VectorSearch};
 use sextant_index::{Hit, QueryTerm};
 use sextant_kb::Kb;
 
@@ -29,12 +31,58 @@ pub enum AnswerError {
     Kb(#[from] sextant_kb::KbError),
     #[error(transparent)]
     Index(#[from] sextant_index::IndexError),
+    #[error(transparent)]
+    Embed(#[from] sextant_embed::EmbedError),
 }
 
 pub type Result<T> = std::result::Result<T, AnswerError>;
 
 /// How many passages retrieval hands to the composer.
 pub const COMPOSE_PASSAGES: usize = 12;
+
+/// How many passages each retriever contributes to fusion.
+pub const FUSION_DEPTH: usize = 100;
+
+/// Which retrieval finds the passages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Retriever {
+    /// Lexical: tantivy BM25 over title, section and text.
+    Bm25,
+    /// Semantic: MiniLM embeddings, exact dot-product search.
+    Dense,
+    /// Both, fused by reciprocal rank.
+    Hybrid,
+}
+
+impl Retriever {
+    pub const ALL: [Retriever; 3] = [Retriever::Bm25, Retriever::Dense, Retriever::Hybrid];
+    /// The default, chosen by `sextant eval` (BENCHMARKS.md).
+    pub const DEFAULT: Retriever = Retriever::Hybrid;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Retriever::Bm25 => "bm25",
+            Retriever::Dense => "dense",
+            Retriever::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl std::str::FromStr for Retriever {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Retriever::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown retriever {s:?}: use bm25, dense or hybrid"))
+    }
+}
+
+impl std::fmt::Display for Retriever {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Boost weights, in one place so eval can report what was used.
 pub mod boosts {
@@ -71,6 +119,8 @@ pub struct Engine {
     kb: Kb,
     /// Lower-case first words of drug page titles ("sorafenib").
     drug_names: Vec<String>,
+    embedder: Option<Embedder>,
+    retriever: Retriever,
 }
 
 impl Engine {
@@ -113,7 +163,66 @@ impl Engine {
             .collect();
         drug_names.sort();
         drug_names.dedup();
-        Engine { kb, drug_names }
+        Engine {
+            kb,
+            drug_names,
+            embedder: None,
+            retriever: Retriever::DEFAULT,
+        }
+    }
+
+    /// Gives the engine the embedding model dense retrieval needs.
+    pub fn with_embedder(mut self, embedder: Option<Embedder>) -> Engine {
+        self.embedder = embedder;
+        self
+    }
+
+    /// The embedding model, when loaded.
+    pub fn embedder(&self) -> Option<&Embedder> {
+        self.embedder.as_ref()
+    }
+
+    /// Sets the retrieval [`Engine::ask`] uses.
+    pub fn with_retriever(mut self, retriever: Retriever) -> Engine {
+        self.retriever = retriever;
+        self
+    }
+
+    /// Why dense retrieval cannot run here, in words for the person, or
+    /// `None` when it can.
+    pub fn dense_unavailable(&self) -> Option<String> {
+        let Some(e) = &self.embedder else {
+            return Some(
+                "the embedding model is not installed (./scripts/fetch-models.sh installs it), \
+                 so only keyword (BM25) search was used"
+                    .to_string(),
+            );
+        };
+        let Some(v) = &self.kb.manifest().vectors else {
+            return Some(
+                "the knowledge base was built without passage embeddings, so only keyword (BM25) \
+                 search was used; run `sextant ingest` to add them"
+                    .to_string(),
+            );
+        };
+        (v.model != e.model_id()).then(|| {
+            format!(
+                "the knowledge base's embeddings come from {} but the installed model is {}, so \
+                 only keyword (BM25) search was used; run `sextant ingest` to rebuild them",
+                v.model,
+                e.model_id()
+            )
+        })
+    }
+
+    /// The retrieval that `wanted` really gets: BM25 when dense retrieval
+    /// is unavailable.
+    pub fn effective(&self, wanted: Retriever) -> Retriever {
+        if wanted != Retriever::Bm25 && self.dense_unavailable().is_some() {
+            Retriever::Bm25
+        } else {
+            wanted
+        }
     }
 
     pub fn kb(&self) -> &Kb {
@@ -246,18 +355,78 @@ impl Engine {
             .collect()
     }
 
-    /// The top `k` passages for an analyzed question.
-    pub fn retrieve(&self, a: &Analysis, k: usize) -> Result<Vec<Hit>> {
-        let terms = self.query_terms(a);
-        let boosts = Arc::new(self.page_boosts(a));
-        Ok(self.kb.bm25().search(&terms, boosts, k)?)
+    /// The top `k` passages for an analyzed question, by `retriever` (or
+    /// BM25 where dense retrieval is unavailable: see [`Engine::effective`]).
+    pub fn retrieve(&self, a: &Analysis, k: usize, retriever: Retriever) -> Result<Vec<Hit>> {
+        let boosts = self.page_boosts(a);
+        let ranked = match (self.effective(retriever), &self.embedder, self.kb.vectors()) {
+            (Retriever::Bm25, _, _) | (_, None, _) | (_, _, None) => {
+                let terms = self.query_terms(a);
+                return Ok(self.kb.bm25().search(&terms, Arc::new(boosts), k)?);
+            }
+            (Retriever::Dense, Some(e), Some(v)) => vec![self.dense_ranking(e, v, a)?],
+            (Retriever::Hybrid, Some(e), Some(v)) => {
+                let terms = self.query_terms(a);
+                // Unboosted: boosts apply once, after fusion.
+                let flat = Arc::new(vec![1.0; boosts.len()]);
+                let lexical: Vec<u32> = self
+                    .kb
+                    .bm25()
+                    .search(&terms, flat, FUSION_DEPTH)?
+                    .into_iter()
+                    .map(|h| h.ord)
+                    .collect();
+                vec![lexical, self.dense_ranking(e, v, a)?]
+            }
+        };
+        let lists: Vec<&[u32]> = ranked.iter().map(Vec::as_slice).collect();
+        let mut hits: Vec<Hit> = fusion::rrf(&lists, fusion::RRF_K)
+            .into_iter()
+            .map(|(ord, score)| {
+                let page = self.kb.page_of(ord).unwrap_or(0) as usize;
+                Hit {
+                    ord,
+                    score: score * boosts.get(page).copied().unwrap_or(1.0),
+                }
+            })
+            .collect();
+        hits.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.ord.cmp(&y.ord)));
+        hits.truncate(k);
+        Ok(hits)
     }
 
-    /// Answers a question.
+    /// Passages by similarity of their embedding to the question's.
+    fn dense_ranking(
+        &self,
+        e: &Embedder,
+        v: &sextant_embed::FlatVectors,
+        a: &Analysis,
+    ) -> Result<Vec<u32>> {
+        let q = e.embed_one(&a.question)?;
+        Ok(v.search(&q, FUSION_DEPTH)
+            .into_iter()
+            .map(|h| h.0)
+            .collect())
+    }
+
+    /// Answers a question with the engine's retriever.
     pub fn ask(&self, question: &str) -> Result<Answer> {
+        self.ask_with(question, self.retriever)
+    }
+
+    /// Answers a question with a chosen retriever. When dense retrieval was
+    /// wanted but cannot run, the answer comes from BM25 and says so in its
+    /// `warnings`.
+    pub fn ask_with(&self, question: &str, retriever: Retriever) -> Result<Answer> {
         let a = self.analyze(question)?;
-        let hits = self.retrieve(&a, COMPOSE_PASSAGES)?;
-        compose::compose(self, &a, &hits)
+        let used = self.effective(retriever);
+        let hits = self.retrieve(&a, COMPOSE_PASSAGES, used)?;
+        let mut answer = compose::compose(self, &a, &hits)?;
+        answer.retriever = used.as_str().to_string();
+        if used != retriever {
+            answer.warnings.extend(self.dense_unavailable());
+        }
+        Ok(answer)
     }
 }
 

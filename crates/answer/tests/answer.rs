@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use sextant_answer::{verify, Engine, Intent};
+use sextant_answer::{verify, Engine, Intent, Retriever};
 use sextant_core::{Answer, AnswerKind};
 
 fn page(dir: &Path, name: &str, title: &str, url: &str, body: &str) {
@@ -34,8 +34,8 @@ fn fixture_engine() -> &'static Engine {
             let corpus = tmp.path().join("corpus");
             write_fixture(&corpus);
             let kb = tmp.path().join("kb");
-            sextant_kb::ingest(&corpus, &kb, false, &|_| {}).unwrap();
-            let engine = Engine::open(&kb).unwrap();
+            sextant_kb::ingest(&corpus, &kb, &Default::default(), &|_| {}).unwrap();
+            let engine = Engine::open(&kb).unwrap().with_retriever(Retriever::Bm25);
             (tmp, engine)
         })
         .1
@@ -57,8 +57,20 @@ fn real_engine() -> Option<&'static Engine> {
             }
             let tmp = tempfile::tempdir().unwrap();
             let kb = tmp.path().join("kb");
-            sextant_kb::ingest(&corpus, &kb, false, &|_| {}).unwrap();
-            let engine = Engine::open(&kb).unwrap();
+            // With the model installed (scripts/test.sh fetches it), the
+            // real KB carries vectors and answers use the default retrieval.
+            let models = sextant_embed::models_dir(None);
+            let embedder = sextant_embed::embedder::model_present(&models)
+                .then(|| sextant_embed::Embedder::load(&models).unwrap());
+            if embedder.is_none() {
+                eprintln!("model not installed in {}: BM25 only", models.display());
+            }
+            let options = sextant_kb::IngestOptions {
+                embedder: embedder.as_ref(),
+                ..Default::default()
+            };
+            sextant_kb::ingest(&corpus, &kb, &options, &|_| {}).unwrap();
+            let engine = Engine::open(&kb).unwrap().with_embedder(embedder);
             Some((tmp, engine))
         })
         .as_ref()
@@ -293,4 +305,71 @@ proptest! {
     fn arbitrary_questions_never_panic(q in "\\PC{0,300}") {
         let _ = fixture_engine().ask(&q);
     }
+}
+
+#[test]
+fn lay_question_finds_the_esophageal_page_in_hybrid_mode() {
+    let Some(engine) = real_engine() else { return };
+    if engine.effective(Retriever::Hybrid) != Retriever::Hybrid {
+        eprintln!("skipping: {:?}", engine.dense_unavailable());
+        return;
+    }
+    // No cancer named, no medical word: BM25 finds the treatment side
+    // effect pages about swallowing; the embedding knows the symptom.
+    let q = "food gets stuck when I swallow, is it cancer?";
+    let a = engine.analyze(q).unwrap();
+    let urls = |r: Retriever| -> Vec<String> {
+        engine
+            .retrieve(&a, sextant_answer::COMPOSE_PASSAGES, r)
+            .unwrap()
+            .iter()
+            .map(|h| {
+                engine
+                    .kb()
+                    .page(engine.kb().page_of(h.ord).unwrap())
+                    .unwrap()
+                    .url
+                    .clone()
+            })
+            .collect()
+    };
+    let hybrid = urls(Retriever::Hybrid);
+    assert!(
+        hybrid.iter().any(|u| u.contains("/types/esophageal/")),
+        "hybrid: {hybrid:#?}\nbm25: {:#?}",
+        urls(Retriever::Bm25)
+    );
+    let answer = engine.ask(q).unwrap();
+    assert_eq!(answer.retriever, "hybrid");
+    assert!(answer.warnings.is_empty(), "{:?}", answer.warnings);
+    assert!(verify(&answer).is_empty());
+    assert!(
+        answer
+            .sources
+            .iter()
+            .any(|s| s.url.contains("/types/esophageal/")),
+        "{:#?}",
+        answer.sources.iter().map(|s| &s.url).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn dense_retrieval_without_a_model_falls_back_to_bm25_and_says_so() {
+    let engine = fixture_engine();
+    for r in [Retriever::Dense, Retriever::Hybrid] {
+        assert_eq!(engine.effective(r), Retriever::Bm25);
+        let a = engine
+            .ask_with("Is surgery an option for metastatic liver cancer?", r)
+            .unwrap();
+        assert_eq!(a.retriever, "bm25");
+        assert!(
+            a.warnings.iter().any(|w| w.contains("BM25")),
+            "{:?}",
+            a.warnings
+        );
+    }
+    let plain = engine
+        .ask_with("How is liver cancer treated?", Retriever::Bm25)
+        .unwrap();
+    assert!(plain.warnings.is_empty());
 }

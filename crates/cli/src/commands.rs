@@ -4,24 +4,57 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use sextant_answer::Retriever;
 use sextant_kb::Progress;
 
-pub fn ingest(data: Option<&Path>, kb: Option<&Path>, force: bool, quiet: bool) -> Result<()> {
+/// Loads the embedding model. A model that is not installed is a warning
+/// (the caller goes on without dense retrieval, and says so); a damaged one
+/// is an error.
+fn load_embedder(models: Option<&Path>) -> Result<Option<sextant_embed::Embedder>> {
+    let dir = sextant_embed::models_dir(models);
+    match sextant_embed::Embedder::load(&dir) {
+        Ok(e) => Ok(Some(e)),
+        Err(e @ sextant_embed::EmbedError::ModelMissing { .. }) => {
+            eprintln!("warning: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn ingest(
+    data: Option<&Path>,
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    force: bool,
+    quiet: bool,
+) -> Result<()> {
     let data = sextant_kb::locate_data(data)?;
     let corpus = sextant_kb::corpus_dir(&data);
     let kb_root = sextant_kb::default_kb(kb);
+    let embedder = load_embedder(models)?;
+    if embedder.is_none() {
+        eprintln!("warning: building a knowledge base without vectors: answers will use BM25 only until the model is installed and `sextant ingest` runs again");
+    }
+    let options = sextant_kb::IngestOptions {
+        force,
+        embedder: embedder.as_ref(),
+        cache_dir: None,
+    };
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(0)
     };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg:<12} [{bar:30}] {pos}/{len} {elapsed}")
-            .expect("static template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {msg:<12} [{bar:30}] {pos}/{len} {elapsed} (eta {eta})",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
     );
     bar.set_message("reading");
-    let report = sextant_kb::ingest(&corpus, &kb_root, force, &|p| match p {
+    let report = sextant_kb::ingest(&corpus, &kb_root, &options, &|p| match p {
         Progress::Read { files } => {
             bar.set_length(files as u64);
             bar.set_message("parsing");
@@ -32,6 +65,17 @@ pub fn ingest(data: Option<&Path>, kb: Option<&Path>, force: bool, quiet: bool) 
         }
         Progress::Indexing { passages } => {
             bar.set_message(format!("indexing {passages} passages"));
+        }
+        Progress::WaitingForCache => {
+            bar.set_message("waiting for another ingest to finish embedding");
+        }
+        Progress::Embedding { done, total } => {
+            if done == 0 {
+                bar.set_message("embedding");
+                bar.reset_elapsed();
+            }
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
         }
     })
     .with_context(|| format!("ingesting {}", corpus.display()))?;
@@ -65,16 +109,56 @@ pub fn ingest(data: Option<&Path>, kb: Option<&Path>, force: bool, quiet: bool) 
         "  dropped    {} table lines, {} images",
         m.table_lines_dropped, m.images_dropped
     );
+    match &m.vectors {
+        Some(v) => println!(
+            "  vectors    {} × {} ({} embedded now, {} from the cache; {})",
+            m.passages, v.dim, v.embedded, v.cached, v.model
+        ),
+        None => println!("  vectors    none (BM25 only)"),
+    }
     println!("  kb         {}", report.kb_dir.display());
     Ok(())
 }
 
-pub fn ask(kb: Option<&Path>, question: &str, markdown: bool, json: bool) -> Result<()> {
+/// Opens the knowledge base with what `retrievers` need. When dense
+/// retrieval is wanted but cannot run, says why on stderr: the caller goes on
+/// with BM25, visibly.
+fn open_engine(
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    retrievers: &[Retriever],
+) -> Result<sextant_answer::Engine> {
+    let engine = sextant_answer::Engine::open(&sextant_kb::default_kb(kb))?;
+    if retrievers.iter().all(|&r| r == Retriever::Bm25) {
+        return Ok(engine);
+    }
+    // A KB without vectors makes the model useless: do not load it.
+    if engine.kb().vectors().is_none() {
+        if let Some(why) = engine.dense_unavailable() {
+            eprintln!("warning: {why}");
+        }
+        return Ok(engine);
+    }
+    let engine = engine.with_embedder(load_embedder(models)?);
+    if let Some(why) = engine.dense_unavailable() {
+        eprintln!("warning: {why}");
+    }
+    Ok(engine)
+}
+
+pub fn ask(
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    retriever: Retriever,
+    question: &str,
+    markdown: bool,
+    json: bool,
+) -> Result<()> {
     // Check the question before touching the knowledge base: a bad question
     // is the person's to fix, whatever state the KB is in.
     sextant_answer::analyze::validate(question)?;
-    let engine = sextant_answer::Engine::open(&sextant_kb::default_kb(kb))?;
-    let answer = engine.ask(question)?;
+    let engine = open_engine(kb, models, &[retriever])?;
+    let answer = engine.ask_with(question, retriever)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
     } else if markdown {
@@ -87,6 +171,8 @@ pub fn ask(kb: Option<&Path>, question: &str, markdown: bool, json: bool) -> Res
 pub fn eval_medquad(
     data: Option<&Path>,
     kb: Option<&Path>,
+    models: Option<&Path>,
+    retriever: Retriever,
     json: bool,
     limit: Option<usize>,
 ) -> Result<()> {
@@ -99,10 +185,11 @@ pub fn eval_medquad(
     if let Some(n) = limit {
         items.truncate(n);
     }
-    let engine = sextant_answer::Engine::open(&sextant_kb::default_kb(kb))?;
+    let engine = open_engine(kb, models, &[retriever])?;
     let bar = ProgressBar::new(items.len() as u64);
-    let report =
-        sextant_eval::medquad::run(&engine, &items, &|done, _| bar.set_position(done as u64))?;
+    let report = sextant_eval::medquad::run(&engine, &items, retriever, &|done, _| {
+        bar.set_position(done as u64)
+    })?;
     bar.finish_and_clear();
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -111,13 +198,56 @@ pub fn eval_medquad(
     }
     Ok(())
 }
+pub fn eval_retrieval(
+    data: Option<&Path>,
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    retrievers: &[Retriever],
+    json: bool,
+    limit: Option<usize>,
+) -> Result<()> {
+    use sextant_eval::retrieval;
+    let data = sextant_kb::locate_data(data)?;
+    let (items, mut issues) =
+        sextant_eval::medquad::load(&data.join("eval/medquad/1_CancerGov_QA"))?;
+    let engine = open_engine(kb, models, retrievers)?;
+    let mut queries = retrieval::medquad_queries(&engine, &items);
+    let (lay, lay_issues) = retrieval::lay_queries(&engine, &items, retrieval::LAY_QUESTIONS);
+    let (live, live_issues) =
+        retrieval::liveqa_queries(&engine, &data, retrieval::LIVEQA_JUDGMENTS)?;
+    issues.extend(lay_issues);
+    issues.extend(live_issues);
+    for i in &issues {
+        eprintln!("warning: {i}");
+    }
+    if let Some(n) = limit {
+        queries.truncate(n);
+    }
+    queries.extend(lay.into_iter().take(limit.unwrap_or(usize::MAX)));
+    queries.extend(live.into_iter().take(limit.unwrap_or(usize::MAX)));
+    let bar = ProgressBar::new(queries.len() as u64);
+    let report = retrieval::run(&engine, &queries, retrievers, &|done, _| {
+        bar.set_position(done as u64)
+    })?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", retrieval::table(&report));
+    }
+    Ok(())
+}
+
 pub fn bench(
     data: Option<&Path>,
     kb: Option<&Path>,
+    models: Option<&Path>,
     json: bool,
     skip_ingest: bool,
     cold_runs: usize,
+    cold_cache: bool,
 ) -> Result<()> {
+    let models = sextant_embed::models_dir(models);
     let data = sextant_kb::locate_data(data)?;
     let kb = sextant_kb::default_kb(kb);
     let (items, _) = sextant_eval::medquad::load(&data.join("eval/medquad/1_CancerGov_QA"))?;
@@ -131,6 +261,8 @@ pub fn bench(
         scratch_kb: (!skip_ingest).then_some(scratch.as_path()),
         questions: &questions,
         cold_runs: cold_runs.max(1),
+        models: &models,
+        cold_cache,
     };
     let report = sextant_eval::bench::run(&input, &|step| {
         if !json {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sextant_answer::Retriever;
 
 mod commands;
 
@@ -20,6 +21,9 @@ struct Cli {
     /// Knowledge-base folder. Default: $SEXTANT_KB, else $XDG_DATA_HOME/sextant/kb, else ~/.local/share/sextant/kb.
     #[arg(long, global = true, value_name = "DIR")]
     kb: Option<PathBuf>,
+    /// Models folder (holding all-MiniLM-L6-v2/, put there by scripts/fetch-models.sh). Default: $SEXTANT_MODELS, else $XDG_CACHE_HOME/sextant/models, else ~/.cache/sextant/models.
+    #[arg(long, global = true, value_name = "DIR")]
+    models: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,6 +49,9 @@ enum Command {
         /// Print JSON (the shape is documented in the README).
         #[arg(long)]
         json: bool,
+        /// Retrieval: bm25 (keywords), dense (embeddings) or hybrid (both, fused).
+        #[arg(long, default_value_t = Retriever::DEFAULT)]
+        retriever: Retriever,
     },
     /// Measure retrieval and answer quality.
     Eval {
@@ -62,6 +69,9 @@ enum Command {
         /// Cold-start runs of `sextant ask`.
         #[arg(long, default_value_t = 5)]
         cold_runs: usize,
+        /// Time the full ingest with an empty embedding cache (embeds every passage; about 20 minutes on 2 cores).
+        #[arg(long, conflicts_with = "skip_ingest")]
+        cold_cache: bool,
     },
 }
 
@@ -75,33 +85,97 @@ enum EvalSuite {
         /// Evaluate only the first N questions.
         #[arg(long)]
         limit: Option<usize>,
+        /// Retrieval: bm25, dense or hybrid.
+        #[arg(long, default_value_t = Retriever::DEFAULT)]
+        retriever: Retriever,
+    },
+    /// BM25, dense and hybrid retrieval side by side on MedQuAD, lay rewrites and LiveQA consumer questions.
+    Retrieval {
+        /// Print JSON (with every question's ranks).
+        #[arg(long)]
+        json: bool,
+        /// Evaluate only the first N questions of each set.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Retrievers to compare (comma-separated).
+        #[arg(long, value_delimiter = ',', default_values_t = Retriever::ALL)]
+        retrievers: Vec<Retriever>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ingest embeds one batch per core; candle splitting each operation
+    // across the same cores as well only adds contention (ARCHITECTURE.md).
+    // A single question is better served by candle's own threading, so only
+    // ingest turns it off. Set before any thread exists, so no one reads the
+    // environment meanwhile.
+    if matches!(cli.command, Command::Ingest { .. })
+        && std::env::var_os("RAYON_NUM_THREADS").is_none()
+    {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+    let models = cli.models.as_deref();
     let result = match cli.command {
         Command::Ingest { force, quiet } => {
-            commands::ingest(cli.data.as_deref(), cli.kb.as_deref(), force, quiet)
+            commands::ingest(cli.data.as_deref(), cli.kb.as_deref(), models, force, quiet)
         }
         Command::Ask {
             question,
             markdown,
             json,
-        } => commands::ask(cli.kb.as_deref(), &question, markdown, json),
+            retriever,
+        } => commands::ask(
+            cli.kb.as_deref(),
+            models,
+            retriever,
+            &question,
+            markdown,
+            json,
+        ),
         Command::Eval {
-            suite: EvalSuite::Medquad { json, limit },
-        } => commands::eval_medquad(cli.data.as_deref(), cli.kb.as_deref(), json, limit),
+            suite:
+                EvalSuite::Medquad {
+                    json,
+                    limit,
+                    retriever,
+                },
+        } => commands::eval_medquad(
+            cli.data.as_deref(),
+            cli.kb.as_deref(),
+            models,
+            retriever,
+            json,
+            limit,
+        ),
+        Command::Eval {
+            suite:
+                EvalSuite::Retrieval {
+                    json,
+                    limit,
+                    retrievers,
+                },
+        } => commands::eval_retrieval(
+            cli.data.as_deref(),
+            cli.kb.as_deref(),
+            models,
+            &retrievers,
+            json,
+            limit,
+        ),
         Command::Bench {
             json,
             skip_ingest,
             cold_runs,
+            cold_cache,
         } => commands::bench(
             cli.data.as_deref(),
             cli.kb.as_deref(),
+            models,
             json,
             skip_ingest,
             cold_runs,
+            cold_cache,
         ),
     };
     match result {

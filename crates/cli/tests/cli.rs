@@ -27,8 +27,16 @@ fn sextant() -> Command {
     ] {
         c.env_remove(var);
     }
+    // The installed model, wherever fixture tests move the cache to.
+    c.env("SEXTANT_MODELS", sextant_embed::models_dir(None));
     c.stdin(Stdio::null());
     c
+}
+
+/// A fixture KB's own embedding cache (next to it), so what one test
+/// embeds or crashes on never depends on another.
+fn cache_of(kb: &Path) -> PathBuf {
+    kb.with_file_name("embedding-cache")
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -80,7 +88,22 @@ fn assert_no_panic(o: &Output, what: &str) {
     assert!(!err.contains("RUST_BACKTRACE"), "{what} panicked:\n{err}");
 }
 
+/// Ingest with the fixture's own embedding cache.
 fn ingest(data: &Path, kb: &Path, extra: &[&str]) -> Output {
+    run(sextant()
+        .env("SEXTANT_CACHE", cache_of(kb))
+        .arg("--data")
+        .arg(data)
+        .arg("--kb")
+        .arg(kb)
+        .arg("ingest")
+        .arg("-q")
+        .args(extra))
+}
+
+/// Ingest of the real corpus with the machine's shared embedding cache:
+/// the corpus is embedded once per machine, not once per test.
+fn ingest_real(data: &Path, kb: &Path, extra: &[&str]) -> Output {
     run(sextant()
         .arg("--data")
         .arg(data)
@@ -689,6 +712,11 @@ fn sextant_data_env_var_is_honored() {
 // 4. Crash safety at named failpoints
 
 fn crash_at(failpoint: &str) {
+    let embedding = failpoint.contains("embedding") || failpoint.contains("vectors");
+    if embedding && !sextant_embed::embedder::model_present(&sextant_embed::models_dir(None)) {
+        eprintln!("skipped: {failpoint} needs the embedding model (scripts/fetch-models.sh)");
+        return;
+    }
     let f = ingested_fixture();
     let old_current = read_current(&f.kb);
     let before = ask_json(&f.kb, UNIQUE_QUESTION);
@@ -700,6 +728,7 @@ fn crash_at(failpoint: &str) {
     add_unique_page(&f.data);
     let o = run(sextant()
         .env("SEXTANT_FAILPOINT", failpoint)
+        .env("SEXTANT_CACHE", cache_of(&f.kb))
         .arg("--data")
         .arg(&f.data)
         .arg("--kb")
@@ -725,7 +754,10 @@ fn crash_at(failpoint: &str) {
     // What the crash left: a staging folder before the generation was
     // renamed into place, a second generation after.
     match failpoint {
-        "ingest:after-passages" | "ingest:after-index" => {
+        "ingest:after-passages"
+        | "ingest:after-index"
+        | "ingest:mid-embedding"
+        | "ingest:after-vectors" => {
             assert_eq!(
                 kb_entries(&f.kb, ".tmp-").len(),
                 1,
@@ -794,6 +826,14 @@ fn crash_at(failpoint: &str) {
             stdout(&o)
         );
     }
+    if embedding {
+        // What was embedded before the crash was kept in the cache.
+        assert!(
+            stdout(&o).contains("(0 embedded now"),
+            "vectors embedded before the crash were lost:\n{}",
+            stdout(&o)
+        );
+    }
     let u = ask_json(&f.kb, UNIQUE_QUESTION);
     assert_eq!(str_field(&u, "kind"), "answer", "{u:#}");
     assert!(
@@ -831,6 +871,16 @@ fn crash_after_passages_keeps_the_old_kb() {
 #[test]
 fn crash_after_index_keeps_the_old_kb() {
     crash_at("ingest:after-index");
+}
+
+#[test]
+fn crash_while_embedding_keeps_the_old_kb_and_the_vectors_made_so_far() {
+    crash_at("ingest:mid-embedding");
+}
+
+#[test]
+fn crash_after_vectors_keeps_the_old_kb() {
+    crash_at("ingest:after-vectors");
 }
 
 #[test]
@@ -901,7 +951,7 @@ fn real_kb() -> Option<&'static Path> {
             }
         }
         let kb = root.join(format!("sextant-cli-real-kb-{}", std::process::id()));
-        let o = ingest(&data, &kb, &["--force"]);
+        let o = ingest_real(&data, &kb, &["--force"]);
         assert_ok(&o, "ingest of the real corpus");
         Some(kb)
     })
@@ -915,7 +965,10 @@ fn killed_ingest_leaves_a_usable_kb() {
     let Some(data) = real_data() else { return };
     let tmp = tempfile::tempdir().expect("tempdir");
     let kb = tmp.path().join("kb");
-    assert_ok(&ingest(&data, &kb, &[]), "first ingest of the real corpus");
+    assert_ok(
+        &ingest_real(&data, &kb, &[]),
+        "first ingest of the real corpus",
+    );
     for delay_ms in [50u64, 300, 1000, 2000] {
         let mut child = sextant()
             .arg("--data")
@@ -944,7 +997,10 @@ fn killed_ingest_leaves_a_usable_kb() {
         check_answer_shape(&a);
     }
     // A later ingest cleans up what the kills left.
-    assert_ok(&ingest(&data, &kb, &["--force"]), "ingest after the kills");
+    assert_ok(
+        &ingest_real(&data, &kb, &["--force"]),
+        "ingest after the kills",
+    );
     assert_eq!(
         kb_entries(&kb, ".tmp-"),
         Vec::<String>::new(),

@@ -57,6 +57,13 @@ pub struct Answer {
     pub bottom_line: Vec<CitedSentence>,
     pub sources: Vec<SourceRef>,
     pub notice: String,
+    /// The retrieval that found the passages: `bm25`, `dense` or `hybrid`.
+    #[serde(default)]
+    pub retriever: String,
+    /// What the person should know about how this answer was made (such as
+    /// dense retrieval being unavailable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The notice that closes every answer.

@@ -1,15 +1,17 @@
 //! `sextant bench`: how fast and how big.
 //!
 //! Ingest and cold asks run as child processes of the real binary, so their
-//! wall time and peak memory are what a user sees; warm asks run in-process
-//! over the MedQuAD questions against one open knowledge base.
+//! wall time and peak memory are what a user sees; warm asks (BM25 and
+//! hybrid), query embedding with the vector scan, and batched passage
+//! embedding run in-process against one open knowledge base.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde::Serialize;
-use sextant_answer::Engine;
+use sextant_answer::{Engine, Retriever};
+use sextant_embed::{Embedder, VectorSearch};
 
 use crate::{quantile, EvalError, Result};
 
@@ -23,17 +25,35 @@ pub struct BenchReport {
     pub reingest_unchanged_seconds: Option<f64>,
     /// Peak RSS of the ingest process, MiB.
     pub ingest_peak_rss_mib: Option<f64>,
+    /// Whether the timed ingest started from an empty embedding cache.
+    pub ingest_cold_cache: bool,
     pub passages: usize,
+    /// Batched embedding of a sample of passages (title, section, text).
+    pub embed_sample: usize,
+    pub embed_passages_per_s: Option<f64>,
+    /// Mean tokens per embedded sample passage (after truncation at 256).
+    pub embed_mean_tokens: Option<f64>,
+    /// Embedding one question and scanning every passage vector, ms.
+    pub query_vector_ms_p50: Option<f64>,
+    pub query_vector_ms_p95: Option<f64>,
     pub warm_questions: usize,
-    pub warm_ask_ms_p50: f64,
-    pub warm_ask_ms_p95: f64,
-    pub warm_ask_ms_mean: f64,
+    /// Warm in-process asks per retriever.
+    pub warm: Vec<WarmFigures>,
     pub cold_runs: usize,
     /// `sextant ask` wall time from process start to exit, milliseconds.
     pub cold_ask_ms_p50: f64,
     pub cold_ask_ms_max: f64,
     /// Peak RSS of a cold `sextant ask` process, MiB.
     pub cold_ask_peak_rss_mib: Option<f64>,
+}
+
+/// Warm ask latency of one retriever.
+#[derive(Debug, Clone, Serialize)]
+pub struct WarmFigures {
+    pub retriever: String,
+    pub ms_p50: f64,
+    pub ms_p95: f64,
+    pub ms_mean: f64,
 }
 
 /// A one-line description of this machine.
@@ -65,10 +85,16 @@ pub fn machine() -> String {
 
 /// Runs the binary; returns wall seconds and the child's own peak RSS (MiB).
 fn run_child(exe: &Path, args: &[&str]) -> Result<(f64, Option<f64>)> {
+    run_child_env(exe, args, &[])
+}
+
+/// [`run_child`] with extra environment variables.
+fn run_child_env(exe: &Path, args: &[&str], env: &[(&str, &Path)]) -> Result<(f64, Option<f64>)> {
     use std::io::Read;
     let started = Instant::now();
     let mut child = Command::new(exe)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -120,6 +146,11 @@ pub struct BenchInput<'a> {
     pub scratch_kb: Option<&'a Path>,
     pub questions: &'a [String],
     pub cold_runs: usize,
+    /// The models folder.
+    pub models: &'a Path,
+    /// Time the full ingest with an empty embedding cache (embeds every
+    /// passage: about 20 minutes on 2 cores) instead of the shared one.
+    pub cold_cache: bool,
 }
 
 pub fn run(input: &BenchInput<'_>, progress: &dyn Fn(&str)) -> Result<BenchReport> {
@@ -128,11 +159,15 @@ pub fn run(input: &BenchInput<'_>, progress: &dyn Fn(&str)) -> Result<BenchRepor
         ingest_seconds: None,
         reingest_unchanged_seconds: None,
         ingest_peak_rss_mib: None,
+        ingest_cold_cache: input.cold_cache,
         passages: 0,
+        embed_sample: 0,
+        embed_passages_per_s: None,
+        embed_mean_tokens: None,
+        query_vector_ms_p50: None,
+        query_vector_ms_p95: None,
         warm_questions: 0,
-        warm_ask_ms_p50: 0.0,
-        warm_ask_ms_p95: 0.0,
-        warm_ask_ms_mean: 0.0,
+        warm: Vec::new(),
         cold_runs: input.cold_runs,
         cold_ask_ms_p50: 0.0,
         cold_ask_ms_max: 0.0,
@@ -149,10 +184,16 @@ pub fn run(input: &BenchInput<'_>, progress: &dyn Fn(&str)) -> Result<BenchRepor
     let seed = "Is surgery an option for metastatic liver cancer?";
     if input.scratch_kb.is_some() {
         progress("ingesting the full corpus");
-        let (secs, rss) = run_child(
-            input.exe,
-            &["--data", &data, "--kb", &kb, "ingest", "-q", "--force"],
-        )?;
+        let models = input.models.to_string_lossy().to_string();
+        let mut args = vec!["--data", &data, "--kb", &kb, "--models", &models];
+        args.extend(["ingest", "-q", "--force"]);
+        let cache = kb_path.join("..").join("bench-embedding-cache");
+        let (secs, rss) = if input.cold_cache {
+            run_child_env(input.exe, &args, &[("SEXTANT_CACHE", &cache)])?
+        } else {
+            run_child(input.exe, &args)?
+        };
+        let _ = std::fs::remove_dir_all(&cache);
         report.ingest_seconds = Some(secs);
         report.ingest_peak_rss_mib = rss;
         progress("re-ingesting the unchanged corpus");
@@ -174,49 +215,123 @@ pub fn run(input: &BenchInput<'_>, progress: &dyn Fn(&str)) -> Result<BenchRepor
     cold.sort_by(f64::total_cmp);
     report.cold_ask_ms_p50 = quantile(&cold, 0.5);
     report.cold_ask_ms_max = cold.last().copied().unwrap_or(0.0);
-    progress("warm asks");
-    let engine = Engine::open(kb_path)?;
+    let embedder = match Embedder::load(input.models) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            progress(&format!("no dense figures: {e}"));
+            None
+        }
+    };
+    let engine = Engine::open(kb_path)?.with_embedder(embedder);
     report.passages = engine.kb().len();
-    let mut warm = Vec::with_capacity(input.questions.len());
-    for q in input.questions {
+    if let (Some(e), Some(v)) = (engine.embedder(), engine.kb().vectors()) {
+        progress("embedding a sample of passages");
+        let kb = engine.kb();
+        let step = (kb.len() / EMBED_SAMPLE).max(1);
+        let mut texts = Vec::new();
+        for ord in (0..kb.len()).step_by(step).take(EMBED_SAMPLE) {
+            let p = kb.passage(ord as u32)?;
+            if let Some(page) = kb.page(p.page) {
+                texts.push(sextant_kb::embed_text(page, &p));
+            }
+        }
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        report.embed_mean_tokens = Some(e.mean_tokens(&refs)?);
+        // As `sextant ingest` runs it: one batch per core, candle's own
+        // threading off. Nothing else runs while the variable is set.
+        let before = std::env::var_os("RAYON_NUM_THREADS");
+        std::env::set_var("RAYON_NUM_THREADS", "1");
         let started = Instant::now();
-        let _ = engine.ask(q)?;
-        warm.push(started.elapsed().as_secs_f64() * 1000.0);
+        let embedded = e.embed(&refs, &|_| {});
+        let secs = started.elapsed().as_secs_f64();
+        match before {
+            Some(v) => std::env::set_var("RAYON_NUM_THREADS", v),
+            None => std::env::remove_var("RAYON_NUM_THREADS"),
+        }
+        embedded?;
+        report.embed_sample = refs.len();
+        report.embed_passages_per_s = Some(refs.len() as f64 / secs);
+        progress("query embedding and vector scan");
+        let mut ms = Vec::with_capacity(input.questions.len());
+        for q in input.questions {
+            let started = Instant::now();
+            let qv = e.embed_one(q)?;
+            let _ = v.search(&qv, 100);
+            ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        ms.sort_by(f64::total_cmp);
+        report.query_vector_ms_p50 = Some(quantile(&ms, 0.5));
+        report.query_vector_ms_p95 = Some(quantile(&ms, 0.95));
     }
-    warm.sort_by(f64::total_cmp);
-    report.warm_questions = warm.len();
-    report.warm_ask_ms_p50 = quantile(&warm, 0.5);
-    report.warm_ask_ms_p95 = quantile(&warm, 0.95);
-    report.warm_ask_ms_mean = warm.iter().sum::<f64>() / warm.len().max(1) as f64;
+    for r in [Retriever::Bm25, Retriever::Hybrid] {
+        if engine.effective(r) != r {
+            continue;
+        }
+        progress(&format!("warm asks ({r})"));
+        let mut warm = Vec::with_capacity(input.questions.len());
+        for q in input.questions {
+            let started = Instant::now();
+            let _ = engine.ask_with(q, r)?;
+            warm.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        warm.sort_by(f64::total_cmp);
+        report.warm_questions = warm.len();
+        report.warm.push(WarmFigures {
+            retriever: r.as_str().to_string(),
+            ms_p50: quantile(&warm, 0.5),
+            ms_p95: quantile(&warm, 0.95),
+            ms_mean: warm.iter().sum::<f64>() / warm.len().max(1) as f64,
+        });
+    }
     Ok(report)
 }
+
+/// Passages embedded for the throughput figure.
+const EMBED_SAMPLE: usize = 512;
 
 /// The report as text.
 pub fn table(r: &BenchReport) -> String {
     let opt = |v: Option<f64>, unit: &str| {
         v.map_or("not measured".to_string(), |v| format!("{v:.2} {unit}"))
     };
-    format!(
+    let mut o = format!(
         "machine: {}\n\
-         full-corpus ingest:            {}\n\
+         full-corpus ingest ({} embedding cache): {}\n\
          re-ingest, unchanged corpus:   {}\n\
          ingest peak RSS:               {}\n\
          passages:                      {}\n\
-         warm ask ({} questions):      p50 {:.2} ms, p95 {:.2} ms, mean {:.2} ms\n\
-         cold `sextant ask` ({} runs):   p50 {:.1} ms, max {:.1} ms\n\
-         cold ask peak RSS:             {}\n",
+         embedding ({} passages, mean {} tokens): {}\n\
+         query embedding + vector scan: p50 {}, p95 {}\n",
         r.machine,
+        if r.ingest_cold_cache {
+            "empty"
+        } else {
+            "shared"
+        },
         opt(r.ingest_seconds, "s"),
         opt(r.reingest_unchanged_seconds, "s"),
         opt(r.ingest_peak_rss_mib, "MiB"),
         r.passages,
-        r.warm_questions,
-        r.warm_ask_ms_p50,
-        r.warm_ask_ms_p95,
-        r.warm_ask_ms_mean,
+        r.embed_sample,
+        r.embed_mean_tokens
+            .map_or("?".into(), |t| format!("{t:.0}")),
+        opt(r.embed_passages_per_s, "passages/s"),
+        opt(r.query_vector_ms_p50, "ms"),
+        opt(r.query_vector_ms_p95, "ms"),
+    );
+    for w in &r.warm {
+        o.push_str(&format!(
+            "warm ask, {:<6} ({} questions): p50 {:.2} ms, p95 {:.2} ms, mean {:.2} ms\n",
+            w.retriever, r.warm_questions, w.ms_p50, w.ms_p95, w.ms_mean
+        ));
+    }
+    o.push_str(&format!(
+        "cold `sextant ask` ({} runs):   p50 {:.1} ms, max {:.1} ms\n\
+         cold ask peak RSS:             {}\n",
         r.cold_runs,
         r.cold_ask_ms_p50,
         r.cold_ask_ms_max,
         opt(r.cold_ask_peak_rss_mib, "MiB"),
-    )
+    ));
+    o
 }

@@ -1,8 +1,11 @@
 //! Sextant's measurements: answer and retrieval quality on MedQuAD's
-//! CancerGov questions (`medquad`), and speed and memory (`bench`).
+//! CancerGov questions (`medquad`), the three retrievers side by side on
+//! expert, lay and consumer questions (`retrieval`), and speed and memory
+//! (`bench`).
 
 pub mod bench;
 pub mod medquad;
+pub mod retrieval;
 
 /// Errors of evaluation.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +22,8 @@ pub enum EvalError {
     Answer(#[from] sextant_answer::AnswerError),
     #[error(transparent)]
     Kb(#[from] sextant_kb::KbError),
+    #[error(transparent)]
+    Embed(#[from] sextant_embed::EmbedError),
     #[error("{0}")]
     Other(String),
 }

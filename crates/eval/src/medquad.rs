@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
-use sextant_answer::Engine;
+use sextant_answer::{Engine, Retriever};
 use sextant_core::text::{is_stopword, words};
 use sextant_core::{Audience, Issue};
 
@@ -99,6 +99,14 @@ struct Target {
     lenient: Vec<u32>,
 }
 
+/// Each question's strict target pages (empty when unmapped).
+pub(crate) fn strict_targets(engine: &Engine, items: &[Item]) -> Vec<Vec<u32>> {
+    targets(engine, items)
+        .into_iter()
+        .map(|t| t.strict)
+        .collect()
+}
+
 fn targets(engine: &Engine, items: &[Item]) -> Vec<Target> {
     let mut by_slug: HashMap<&str, Vec<(u32, &sextant_core::Page)>> = HashMap::new();
     for (i, p) in engine.kb().pages().iter().enumerate() {
@@ -163,6 +171,8 @@ pub struct HitFigures {
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The retrieval used (`bm25` when dense was asked for but unavailable).
+    pub retriever: String,
     pub questions: usize,
     pub mapped_strict: usize,
     pub mapped_hp_only: usize,
@@ -247,8 +257,13 @@ fn content_set(text: &str) -> std::collections::HashSet<String> {
         .collect()
 }
 
-/// Runs the evaluation. `progress` is called after each question.
-pub fn run(engine: &Engine, items: &[Item], progress: &dyn Fn(usize, usize)) -> Result<Report> {
+/// Runs the evaluation with `retriever`. `progress` is called after each question.
+pub fn run(
+    engine: &Engine,
+    items: &[Item],
+    retriever: Retriever,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Report> {
     let targets = targets(engine, items);
     let kb = engine.kb();
     let mut strict = Acc::new();
@@ -273,7 +288,7 @@ pub fn run(engine: &Engine, items: &[Item], progress: &dyn Fn(usize, usize)) -> 
             continue;
         }
         let started = Instant::now();
-        let answer = engine.ask(&it.question)?;
+        let answer = engine.ask_with(&it.question, retriever)?;
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         if answer.kind == sextant_core::AnswerKind::NoEvidence {
             no_evidence += 1;
@@ -284,7 +299,7 @@ pub fn run(engine: &Engine, items: &[Item], progress: &dyn Fn(usize, usize)) -> 
             citation_failures += 1;
         }
         let analysis = engine.analyze(&it.question)?;
-        let hits = engine.retrieve(&analysis, MRR_DEPTH)?;
+        let hits = engine.retrieve(&analysis, MRR_DEPTH, retriever)?;
         let mut pages_of_hits = Vec::with_capacity(hits.len());
         for h in &hits {
             let p = kb.passage(h.ord)?;
@@ -376,6 +391,7 @@ pub fn run(engine: &Engine, items: &[Item], progress: &dyn Fn(usize, usize)) -> 
         .collect();
     qt.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(Report {
+        retriever: engine.effective(retriever).as_str().to_string(),
         questions: items.len(),
         mapped_strict,
         mapped_hp_only: mapped_hp,
@@ -400,8 +416,8 @@ pub fn run(engine: &Engine, items: &[Item], progress: &dyn Fn(usize, usize)) -> 
 pub fn table(r: &Report) -> String {
     let mut o = String::new();
     o.push_str(&format!(
-        "MedQuAD CancerGov: {} questions; {} mapped to a 2025 patient page, {} only to its health-professional version, {} unmapped (left out)\n",
-        r.questions, r.mapped_strict, r.mapped_hp_only, r.unmapped
+        "MedQuAD CancerGov ({} retrieval): {} questions; {} mapped to a 2025 patient page, {} only to its health-professional version, {} unmapped (left out)\n",
+        r.retriever, r.questions, r.mapped_strict, r.mapped_hp_only, r.unmapped
     ));
     o.push_str("\n| count   | questions | hit@1 | hit@3 | hit@5 |  MRR  | answer cites page |\n|---------|-----------|-------|-------|-------|-------|-------------------|\n");
     for (name, f) in [("strict", &r.strict), ("lenient", &r.lenient)] {

@@ -8,7 +8,7 @@ use sextant_core::{Audience, Issue, Page, PageKind, Passage};
 use sha2::{Digest, Sha256};
 
 use crate::corpus::{parse_page, ParsedPage, SkipReason};
-use crate::store::{current_manifest, Manifest, SkippedFile, Staging, FORMAT_VERSION};
+use crate::store::{current_manifest, Manifest, SkippedFile, Staging, VectorsInfo, FORMAT_VERSION};
 use crate::{KbError, Result};
 
 /// What ingest reports as it goes.
@@ -20,6 +20,41 @@ pub enum Progress {
     Parsed { done: usize, total: usize },
     /// Writing passages and building the search index.
     Indexing { passages: usize },
+    /// Another ingest is filling the embedding cache; waiting for it.
+    WaitingForCache,
+    /// Passages embedded so far, of those not found in the cache.
+    Embedding { done: usize, total: usize },
+}
+
+/// How to ingest.
+#[derive(Debug, Default, Clone)]
+pub struct IngestOptions<'a> {
+    /// Rebuild even when the corpus is unchanged.
+    pub force: bool,
+    /// Embeds passages for dense retrieval; `None` builds a BM25-only KB.
+    pub embedder: Option<&'a sextant_embed::Embedder>,
+    /// Embedding cache folder; `None` is `embeddings` under
+    /// [`sextant_embed::cache_root`].
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Passages embedded per cache append: a crash loses at most this much work.
+const EMBED_CHUNK: usize = 256;
+
+/// The text a passage is embedded as: its page title and section path give
+/// the passage the context its own words often leave out ("Stage II" of
+/// what?).
+pub fn embed_text(page: &Page, passage: &Passage) -> String {
+    if passage.section_path.is_empty() {
+        format!("{}. {}", page.title, passage.text)
+    } else {
+        format!(
+            "{}. {}. {}",
+            page.title,
+            passage.section_path.join(" › "),
+            passage.text
+        )
+    }
 }
 
 /// Summary of an ingest run.
@@ -83,9 +118,10 @@ fn list_files(corpus: &Path) -> Result<Vec<(String, PathBuf)>> {
 pub fn ingest(
     corpus: &Path,
     kb_root: &Path,
-    force: bool,
+    options: &IngestOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<IngestReport> {
+    let force = options.force;
     let started = Instant::now();
     let files = list_files(corpus)?;
     if files.is_empty() {
@@ -134,6 +170,10 @@ pub fn ingest(
             }
         }
     }
+    // A KB built without the model (or with another) is not up to date
+    // once the model is there.
+    let model_id = options.embedder.map(|e| e.model_id());
+    hasher.update(model_id.as_deref().unwrap_or("no-vectors").as_bytes());
     progress(Progress::Read { files: files.len() });
     let fingerprint = hex(&hasher.finalize());
     if !force {
@@ -235,6 +275,18 @@ pub fn ingest(
     });
     let staging = Staging::new(kb_root)?;
     staging.write(&pages, &passages)?;
+    let vectors = match options.embedder {
+        Some(embedder) => {
+            let cache_dir = options
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| sextant_embed::cache_root().join("embeddings"));
+            let (rows, info) = embed_passages(embedder, &cache_dir, &pages, &passages, progress)?;
+            staging.write_vectors(sextant_embed::DIM, &rows)?;
+            Some(info)
+        }
+        None => None,
+    };
     let manifest = Manifest {
         format: FORMAT_VERSION,
         fingerprint,
@@ -247,6 +299,7 @@ pub fn ingest(
         skipped,
         table_lines_dropped: table_lines,
         images_dropped: images,
+        vectors,
     };
     let kb_dir = staging.commit(&manifest)?;
     Ok(IngestReport {
@@ -256,6 +309,64 @@ pub fn ingest(
         seconds: started.elapsed().as_secs_f64(),
         issues,
     })
+}
+
+/// Every passage's vector, from the cache where it has it, embedded (and
+/// added to the cache) where not.
+fn embed_passages(
+    embedder: &sextant_embed::Embedder,
+    cache_dir: &Path,
+    pages: &[Page],
+    passages: &[Passage],
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(Vec<f32>, VectorsInfo)> {
+    use sextant_embed::{EmbeddingCache, DIM};
+    let model = embedder.model_id();
+    let mut cache =
+        EmbeddingCache::open(cache_dir, &model, &|| progress(Progress::WaitingForCache))?;
+    let texts: Vec<String> = passages
+        .iter()
+        .map(|p| embed_text(&pages[p.page as usize], p))
+        .collect();
+    let keys: Vec<_> = texts.iter().map(|t| EmbeddingCache::key(t)).collect();
+    let mut missing: Vec<usize> = (0..texts.len())
+        .filter(|&i| cache.get(&keys[i]).is_none())
+        .collect();
+    // Each chunk holds texts of similar length, so batches carry little padding.
+    missing.sort_by_key(|&i| texts[i].len());
+    let total = missing.len();
+    progress(Progress::Embedding { done: 0, total });
+    let mut done = 0;
+    for chunk in missing.chunks(EMBED_CHUNK) {
+        let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
+        let base = done;
+        let vecs = embedder.embed(&batch, &|n| {
+            progress(Progress::Embedding {
+                done: base + n,
+                total,
+            })
+        })?;
+        let chunk_keys: Vec<_> = chunk.iter().map(|&i| keys[i]).collect();
+        cache.insert_all(&chunk_keys, &vecs)?;
+        done += chunk.len();
+        crate::failpoint("ingest:mid-embedding");
+    }
+    let mut rows = Vec::with_capacity(passages.len() * DIM);
+    for key in &keys {
+        let v = cache.get(key).ok_or_else(|| {
+            KbError::Corrupt("embedding cache lost a vector it was just given".into())
+        })?;
+        rows.extend_from_slice(v);
+    }
+    Ok((
+        rows,
+        VectorsInfo {
+            model,
+            dim: DIM,
+            embedded: total,
+            cached: passages.len() - total,
+        },
+    ))
 }
 
 fn page_rank(p: &Page) -> (u8, u8) {

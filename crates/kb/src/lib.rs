@@ -1,7 +1,7 @@
 //! Sextant's knowledge base: reads the cancer.gov corpus (Markdown with YAML
 //! front matter), removes markup, cuts pages into passages along their
-//! headings, and writes a knowledge base (pages, passages, BM25 index) that
-//! replaces the previous one atomically.
+//! headings, and writes a knowledge base (pages, passages, BM25 index,
+//! passage embeddings) that replaces the previous one atomically.
 //!
 //! Parsing never fails hard: a bad file is skipped, counted and named.
 
@@ -14,7 +14,7 @@ pub mod store;
 
 use std::path::{Path, PathBuf};
 
-pub use ingest::{ingest, IngestReport, Progress};
+pub use ingest::{embed_text, ingest, IngestOptions, IngestReport, Progress};
 pub use store::{Kb, Manifest};
 
 /// The corpus folder inside a data folder.
@@ -51,6 +51,8 @@ pub enum KbError {
     Corrupt(String),
     #[error(transparent)]
     Index(#[from] sextant_index::IndexError),
+    #[error(transparent)]
+    Embed(#[from] sextant_embed::EmbedError),
 }
 
 pub type Result<T> = std::result::Result<T, KbError>;

@@ -8,7 +8,9 @@
 //!     pages.json            every page (url, title, audience, kind, types, review date)
 //!     passages.jsonl        one passage per line, in ordinal order
 //!     passages.offsets      n+1 little-endian u64 byte offsets into passages.jsonl
+//!     passages.pages        n little-endian u32: each passage's page
 //!     bm25/                 tantivy index
+//!     vectors.f32           n × 384 embeddings (when the model was installed)
 //!   .tmp-<pid>-<t>/         a generation being built (never read)
 //! ```
 //!
@@ -24,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sextant_core::{Page, Passage};
+use sextant_embed::FlatVectors;
 use sextant_index::Bm25Index;
 
 use crate::corpus::SkipReason;
@@ -31,7 +34,7 @@ use crate::{failpoint, KbError, Result};
 
 /// Bumped whenever parsing, chunking or the on-disk layout changes, so an
 /// unchanged corpus is still re-ingested by a newer Sextant.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 
 /// A skipped file, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +60,20 @@ pub struct Manifest {
     pub skipped: Vec<SkippedFile>,
     pub table_lines_dropped: usize,
     pub images_dropped: usize,
+    /// The passage embeddings, when the model was installed at ingest.
+    pub vectors: Option<VectorsInfo>,
+}
+
+/// How a generation's vectors were made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorsInfo {
+    /// [`sextant_embed::Embedder::model_id`] of the model that made them.
+    pub model: String,
+    pub dim: usize,
+    /// Passages embedded by this ingest (the rest came from the cache).
+    pub embedded: usize,
+    /// Passages whose vector was found in the embedding cache.
+    pub cached: usize,
 }
 
 /// An open knowledge base.
@@ -66,7 +83,10 @@ pub struct Kb {
     pages: Vec<Page>,
     offsets: Vec<u64>,
     passages: File,
+    /// Page of each passage, by ordinal.
+    page_of: Vec<u32>,
     bm25: Bm25Index,
+    vectors: Option<FlatVectors>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KbError + '_ {
@@ -156,13 +176,36 @@ impl Kb {
                 manifest.passages
             )));
         }
+        let pp_path = dir.join("passages.pages");
+        let raw = fs::read(&pp_path).map_err(io(&pp_path))?;
+        let page_of: Vec<u32> = raw
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        if raw.len() != manifest.passages * 4 || page_of.iter().any(|&p| p as usize >= pages.len())
+        {
+            return Err(KbError::Corrupt(format!(
+                "{} does not match the passages; run `sextant ingest --force`",
+                pp_path.display()
+            )));
+        }
+        let vectors = match &manifest.vectors {
+            Some(v) => Some(FlatVectors::open(
+                &dir.join("vectors.f32"),
+                v.dim,
+                manifest.passages,
+            )?),
+            None => None,
+        };
         Ok(Kb {
             dir,
             manifest,
             pages,
             offsets,
             passages,
+            page_of,
             bm25,
+            vectors,
         })
     }
 
@@ -180,6 +223,14 @@ impl Kb {
     }
     pub fn bm25(&self) -> &Bm25Index {
         &self.bm25
+    }
+    /// The passage embeddings, if the KB was built with the model.
+    pub fn vectors(&self) -> Option<&FlatVectors> {
+        self.vectors.as_ref()
+    }
+    /// The page of passage `ord`.
+    pub fn page_of(&self, ord: u32) -> Option<u32> {
+        self.page_of.get(ord as usize).copied()
     }
     /// Number of passages.
     pub fn len(&self) -> usize {
@@ -289,6 +340,8 @@ impl Staging {
         f.sync_all().map_err(io(&pas_path))?;
         let off: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
         write_synced(&self.dir.join("passages.offsets"), &off)?;
+        let page_of: Vec<u8> = passages.iter().flat_map(|p| p.page.to_le_bytes()).collect();
+        write_synced(&self.dir.join("passages.pages"), &page_of)?;
         failpoint("ingest:after-passages");
         let docs = passages.iter().enumerate().map(|(i, p)| {
             let page = &pages[p.page as usize];
@@ -306,6 +359,13 @@ impl Staging {
             }),
         )?;
         failpoint("ingest:after-index");
+        Ok(())
+    }
+
+    /// Writes the passage embeddings (row `i` is passage `i`).
+    pub fn write_vectors(&self, dim: usize, rows: &[f32]) -> Result<()> {
+        sextant_embed::write_vectors(&self.dir.join("vectors.f32"), dim, rows)?;
+        failpoint("ingest:after-vectors");
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use sextant_kb::chunk::{chunk, MAX_WORDS, MIN_WORDS};
 use sextant_kb::corpus::parse_page;
-use sextant_kb::{ingest, markdown, Kb};
+use sextant_kb::{ingest, markdown, IngestOptions, Kb};
 
 /// A corpus folder under `root` holding one page of twelve repeated sentences.
 fn one_page_corpus(root: &std::path::Path, url: &str, heading: &str, sentence: &str) -> PathBuf {
@@ -36,7 +36,7 @@ fn real_corpus_ingests_into_bounded_cited_passages() {
     let Some(corpus) = real_corpus() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let kb_root = tmp.path().join("kb");
-    let report = ingest(&corpus, &kb_root, false, &|_| {}).unwrap();
+    let report = ingest(&corpus, &kb_root, &IngestOptions::default(), &|_| {}).unwrap();
     let m = &report.manifest;
     assert!(!report.up_to_date);
     assert!(m.files > 1400, "{}", m.files);
@@ -98,7 +98,7 @@ fn real_corpus_ingests_into_bounded_cited_passages() {
     assert_eq!(kb.page(liver).unwrap().cancer_types, vec!["liver"]);
 
     // Unchanged corpus: no work, same generation.
-    let again = ingest(&corpus, &kb_root, false, &|_| {}).unwrap();
+    let again = ingest(&corpus, &kb_root, &IngestOptions::default(), &|_| {}).unwrap();
     assert!(again.up_to_date);
     assert_eq!(again.kb_dir, report.kb_dir);
 }
@@ -106,12 +106,18 @@ fn real_corpus_ingests_into_bounded_cited_passages() {
 #[test]
 fn empty_and_missing_corpora_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let e = ingest(tmp.path(), &tmp.path().join("kb"), false, &|_| {}).unwrap_err();
+    let e = ingest(
+        tmp.path(),
+        &tmp.path().join("kb"),
+        &IngestOptions::default(),
+        &|_| {},
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("no Markdown"), "{e}");
     let e = ingest(
         &tmp.path().join("nope"),
         &tmp.path().join("kb"),
-        false,
+        &IngestOptions::default(),
         &|_| {},
     )
     .unwrap_err();
@@ -132,7 +138,7 @@ fn a_damaged_knowledge_base_is_refused_with_advice() {
         "Surgery removes the tumor and some healthy tissue around it. ",
     );
     let kb_root = tmp.path().join("kb");
-    let r = ingest(&corpus, &kb_root, false, &|_| {}).unwrap();
+    let r = ingest(&corpus, &kb_root, &IngestOptions::default(), &|_| {}).unwrap();
     std::fs::write(r.kb_dir.join("passages.offsets"), [1u8, 2, 3]).unwrap();
     let e = Kb::open(&kb_root).err().unwrap();
     assert!(e.to_string().contains("truncated"), "{e}");
@@ -191,10 +197,10 @@ fn a_second_concurrent_ingest_is_refused_not_interleaved() {
         "Chemo",
         "Chemotherapy uses drugs to stop the growth of cancer cells. ",
     );
-    let e = ingest(&corpus, &kb_root, false, &|_| {}).unwrap_err();
+    let e = ingest(&corpus, &kb_root, &IngestOptions::default(), &|_| {}).unwrap_err();
     assert!(e.to_string().contains("another `sextant ingest`"), "{e}");
     drop(lock);
-    ingest(&corpus, &kb_root, false, &|_| {}).unwrap();
+    ingest(&corpus, &kb_root, &IngestOptions::default(), &|_| {}).unwrap();
     Kb::open(&kb_root).unwrap();
 }
 
@@ -209,7 +215,13 @@ fn oversized_pages_are_skipped_and_named() {
     );
     let huge = vec![b'a'; (sextant_kb::corpus::MAX_PAGE_BYTES + 1) as usize];
     std::fs::write(corpus.join("huge.md"), huge).unwrap();
-    let r = ingest(&corpus, &tmp.path().join("kb"), false, &|_| {}).unwrap();
+    let r = ingest(
+        &corpus,
+        &tmp.path().join("kb"),
+        &IngestOptions::default(),
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!(r.manifest.pages, 1);
     assert!(r
         .manifest
@@ -222,5 +234,111 @@ fn oversized_pages_are_skipped_and_named() {
             .any(|i| i.at == "huge.md" && i.message.contains("MiB")),
         "{:?}",
         r.issues
+    );
+}
+
+/// A small corpus of a few pages, each with some passages.
+fn small_corpus(root: &std::path::Path, pages: usize) -> PathBuf {
+    let corpus = root.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    for i in 0..pages {
+        let body = format!("Page {i} explains how cancer treatment number {i} works. ").repeat(10);
+        let page = format!(
+            "---\ntitle: Topic {i}\nurl: https://www.cancer.gov/about-cancer/topic-{i}\n---\n\n## Overview {i}\n\n{body}\n\n## Details {i}\n\n{body}\n"
+        );
+        std::fs::write(corpus.join(format!("p{i}.md")), page).unwrap();
+    }
+    corpus
+}
+
+fn embedder() -> Option<sextant_embed::Embedder> {
+    let dir = sextant_embed::models_dir(None);
+    if !sextant_embed::embedder::model_present(&dir) {
+        eprintln!("skipping: model not installed in {}", dir.display());
+        return None;
+    }
+    Some(sextant_embed::Embedder::load(&dir).unwrap())
+}
+
+#[test]
+fn vectors_are_built_cached_and_checked() {
+    use sextant_embed::VectorSearch;
+    let Some(e) = embedder() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = small_corpus(tmp.path(), 3);
+    let kb_root = tmp.path().join("kb");
+    let opts = IngestOptions {
+        force: false,
+        embedder: Some(&e),
+        cache_dir: Some(tmp.path().join("cache")),
+    };
+    let r = ingest(&corpus, &kb_root, &opts, &|_| {}).unwrap();
+    let v = r.manifest.vectors.clone().expect("vectors built");
+    assert_eq!(v.embedded, r.manifest.passages);
+    assert_eq!(v.cached, 0);
+    let kb = Kb::open(&kb_root).unwrap();
+    let vectors = kb.vectors().expect("vectors loaded");
+    assert_eq!(vectors.len(), kb.len());
+    // Each passage's stored vector is the embedding of its text.
+    for (ord, p) in kb.passages().enumerate() {
+        let p = p.unwrap();
+        let want = e
+            .embed_one(&sextant_kb::embed_text(kb.page(p.page).unwrap(), &p))
+            .unwrap();
+        let got = vectors.row(ord).unwrap();
+        let diff = want
+            .iter()
+            .zip(got)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(diff < 1e-5, "passage {ord}: {diff}");
+        assert_eq!(kb.page_of(ord as u32), Some(p.page));
+    }
+    // A forced rebuild takes every vector from the cache...
+    let again = ingest(
+        &corpus,
+        &kb_root,
+        &IngestOptions {
+            force: true,
+            ..opts.clone()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let v2 = again.manifest.vectors.unwrap();
+    assert_eq!((v2.embedded, v2.cached), (0, r.manifest.passages));
+    // ...a changed page embeds only its own passages...
+    let p0 = corpus.join("p0.md");
+    let text = std::fs::read_to_string(&p0)
+        .unwrap()
+        .replace("works", "helps");
+    std::fs::write(&p0, text).unwrap();
+    let third = ingest(&corpus, &kb_root, &opts, &|_| {}).unwrap();
+    let v3 = third.manifest.vectors.unwrap();
+    assert!(
+        v3.embedded > 0 && v3.embedded < third.manifest.passages,
+        "{v3:?}"
+    );
+    // ...and a KB built without the model is rebuilt once the model is there.
+    let bare = tmp.path().join("bare");
+    ingest(&corpus, &bare, &IngestOptions::default(), &|_| {}).unwrap();
+    assert!(Kb::open(&bare).unwrap().vectors().is_none());
+    let up = ingest(&corpus, &bare, &opts, &|_| {}).unwrap();
+    assert!(!up.up_to_date);
+    assert!(Kb::open(&bare).unwrap().vectors().is_some());
+
+    // A vector file that does not match the passages is refused, with the fix.
+    let gen = sextant_kb::store::current_generation(&kb_root)
+        .unwrap()
+        .unwrap();
+    let path = gen.join("vectors.f32");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[12..16].copy_from_slice(&1u32.to_le_bytes());
+    bytes.truncate(16 + 384 * 4);
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Kb::open(&kb_root).err().unwrap().to_string();
+    assert!(
+        err.contains("1 vectors for") && err.contains("ingest"),
+        "{err}"
     );
 }
