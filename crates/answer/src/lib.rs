@@ -191,17 +191,18 @@ impl Engine {
     /// Why dense retrieval cannot run here, in words for the person, or
     /// `None` when it can.
     pub fn dense_unavailable(&self) -> Option<String> {
+        let Some(v) = &self.kb.manifest().vectors else {
+            return Some(
+                "the knowledge base was built without passage embeddings, so only keyword (BM25) \
+                 search was used; run `sextant ingest` to add them (after ./scripts/fetch-models.sh if \
+                 the model is not installed)"
+                    .to_string(),
+            );
+        };
         let Some(e) = &self.embedder else {
             return Some(
                 "the embedding model is not installed (./scripts/fetch-models.sh installs it), \
                  so only keyword (BM25) search was used"
-                    .to_string(),
-            );
-        };
-        let Some(v) = &self.kb.manifest().vectors else {
-            return Some(
-                "the knowledge base was built without passage embeddings, so only keyword (BM25) \
-                 search was used; run `sextant ingest` to add them"
                     .to_string(),
             );
         };

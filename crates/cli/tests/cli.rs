@@ -1108,3 +1108,95 @@ fn markdown_and_text_renderings_have_their_sections() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Dense retrieval without a (good) model
+
+#[test]
+fn missing_model_means_bm25_with_a_warning_and_a_damaged_one_an_error() {
+    if !sextant_embed::embedder::model_present(&sextant_embed::models_dir(None)) {
+        eprintln!("skipped: needs the embedding model (scripts/fetch-models.sh)");
+        return;
+    }
+    let f = ingested_fixture();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let empty = tmp.path().join("no-models");
+    fs::create_dir_all(&empty).unwrap();
+
+    // No model: the answer comes from BM25, and both the person (stderr) and
+    // programs (JSON) are told.
+    let o = run(sextant()
+        .arg("--kb")
+        .arg(&f.kb)
+        .arg("--models")
+        .arg(&empty)
+        .args(["ask", "--json", SURGERY_QUESTION]));
+    assert_ok(&o, "ask without a model");
+    assert!(stderr(&o).contains("not installed"), "{}", stderr(&o));
+    let a: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(str_field(&a, "retriever"), "bm25");
+    assert!(
+        a["warnings"].as_array().is_some_and(|w| !w.is_empty()),
+        "{a:#}"
+    );
+    check_answer_shape(&a);
+
+    // With the model, the same KB answers by hybrid retrieval, silently.
+    let o = ask(&f.kb, &["--json", SURGERY_QUESTION]);
+    assert_ok(&o, "ask with the model");
+    let a: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(str_field(&a, "retriever"), "hybrid");
+    assert!(a.get("warnings").is_none(), "{a:#}");
+
+    // Asking for BM25 needs no model at all.
+    let o = run(sextant()
+        .arg("--kb")
+        .arg(&f.kb)
+        .arg("--models")
+        .arg(&empty)
+        .args(["ask", "--retriever", "bm25", SURGERY_QUESTION]));
+    assert_ok(&o, "ask --retriever bm25 without a model");
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+
+    // A damaged model is an error, not a silent fallback.
+    let bad = tmp.path().join("bad-models");
+    let real = sextant_embed::models_dir(None).join(sextant_embed::MODEL_NAME);
+    let copy = bad.join(sextant_embed::MODEL_NAME);
+    fs::create_dir_all(&copy).unwrap();
+    for (file, _) in sextant_embed::embedder::FILES {
+        fs::copy(real.join(file), copy.join(file)).unwrap();
+    }
+    let mut cfg = fs::read(copy.join("config.json")).unwrap();
+    cfg.push(b' ');
+    fs::write(copy.join("config.json"), cfg).unwrap();
+    let o = run(sextant()
+        .arg("--kb")
+        .arg(&f.kb)
+        .arg("--models")
+        .arg(&bad)
+        .args(["ask", SURGERY_QUESTION]));
+    assert_clean_failure(&o, "ask with a damaged model");
+    assert!(stderr(&o).contains("sha256"), "{}", stderr(&o));
+
+    // Ingest without the model builds a BM25-only KB and says so.
+    let kb2 = tmp.path().join("kb2");
+    let o = run(sextant()
+        .env("SEXTANT_CACHE", cache_of(&kb2))
+        .arg("--data")
+        .arg(&f.data)
+        .arg("--kb")
+        .arg(&kb2)
+        .arg("--models")
+        .arg(&empty)
+        .args(["ingest", "-q"]));
+    assert_ok(&o, "ingest without a model");
+    assert!(stderr(&o).contains("without vectors"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("none (BM25 only)"), "{}", stdout(&o));
+    let o = ask(&kb2, &["--json", SURGERY_QUESTION]);
+    assert_ok(&o, "ask on a KB without vectors");
+    assert!(
+        stderr(&o).contains("without passage embeddings"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -40,6 +40,22 @@ pub fn write_vectors(path: &Path, dim: usize, rows: &[f32]) -> Result<()> {
     f.sync_all().map_err(io_err(path))
 }
 
+/// Below this many rows per thread, a scan is not worth a thread.
+const PARALLEL_MIN_ROWS: usize = 4096;
+
+fn by_score(a: &(u32, f32), b: &(u32, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+}
+
+/// The best `k` of `scored`, in no particular order.
+fn top_k(mut scored: Vec<(u32, f32)>, k: usize) -> Vec<(u32, f32)> {
+    if scored.len() > k {
+        scored.select_nth_unstable_by(k - 1, by_score);
+        scored.truncate(k);
+    }
+    scored
+}
+
 /// The matrix of a knowledge base, memory-mapped.
 pub struct FlatVectors {
     path: PathBuf,
@@ -137,16 +153,34 @@ impl VectorSearch for FlatVectors {
         if query.len() != self.dim || k == 0 {
             return Vec::new();
         }
-        let mut scored: Vec<(u32, f32)> = rows
-            .chunks_exact(self.dim)
-            .enumerate()
-            .map(|(i, r)| (i as u32, dot(query, r)))
-            .collect();
-        let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if scored.len() > k {
-            scored.select_nth_unstable_by(k - 1, by_score);
-            scored.truncate(k);
-        }
+        // One slice of rows per core, each keeping its own top k.
+        let parts = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(self.count.div_ceil(PARALLEL_MIN_ROWS))
+            .max(1);
+        let per = self.count.div_ceil(parts).max(1) * self.dim;
+        let mut scored: Vec<(u32, f32)> = std::thread::scope(|s| {
+            let handles: Vec<_> = rows
+                .chunks(per)
+                .enumerate()
+                .map(|(p, chunk)| {
+                    let first = p * per / self.dim;
+                    s.spawn(move || {
+                        let scored: Vec<(u32, f32)> = chunk
+                            .chunks_exact(self.dim)
+                            .enumerate()
+                            .map(|(i, r)| ((first + i) as u32, dot(query, r)))
+                            .collect();
+                        top_k(scored, k)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        scored = top_k(scored, k);
         scored.sort_by(by_score);
         scored
     }
@@ -180,6 +214,27 @@ mod tests {
         );
         assert_eq!(v.search(&q, 500).len(), 50);
         assert!(v.search(&q[..3], 5).is_empty());
+    }
+
+    #[test]
+    fn a_scan_split_across_threads_equals_one_scan() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dim, n) = (16, 3 * PARALLEL_MIN_ROWS + 7);
+        let rows: Vec<f32> = (0..n * dim)
+            .map(|i| ((i * 7919 % 1013) as f32).cos())
+            .collect();
+        let path = tmp.path().join("v.f32");
+        write_vectors(&path, dim, &rows).unwrap();
+        let v = FlatVectors::open(&path, dim, n).unwrap();
+        let q: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.3).sin()).collect();
+        let mut want: Vec<(u32, f32)> = rows
+            .chunks(dim)
+            .enumerate()
+            .map(|(i, r)| (i as u32, dot(&q, r)))
+            .collect();
+        want.sort_by(by_score);
+        want.truncate(25);
+        assert_eq!(v.search(&q, 25), want);
     }
 
     #[test]
