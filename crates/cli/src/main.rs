@@ -69,7 +69,7 @@ enum Command {
         /// Cold-start runs of `sextant ask`.
         #[arg(long, default_value_t = 5)]
         cold_runs: usize,
-        /// Time the full ingest with an empty embedding cache (embeds every passage; about 20 minutes on 2 cores).
+        /// Time the full ingest with an empty embedding cache (embeds every passage; about 35-40 minutes on 2 cores).
         #[arg(long, conflicts_with = "skip_ingest")]
         cold_cache: bool,
     },

@@ -149,7 +149,7 @@ pub struct BenchInput<'a> {
     /// The models folder.
     pub models: &'a Path,
     /// Time the full ingest with an empty embedding cache (embeds every
-    /// passage: about 20 minutes on 2 cores) instead of the shared one.
+    /// passage: about 35-40 minutes on 2 cores) instead of the shared one.
     pub cold_cache: bool,
 }
 
