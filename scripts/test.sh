@@ -4,7 +4,7 @@
 # with a message when it is absent.
 #
 # The embedding model is fetched first (once per machine; checked by sha256).
-# The first run on a machine embeds the whole corpus (about 35-40 minutes on
+# The first run on a machine embeds the whole corpus (about 40 minutes on
 # 2 cores); the embeddings are cached by content under ~/.cache/sextant, so
 # later runs take seconds for it.
 set -euo pipefail
