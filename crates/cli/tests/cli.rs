@@ -88,30 +88,28 @@ fn assert_no_panic(o: &Output, what: &str) {
     assert!(!err.contains("RUST_BACKTRACE"), "{what} panicked:\n{err}");
 }
 
-/// Ingest with the fixture's own embedding cache.
-fn ingest(data: &Path, kb: &Path, extra: &[&str]) -> Output {
-    run(sextant()
-        .env("SEXTANT_CACHE", cache_of(kb))
-        .arg("--data")
+/// `sextant --data DATA --kb KB ingest -q EXTRA...`.
+fn ingest_command(data: &Path, kb: &Path, extra: &[&str]) -> Command {
+    let mut c = sextant();
+    c.arg("--data")
         .arg(data)
         .arg("--kb")
         .arg(kb)
         .arg("ingest")
         .arg("-q")
-        .args(extra))
+        .args(extra);
+    c
+}
+
+/// Ingest with the fixture's own embedding cache.
+fn ingest(data: &Path, kb: &Path, extra: &[&str]) -> Output {
+    run(ingest_command(data, kb, extra).env("SEXTANT_CACHE", cache_of(kb)))
 }
 
 /// Ingest of the real corpus with the machine's shared embedding cache:
 /// the corpus is embedded once per machine, not once per test.
 fn ingest_real(data: &Path, kb: &Path, extra: &[&str]) -> Output {
-    run(sextant()
-        .arg("--data")
-        .arg(data)
-        .arg("--kb")
-        .arg(kb)
-        .arg("ingest")
-        .arg("-q")
-        .args(extra))
+    run(&mut ingest_command(data, kb, extra))
 }
 
 fn ask(kb: &Path, args: &[&str]) -> Output {
