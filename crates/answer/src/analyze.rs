@@ -255,6 +255,10 @@ pub struct Analysis {
     pub about_child: bool,
     /// Sub-stages of a numbered stage the question names ("iia", "iib", "iic").
     pub stage_variants: Vec<String>,
+    /// When set, every sentence of the answer must contain one of these
+    /// lower-case words (a reading about cancer spread to the liver keeps
+    /// to the liver).
+    pub focus: &'static [&'static str],
 }
 
 /// Problems with the question itself.
@@ -374,6 +378,7 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
         drug,
         about_child,
         stage_variants,
+        focus: &[],
     }
 }
 

@@ -153,7 +153,14 @@ fn has_verb(lower_words: &[String]) -> bool {
 }
 
 fn usable(s: &str, words: usize) -> bool {
-    if !(5..=80).contains(&words) || !s.ends_with(['.', '!', '?']) {
+    // A list of options ("... may include: a; b; c.") reads as one
+    // statement and may run longer than a sentence.
+    let max = if s.contains(": ") && s.contains("; ") {
+        110
+    } else {
+        80
+    };
+    if !(5..=max).contains(&words) || !s.ends_with(['.', '!', '?']) {
         return false;
     }
     if !has_verb(&sextant_core::text::words(s)) {
@@ -204,6 +211,18 @@ fn usable(s: &str, words: usize) -> bool {
         "visit ",
         "call 1-800",
         "cancer information service",
+        // Reports of single studies speak to clinicians, not patients.
+        "randomly assigned",
+        "randomized",
+        "randomised",
+        "phase iii",
+        "phase ii ",
+        "hazard ratio",
+        "confidence interval",
+        "in the era of",
+        "studies evaluated",
+        "study evaluated",
+        "[level",
     ];
     // Quoted speech, first-person stories and rhetorical questions read
     // wrongly out of their page.
@@ -268,7 +287,15 @@ fn section_of(sections: &[SectionSpec], lower: &str) -> usize {
     sections.len() - 1
 }
 
-pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
+/// Composes the answer to an analyzed question from its retrieved passages.
+/// `strength` is the dense evidence ([`Engine::evidence_strength`]); below
+/// [`crate::ABSTAIN_BELOW`] the reply is `no_evidence`.
+pub fn compose(
+    engine: &Engine,
+    a: &Analysis,
+    hits: &[Hit],
+    strength: Option<f32>,
+) -> Result<Answer> {
     let kb = engine.kb();
     let prof = profile(a.intent);
     let mut passages: Vec<(Passage, f32)> = Vec::with_capacity(hits.len());
@@ -327,6 +354,12 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
             if !usable(&norm, words) {
                 continue;
             }
+            if !a.focus.is_empty() {
+                let l = norm.to_lowercase();
+                if !a.focus.iter().any(|f| l.contains(f)) {
+                    continue;
+                }
+            }
             let mut stems: HashSet<String> = bm25.analyze(&norm).into_iter().collect();
             // "Stage IIB" answers a question about stage II.
             for v in &a.stage_variants {
@@ -378,6 +411,11 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
             if !(8..=45).contains(&words) {
                 s -= 0.08;
             }
+            // Between equally relevant sentences, the plainer one: up to
+            // 0.06 off for a sentence far above grade 8.
+            if let Some(g) = sextant_core::readability::grade(&norm) {
+                s -= ((g - 8.0).max(0.0) / 8.0).min(1.0) * 0.06;
+            }
             cands.push(Candidate {
                 word_set: sextant_core::text::words(&norm).into_iter().collect(),
                 text: text.to_string(),
@@ -423,7 +461,8 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
         // A question with no words of its own ("what is it?") has nothing to look up.
         type_match || (!q_stems.is_empty() && found + usize::from(intent_found) >= needed.max(1))
     };
-    if cands.is_empty() || !evidence {
+    let weak = strength.is_some_and(|s| s < crate::ABSTAIN_BELOW);
+    if cands.is_empty() || !evidence || weak {
         return Ok(no_evidence(engine, a, &passages));
     }
     let best = cands[0].score.max(f32::EPSILON);
@@ -510,21 +549,28 @@ pub fn compose(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Answer> {
         .iter()
         .map(|&r| source_ref(engine, &passages[r].0))
         .collect();
-    let cancer_types = type_names(a);
-    Ok(Answer {
+    let mut answer = shell(a, AnswerKind::Answer);
+    answer.sections = sections;
+    answer.bottom_line = bottom_line;
+    answer.sources = sources;
+    Ok(answer)
+}
+
+/// An answer with the parts every reply to an analyzed question has
+/// (question, kind, title, cancer types, opener, questions for the care
+/// team, notice) and no body.
+pub(crate) fn shell(a: &Analysis, kind: AnswerKind) -> Answer {
+    let prof = profile(a.intent);
+    Answer {
         question: a.question.clone(),
-        kind: AnswerKind::Answer,
+        kind,
         title: title(prof, a),
-        cancer_types,
+        cancer_types: type_names(a),
         opener: prof.opener.to_string(),
-        sections,
         questions_to_ask: questions(prof, a),
-        bottom_line,
-        sources,
         notice: NOTICE.to_string(),
-        retriever: String::new(),
-        warnings: Vec::new(),
-    })
+        ..Answer::default()
+    }
 }
 
 /// Two sentences that share most of their words say the same thing.
@@ -534,7 +580,7 @@ fn similar(a: &HashSet<String>, b: &HashSet<String>) -> bool {
     inter / union > 0.75
 }
 
-fn source_ref(engine: &Engine, p: &Passage) -> SourceRef {
+pub(crate) fn source_ref(engine: &Engine, p: &Passage) -> SourceRef {
     let page = engine.kb().page(p.page);
     let base = page.map_or(String::new(), |pg| pg.url.clone());
     let url = match &p.fragment {
@@ -640,13 +686,10 @@ fn no_evidence(engine: &Engine, a: &Analysis, passages: &[(Passage, f32)]) -> An
         kind: AnswerKind::NoEvidence,
         cancer_types: type_names(a),
         title: "Our sources do not answer this question".to_string(),
-        opener: "Sextant's sources do not answer this question well, so rather than guess, it lists the nearest topics it found as sources; your doctor, nurse or pharmacist can help.".to_string(),
-        sections: Vec::new(),
+        opener: "Sextant's sources do not cover this question well enough to answer it, and rather than stitch together sentences that do not fit, it lists the nearest topics it found. Your doctor, nurse or pharmacist can answer it for your situation.".to_string(),
         questions_to_ask: questions(prof, a),
-        bottom_line: Vec::new(),
         sources: passages.iter().take(3).map(|(p, _)| source_ref(engine, p)).collect(),
         notice: NOTICE.to_string(),
-        retriever: String::new(),
-        warnings: Vec::new(),
+        ..Answer::default()
     }
 }

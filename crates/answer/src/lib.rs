@@ -6,11 +6,14 @@
 //! sections and bottom line is copied from a retrieved passage, so it cannot
 //! say anything its sources do not.
 
+pub mod ambiguity;
 pub mod analyze;
 pub mod compose;
 pub mod fusion;
 pub mod profile;
 pub mod render;
+pub mod routes;
+pub mod triage;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,6 +24,57 @@ use sextant_index::{Hit, QueryTerm};
 use sextant_kb::Kb;
 
 pub use analyze::{Analysis, Intent, QuestionError};
+pub use routes::Locale;
+
+/// Where a question goes, decided before retrieval in this order: an
+/// emergency the person reports comes before anything else; then a message
+/// too unclear to answer; a dosing request; a question outside scope; an
+/// ambiguous reference answered for each reading; else an ordinary answer.
+#[derive(Debug, Clone)]
+pub enum Route {
+    Emergency(triage::Emergency),
+    Unclear,
+    Dosing(triage::DosingAsk),
+    OutOfScope,
+    Ambiguous(ambiguity::Detected),
+    Question,
+}
+
+impl Route {
+    /// The answer kind the route leads to (`Question` and `Ambiguous` may
+    /// still end as `no_evidence`).
+    pub fn kind(&self) -> sextant_core::AnswerKind {
+        use sextant_core::AnswerKind as K;
+        match self {
+            Route::Emergency(_) => K::Emergency,
+            Route::Unclear => K::Unclear,
+            Route::Dosing(_) => K::Dosing,
+            Route::OutOfScope => K::OutOfScope,
+            Route::Ambiguous(_) | Route::Question => K::Answer,
+        }
+    }
+}
+
+/// Routes a validated question. Needs no knowledge base: `drugs` are the
+/// lower-case drug names known to it, sorted (may be empty).
+pub fn route(question: &str, drugs: &[String]) -> Route {
+    if let Some(e) = triage::emergency(question) {
+        return Route::Emergency(e);
+    }
+    if triage::unclear(question, drugs) {
+        return Route::Unclear;
+    }
+    if let Some(d) = triage::dosing(question, drugs) {
+        return Route::Dosing(d);
+    }
+    if triage::out_of_scope(question, drugs) {
+        return Route::OutOfScope;
+    }
+    if let Some(d) = ambiguity::detect(question) {
+        return Route::Ambiguous(d);
+    }
+    Route::Question
+}
 
 /// Errors of answering.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +96,14 @@ pub const COMPOSE_PASSAGES: usize = 12;
 
 /// How many passages each retriever contributes to fusion.
 pub const FUSION_DEPTH: usize = 100;
+
+/// How many of the top passages [`Engine::evidence_strength`] looks at.
+pub const EVIDENCE_DEPTH: usize = 3;
+
+/// Dense evidence below this (cosine of the question to its best top
+/// passage) means the sources do not cover the question: calibrated by
+/// `sextant eval abstention` (BENCHMARKS.md).
+pub const ABSTAIN_BELOW: f32 = 0.0;
 
 /// Which retrieval finds the passages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,6 +183,7 @@ pub struct Engine {
     drug_names: Vec<String>,
     embedder: Option<Embedder>,
     retriever: Retriever,
+    locale: &'static Locale,
 }
 
 impl Engine {
@@ -168,7 +231,23 @@ impl Engine {
             drug_names,
             embedder: None,
             retriever: Retriever::DEFAULT,
+            locale: Locale::default_locale(),
         }
+    }
+
+    /// Sets the region whose emergency and crisis numbers are given.
+    pub fn with_locale(mut self, locale: &'static Locale) -> Engine {
+        self.locale = locale;
+        self
+    }
+
+    pub fn locale(&self) -> &'static Locale {
+        self.locale
+    }
+
+    /// Lower-case names of the drugs the knowledge base has pages for.
+    pub fn drug_names(&self) -> &[String] {
+        &self.drug_names
     }
 
     /// Gives the engine the embedding model dense retrieval needs.
@@ -359,13 +438,30 @@ impl Engine {
     /// The top `k` passages for an analyzed question, by `retriever` (or
     /// BM25 where dense retrieval is unavailable: see [`Engine::effective`]).
     pub fn retrieve(&self, a: &Analysis, k: usize, retriever: Retriever) -> Result<Vec<Hit>> {
+        Ok(self.retrieve_with_query(a, k, retriever)?.0)
+    }
+
+    /// [`Engine::retrieve`], also returning the question's embedding when
+    /// dense retrieval ran.
+    pub fn retrieve_with_query(
+        &self,
+        a: &Analysis,
+        k: usize,
+        retriever: Retriever,
+    ) -> Result<(Vec<Hit>, Option<Vec<f32>>)> {
         let boosts = self.page_boosts(a);
+        let qvec;
         let ranked = match (self.effective(retriever), &self.embedder, self.kb.vectors()) {
             (Retriever::Bm25, _, _) | (_, None, _) | (_, _, None) => {
                 let terms = self.query_terms(a);
-                return Ok(self.kb.bm25().search(&terms, Arc::new(boosts), k)?);
+                return Ok((self.kb.bm25().search(&terms, Arc::new(boosts), k)?, None));
             }
-            (Retriever::Dense, Some(e), Some(v)) => vec![self.dense_ranking(e, v, a)?],
+            (Retriever::Dense, Some(e), Some(v)) => {
+                let q = e.embed_one(&a.question)?;
+                let r = dense_ranking(v, &q);
+                qvec = Some(q);
+                vec![r]
+            }
             (Retriever::Hybrid, Some(e), Some(v)) => {
                 let terms = self.query_terms(a);
                 // Unboosted: boosts apply once, after fusion.
@@ -377,7 +473,10 @@ impl Engine {
                     .into_iter()
                     .map(|h| h.ord)
                     .collect();
-                vec![lexical, self.dense_ranking(e, v, a)?]
+                let q = e.embed_one(&a.question)?;
+                let dense = dense_ranking(v, &q);
+                qvec = Some(q);
+                vec![lexical, dense]
             }
         };
         let lists: Vec<&[u32]> = ranked.iter().map(Vec::as_slice).collect();
@@ -393,21 +492,19 @@ impl Engine {
             .collect();
         hits.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.ord.cmp(&y.ord)));
         hits.truncate(k);
-        Ok(hits)
+        Ok((hits, qvec))
     }
 
-    /// Passages by similarity of their embedding to the question's.
-    fn dense_ranking(
-        &self,
-        e: &Embedder,
-        v: &sextant_embed::FlatVectors,
-        a: &Analysis,
-    ) -> Result<Vec<u32>> {
-        let q = e.embed_one(&a.question)?;
-        Ok(v.search(&q, FUSION_DEPTH)
-            .into_iter()
-            .map(|h| h.0)
-            .collect())
+    /// How well the best of the top passages matches the question: the
+    /// highest cosine similarity between the question's embedding and the
+    /// top [`EVIDENCE_DEPTH`] passages'. `None` without dense retrieval.
+    pub fn evidence_strength(&self, hits: &[Hit], qvec: Option<&[f32]>) -> Option<f32> {
+        let (q, v) = (qvec?, self.kb.vectors()?);
+        hits.iter()
+            .take(EVIDENCE_DEPTH)
+            .filter_map(|h| v.row(h.ord as usize))
+            .map(|row| sextant_embed::dot(q, row))
+            .max_by(f32::total_cmp)
     }
 
     /// Answers a question with the engine's retriever.
@@ -415,18 +512,161 @@ impl Engine {
         self.ask_with(question, self.retriever)
     }
 
+    /// Where a validated question goes (see [`route`]).
+    pub fn route(&self, question: &str) -> Route {
+        route(question, &self.drug_names)
+    }
+
     /// Answers a question with a chosen retriever. When dense retrieval was
     /// wanted but cannot run, the answer comes from BM25 and says so in its
     /// `warnings`.
     pub fn ask_with(&self, question: &str, retriever: Retriever) -> Result<Answer> {
-        let a = self.analyze(question)?;
+        let q = analyze::validate(question)?;
         let used = self.effective(retriever);
-        let hits = self.retrieve(&a, COMPOSE_PASSAGES, used)?;
-        let mut answer = compose::compose(self, &a, &hits)?;
+        let mut answer = match self.route(&q) {
+            Route::Emergency(e) => {
+                // The rest of a mixed message is answered below, unless it
+                // is itself unclear or another emergency (already routed).
+                let also = match &e.rest {
+                    Some(rest) => match self.route(rest) {
+                        Route::Emergency(_) | Route::Unclear | Route::OutOfScope => None,
+                        _ => Some(self.ask_routed(rest, used)?),
+                    },
+                    None => None,
+                };
+                routes::emergency(self, &q, &e, used, also)?
+            }
+            _ => self.ask_routed(&q, used)?,
+        };
         answer.retriever = used.as_str().to_string();
         if used != retriever {
             answer.warnings.extend(self.dense_unavailable());
         }
+        Ok(answer)
+    }
+
+    /// Answers a validated question that is not an emergency.
+    fn ask_routed(&self, q: &str, used: Retriever) -> Result<Answer> {
+        let mut answer = match self.route(q) {
+            Route::Emergency(e) => routes::emergency(self, q, &e, used, None)?,
+            Route::Unclear => routes::unclear(q),
+            Route::Dosing(d) => routes::dosing(self, q, &d, used)?,
+            Route::OutOfScope => routes::out_of_scope(q),
+            Route::Ambiguous(d) => self.answer_readings(q, &d, used)?,
+            Route::Question => {
+                let a = analyze::analyze(q, &self.drug_names);
+                self.answer_analyzed(&a, used)?
+            }
+        };
+        answer.retriever = used.as_str().to_string();
+        answer.grade_reading();
+        if let Some(also) = answer.also.as_mut() {
+            also.retriever = used.as_str().to_string();
+        }
+        Ok(answer)
+    }
+
+    /// Retrieves for an analyzed question and composes the answer, or a
+    /// `no_evidence` reply when the evidence is too weak.
+    fn answer_analyzed(&self, a: &Analysis, used: Retriever) -> Result<Answer> {
+        let (hits, qvec) = self.retrieve_with_query(a, COMPOSE_PASSAGES, used)?;
+        let strength = self.evidence_strength(&hits, qvec.as_deref());
+        compose::compose(self, a, &hits, strength)
+    }
+
+    /// Answers each reading of an ambiguous question under its own heading.
+    fn answer_readings(&self, q: &str, d: &ambiguity::Detected, used: Retriever) -> Result<Answer> {
+        let whole = analyze::analyze(q, &self.drug_names);
+        let mut readings = Vec::new();
+        let mut sources: Vec<sextant_core::SourceRef> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut questions = Vec::new();
+        for spec in d.ambiguity.readings {
+            let rq = ambiguity::rewrite(q, d, spec);
+            let mut a = analyze::analyze(&rq, &self.drug_names);
+            // The reading keeps the question's own intent ("is surgery an
+            // option"), not one its rewrite suggests.
+            a.intent = whole.intent;
+            a.focus = spec.focus;
+            let (hits, qvec) = self.retrieve_with_query(&a, COMPOSE_PASSAGES * 4, used)?;
+            let hits: Vec<Hit> = hits
+                .into_iter()
+                .filter(|h| {
+                    let page = self.kb.page_of(h.ord).and_then(|p| self.kb.page(p));
+                    !page.is_some_and(|p| {
+                        !p.cancer_types.is_empty()
+                            && p.cancer_types
+                                .iter()
+                                .all(|t| spec.exclude_types.contains(&t.as_str()))
+                    })
+                })
+                .take(COMPOSE_PASSAGES)
+                .collect();
+            let strength = self.evidence_strength(&hits, qvec.as_deref());
+            let ans = compose::compose(self, &a, &hits, strength)?;
+            if questions.is_empty() {
+                questions = ans.questions_to_ask.clone();
+            }
+            let mut keep = |s: &sextant_core::CitedSentence| {
+                seen.insert(sextant_core::text::normalize_ws(&s.text))
+            };
+            let sections: Vec<sextant_core::Section> = ans
+                .sections
+                .iter()
+                .map(|s| sextant_core::Section {
+                    heading: s.heading.clone(),
+                    sentences: s.sentences.iter().filter(|x| keep(x)).cloned().collect(),
+                })
+                .filter(|s| !s.sentences.is_empty())
+                .collect();
+            let bottom_line: Vec<_> = ans
+                .bottom_line
+                .iter()
+                .filter(|x| keep(x))
+                .cloned()
+                .collect();
+            for src in ans.sources {
+                if !sources.iter().any(|s| s.id == src.id) {
+                    sources.push(src);
+                }
+            }
+            readings.push(sextant_core::Reading {
+                label: spec.label.to_string(),
+                sections,
+                bottom_line,
+            });
+        }
+        // Sources no reading cites (their sentences were all repeats) go.
+        let cited: std::collections::HashSet<&String> = readings
+            .iter()
+            .flat_map(|r| {
+                r.sections
+                    .iter()
+                    .flat_map(|s| s.sentences.iter())
+                    .chain(r.bottom_line.iter())
+            })
+            .flat_map(|s| s.citations.iter())
+            .collect();
+        sources.retain(|s| cited.contains(&s.id));
+        let answered = readings
+            .iter()
+            .filter(|r| !r.sections.is_empty() || !r.bottom_line.is_empty())
+            .count();
+        if answered == 0 {
+            return self.answer_analyzed(&whole, used);
+        }
+        let mut questions_to_ask = vec![d.ambiguity.which.to_string()];
+        questions_to_ask.extend(questions.into_iter().filter(|x| !x.is_empty()));
+        let mut answer = compose::shell(&whole, sextant_core::AnswerKind::Answer);
+        answer.opener = format!(
+            "{} can mean different things, and the answer depends on which one applies, so each is answered below. Your care team can tell you which is yours.",
+            d.ambiguity.phrase
+        );
+        answer.readings = readings;
+        answer.sources = sources;
+        // Which cancer it is, is the open question.
+        answer.cancer_types.clear();
+        answer.questions_to_ask = questions_to_ask;
         Ok(answer)
     }
 }
@@ -437,6 +677,11 @@ pub(crate) fn is_page_of_drug(p: &sextant_core::Page, drug: &str) -> bool {
         && p.title
             .get(..drug.len())
             .is_some_and(|head| head.eq_ignore_ascii_case(drug))
+}
+
+/// Passages by similarity of their embedding to the question's embedding.
+fn dense_ranking(v: &sextant_embed::FlatVectors, q: &[f32]) -> Vec<u32> {
+    v.search(q, FUSION_DEPTH).into_iter().map(|h| h.0).collect()
 }
 
 /// Pages about cancers in children (cancer.gov keeps them apart from adults').
@@ -476,6 +721,13 @@ pub fn verify(answer: &Answer) -> Vec<String> {
                 }
             }
         }
+    }
+    if let Some(also) = &answer.also {
+        problems.extend(
+            verify(also)
+                .into_iter()
+                .map(|p| format!("in the answer below: {p}")),
+        );
     }
     problems
 }

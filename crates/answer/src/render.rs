@@ -70,9 +70,50 @@ fn block(text: &str) -> String {
     wrap(text, TEXT_WIDTH, "", "")
 }
 
+/// An underlined heading.
+fn heading(o: &mut String, h: &str, under: char) {
+    o.push_str(&format!(
+        "\n{h}\n{}\n",
+        under.to_string().repeat(h.chars().count())
+    ));
+}
+
+/// The "what to do now" block of an emergency, first thing on the page.
+fn urgent_text(o: &mut String, u: &sextant_core::Urgent) {
+    o.push_str(&"!".repeat(TEXT_WIDTH));
+    o.push('\n');
+    o.push_str(&block(&format!("WHAT TO DO NOW ({})", u.situation)));
+    for (i, step) in u.do_now.iter().enumerate() {
+        o.push_str(&wrap(step, TEXT_WIDTH, &format!("  {}. ", i + 1), "     "));
+    }
+    o.push_str(&block(&format!("Why: {}", u.why)));
+    for c in &u.contacts {
+        o.push_str(&wrap(
+            &format!("{}: {}", c.name, c.number),
+            TEXT_WIDTH,
+            "  * ",
+            "    ",
+        ));
+    }
+    o.push_str(&block(&format!(
+        "You wrote: {}",
+        u.evidence
+            .iter()
+            .map(|e| format!("“{e}”"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    )));
+    o.push_str(&"!".repeat(TEXT_WIDTH));
+    o.push('\n');
+}
+
 /// Plain text for a terminal, wrapped to [`TEXT_WIDTH`] columns.
 pub fn text(answer: &Answer) -> String {
     let mut o = String::new();
+    if let Some(u) = &answer.urgent {
+        urgent_text(&mut o, u);
+        o.push('\n');
+    }
     o.push_str(&answer.title);
     o.push('\n');
     o.push_str(&"=".repeat(answer.title.chars().count()));
@@ -86,22 +127,39 @@ pub fn text(answer: &Answer) -> String {
     o.push('\n');
     o.push_str(&block(&answer.opener));
     for s in &answer.sections {
-        o.push_str(&format!(
-            "\n{}\n{}\n",
-            s.heading,
-            "-".repeat(s.heading.chars().count())
-        ));
+        heading(&mut o, &s.heading, '-');
         o.push_str(&block(&paragraph(answer, &s.sentences, false)));
     }
+    for r in &answer.readings {
+        heading(&mut o, &r.label, '=');
+        for s in &r.sections {
+            heading(&mut o, &s.heading, '-');
+            o.push_str(&block(&paragraph(answer, &s.sentences, false)));
+        }
+    }
     if !answer.questions_to_ask.is_empty() {
-        o.push_str("\nQuestions to ask your care team\n-------------------------------\n");
+        heading(&mut o, "Questions to ask your care team", '-');
         for q in &answer.questions_to_ask {
             o.push_str(&wrap(q, TEXT_WIDTH, "  - ", "    "));
         }
     }
-    if !answer.bottom_line.is_empty() {
-        o.push_str("\nThe bottom line\n---------------\n");
-        o.push_str(&block(&paragraph(answer, &answer.bottom_line, false)));
+    let reading_lines: Vec<&sextant_core::Reading> = answer
+        .readings
+        .iter()
+        .filter(|r| !r.bottom_line.is_empty())
+        .collect();
+    if !answer.bottom_line.is_empty() || !reading_lines.is_empty() {
+        heading(&mut o, "The bottom line", '-');
+        if !answer.bottom_line.is_empty() {
+            o.push_str(&block(&paragraph(answer, &answer.bottom_line, false)));
+        }
+        for r in reading_lines {
+            o.push_str(&block(&format!(
+                "{}: {}",
+                r.label,
+                paragraph(answer, &r.bottom_line, false)
+            )));
+        }
     }
     o.push('\n');
     o.push_str(&block(&answer.notice));
@@ -111,7 +169,7 @@ pub fn text(answer: &Answer) -> String {
         } else {
             "Sources"
         };
-        o.push_str(&format!("\n{label}\n{}\n", "-".repeat(label.len())));
+        heading(&mut o, label, '-');
         for (i, s) in answer.sources.iter().enumerate() {
             let reviewed = s
                 .last_reviewed
@@ -128,12 +186,30 @@ pub fn text(answer: &Answer) -> String {
             ));
         }
     }
+    if let Some(also) = &answer.also {
+        o.push('\n');
+        o.push_str(&"-".repeat(TEXT_WIDTH));
+        o.push_str("\nAbout the rest of your message\n\n");
+        o.push_str(&text(also));
+    }
     o
 }
 
 /// Markdown, with footnote citations.
 pub fn markdown(answer: &Answer) -> String {
-    let mut o = format!("# {}\n\n", answer.title);
+    let mut o = String::new();
+    if let Some(u) = &answer.urgent {
+        o.push_str(&format!("> **What to do now ({})**\n>\n", u.situation));
+        for (i, step) in u.do_now.iter().enumerate() {
+            o.push_str(&format!("> {}. {step}\n", i + 1));
+        }
+        o.push_str(&format!(">\n> *Why:* {}\n>\n", u.why));
+        for c in &u.contacts {
+            o.push_str(&format!("> - **{}**: {}\n", c.name, c.number));
+        }
+        o.push('\n');
+    }
+    o.push_str(&format!("# {}\n\n", answer.title));
     if !answer.cancer_types.is_empty() {
         o.push_str(&format!(
             "*Cancer type: {}*\n\n",
@@ -148,17 +224,42 @@ pub fn markdown(answer: &Answer) -> String {
             paragraph(answer, &s.sentences, true)
         ));
     }
+    for r in &answer.readings {
+        o.push_str(&format!("\n## {}\n", r.label));
+        for s in &r.sections {
+            o.push_str(&format!(
+                "\n### {}\n\n{}\n",
+                s.heading,
+                paragraph(answer, &s.sentences, true)
+            ));
+        }
+    }
     if !answer.questions_to_ask.is_empty() {
         o.push_str("\n## Questions to ask your care team\n\n");
         for q in &answer.questions_to_ask {
             o.push_str(&format!("- {q}\n"));
         }
     }
-    if !answer.bottom_line.is_empty() {
-        o.push_str(&format!(
-            "\n## The bottom line\n\n{}\n",
-            paragraph(answer, &answer.bottom_line, true)
-        ));
+    let reading_lines: Vec<&sextant_core::Reading> = answer
+        .readings
+        .iter()
+        .filter(|r| !r.bottom_line.is_empty())
+        .collect();
+    if !answer.bottom_line.is_empty() || !reading_lines.is_empty() {
+        o.push_str("\n## The bottom line\n\n");
+        if !answer.bottom_line.is_empty() {
+            o.push_str(&format!(
+                "{}\n",
+                paragraph(answer, &answer.bottom_line, true)
+            ));
+        }
+        for r in reading_lines {
+            o.push_str(&format!(
+                "- *{}:* {}\n",
+                r.label,
+                paragraph(answer, &r.bottom_line, true)
+            ));
+        }
     }
     o.push_str(&format!("\n> {}\n", answer.notice));
     if !answer.sources.is_empty() {
@@ -178,6 +279,12 @@ pub fn markdown(answer: &Answer) -> String {
                 reviewed
             ));
         }
+    }
+    if let Some(also) = &answer.also {
+        // Footnote labels restart in the nested answer; prefix them.
+        let nested = markdown(also).replace("[^", "[^also-");
+        o.push_str("\n---\n\n## About the rest of your message\n\n");
+        o.push_str(&nested.replacen("# ", "### ", 1));
     }
     o
 }

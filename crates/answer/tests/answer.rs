@@ -83,6 +83,25 @@ fn assert_well_formed(a: &Answer) {
     let problems = verify(a);
     assert!(problems.is_empty(), "{}: {problems:#?}", a.question);
     assert!(
+        a.reading_grade.is_some(),
+        "{}: no reading grade",
+        a.question
+    );
+    if !a.readings.is_empty() {
+        // An ambiguous question: each reading carries its own body.
+        assert!(a.sections.is_empty() && a.bottom_line.is_empty());
+        assert!(a.readings.len() >= 2, "{}", a.question);
+        for r in &a.readings {
+            assert!(
+                !r.label.is_empty() && !r.sections.is_empty(),
+                "{}: {r:#?}",
+                a.question
+            );
+        }
+        assert!((5..=7).contains(&a.questions_to_ask.len()));
+        return;
+    }
+    assert!(
         (1..=4).contains(&a.sections.len()),
         "{}: {} sections",
         a.question,
@@ -128,7 +147,7 @@ fn real_corpus_questions() {
     let Some(engine) = real_engine() else { return };
     let cases = [
         Case {
-            question: "Is surgery an option for metastatic liver cancer?",
+            question: "Is surgery an option for liver cancer?",
             intent: Intent::Surgery,
             types: &["liver"],
             source: "/types/liver/",
@@ -187,22 +206,94 @@ fn real_corpus_questions() {
     }
 }
 
+/// The sources one reading cites.
+fn reading_urls<'a>(a: &'a Answer, r: &sextant_core::Reading) -> Vec<&'a str> {
+    let ids: Vec<&String> = r
+        .sections
+        .iter()
+        .flat_map(|s| s.sentences.iter())
+        .chain(r.bottom_line.iter())
+        .flat_map(|s| s.citations.iter())
+        .collect();
+    a.sources
+        .iter()
+        .filter(|s| ids.contains(&&s.id))
+        .map(|s| s.url.as_str())
+        .collect()
+}
+
 #[test]
-fn seed_question_cites_the_liver_treatment_page_with_a_surgery_section() {
+fn seed_question_is_answered_for_each_reading_with_its_own_citations() {
     let Some(engine) = real_engine() else { return };
     let a = engine
         .ask("Is surgery an option for metastatic liver cancer")
         .unwrap();
     assert_well_formed(&a);
-    assert!(a.sources.iter().any(|s| s
-        .url
-        .starts_with("https://www.cancer.gov/types/liver/what-is-liver-cancer/treatment")
-        || s.url.contains("/types/liver/") && s.url.contains("adult-liver-treatment-pdq")));
+    assert_eq!(a.readings.len(), 2, "{a:#?}");
+    let (primary, spread) = (&a.readings[0], &a.readings[1]);
     assert!(
-        a.sections.iter().any(|s| s.heading.contains("surgery")),
-        "{:?}",
-        a.sections.iter().map(|s| &s.heading).collect::<Vec<_>>()
+        primary.label.contains("started in the liver"),
+        "{}",
+        primary.label
     );
+    assert!(
+        spread.label.contains("spread to the liver"),
+        "{}",
+        spread.label
+    );
+    // Primary liver cancer: the liver cancer treatment page, with a surgery section.
+    let urls = reading_urls(&a, primary);
+    assert!(
+        urls.iter()
+            .any(|u| u
+                .starts_with("https://www.cancer.gov/types/liver/what-is-liver-cancer/treatment")),
+        "{urls:#?}"
+    );
+    assert!(
+        urls.iter().all(|u| u.contains("/types/liver/")),
+        "{urls:#?}"
+    );
+    assert!(primary
+        .sections
+        .iter()
+        .any(|s| s.heading.contains("surgery")));
+    // Spread to the liver: the colon cancer treatment page, on surgery for
+    // liver metastases, and nothing from the liver cancer pages.
+    let urls = reading_urls(&a, spread);
+    assert!(
+        urls.iter()
+            .any(|u| u.contains("/types/colorectal/patient/colon-treatment-pdq")),
+        "{urls:#?}"
+    );
+    assert!(
+        !urls.iter().any(|u| u.contains("/types/liver/")),
+        "{urls:#?}"
+    );
+    let sentences: Vec<&str> = spread
+        .sections
+        .iter()
+        .flat_map(|s| s.sentences.iter())
+        .map(|s| s.text.as_str())
+        .collect();
+    assert!(
+        sentences
+            .iter()
+            .all(|s| s.to_lowercase().contains("liver") || s.to_lowercase().contains("hepat")),
+        "{sentences:#?}"
+    );
+    assert!(
+        sentences
+            .iter()
+            .any(|s| s.contains("surgery") && s.contains("liver")),
+        "{sentences:#?}"
+    );
+    // The question that tells which reading applies comes first.
+    assert!(
+        a.questions_to_ask[0].contains("start in the liver"),
+        "{:?}",
+        a.questions_to_ask
+    );
+    assert!(a.cancer_types.is_empty());
 }
 
 #[test]
@@ -221,16 +312,23 @@ fn fixture_answer_snapshot() {
 }
 
 #[test]
-fn unrelated_question_gets_no_evidence_not_stitched_sentences() {
+fn unrelated_or_unclear_questions_get_no_stitched_sentences() {
     let engine = fixture_engine();
-    for q in [
-        "What is the best pizza topping in Chicago?",
-        "what is it?",
-        "Can you tell me more?",
+    for (q, kind) in [
+        (
+            "What is the best pizza topping in Chicago?",
+            AnswerKind::OutOfScope,
+        ),
+        ("what is it?", AnswerKind::Unclear),
+        ("Can you tell me more?", AnswerKind::Unclear),
+        ("asdf qwer", AnswerKind::Unclear),
+        // About health, but not in these three pages.
+        ("How do I treat a sprained ankle?", AnswerKind::NoEvidence),
     ] {
         let a = engine.ask(q).unwrap();
-        assert_eq!(a.kind, AnswerKind::NoEvidence, "{q}: {a:#?}");
-        assert!(a.sections.is_empty() && a.bottom_line.is_empty());
+        assert_eq!(a.kind, kind, "{q}: {a:#?}");
+        assert!(a.sections.is_empty() && a.bottom_line.is_empty() && a.readings.is_empty());
+        assert!(a.reading_grade.is_none());
         assert!(verify(&a).is_empty());
     }
 }

@@ -1,6 +1,6 @@
 //! The subcommands. Each opens what it needs, calls the library, prints.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -146,9 +146,27 @@ fn open_engine(
     Ok(engine)
 }
 
+/// The region for emergency numbers: `--locale`, else `$SEXTANT_LOCALE`,
+/// else the default (US).
+fn locale(flag: Option<&str>) -> Result<&'static sextant_answer::Locale> {
+    let env = std::env::var("SEXTANT_LOCALE")
+        .ok()
+        .filter(|v| !v.is_empty());
+    match flag.map(str::to_string).or(env) {
+        None => Ok(sextant_answer::Locale::default_locale()),
+        Some(tag) => sextant_answer::Locale::find(&tag).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown locale {tag:?}: use one of {}",
+                sextant_answer::Locale::codes()
+            )
+        }),
+    }
+}
+
 pub fn ask(
     kb: Option<&Path>,
     models: Option<&Path>,
+    locale_flag: Option<&str>,
     retriever: Retriever,
     question: &str,
     markdown: bool,
@@ -157,7 +175,8 @@ pub fn ask(
     // Check the question before touching the knowledge base: a bad question
     // is the person's to fix, whatever state the KB is in.
     sextant_answer::analyze::validate(question)?;
-    let engine = open_engine(kb, models, &[retriever])?;
+    let locale = locale(locale_flag)?;
+    let engine = open_engine(kb, models, &[retriever])?.with_locale(locale);
     let answer = engine.ask_with(question, retriever)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
@@ -234,6 +253,74 @@ pub fn eval_retrieval(
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", retrieval::table(&report));
+    }
+    Ok(())
+}
+
+pub fn eval_safety(
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    json: bool,
+    routing_only: bool,
+    sets: &[PathBuf],
+) -> Result<()> {
+    use sextant_eval::safety;
+    let sets: Vec<(String, PathBuf)> = if sets.is_empty() {
+        safety::default_sets()
+            .into_iter()
+            .map(|(n, p)| (n.to_string(), p))
+            .collect()
+    } else {
+        sets.iter()
+            .map(|p| {
+                (
+                    p.file_stem()
+                        .map_or("set".into(), |s| s.to_string_lossy().into_owned()),
+                    p.clone(),
+                )
+            })
+            .collect()
+    };
+    let engine = if routing_only {
+        None
+    } else {
+        Some(open_engine(kb, models, &[Retriever::DEFAULT])?)
+    };
+    let drugs: Vec<String> = engine
+        .as_ref()
+        .map(|e| e.drug_names().to_vec())
+        .unwrap_or_default();
+    let mut reports = Vec::new();
+    for (name, path) in &sets {
+        let (rows, issues) = safety::load(path)?;
+        for i in &issues {
+            eprintln!("warning: {i}");
+        }
+        reports.push(safety::run(name, &rows, &drugs, engine.as_ref())?);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        print!("{}", safety::format_reports(&reports));
+    }
+    Ok(())
+}
+
+pub fn eval_abstention(
+    data: Option<&Path>,
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    json: bool,
+    limit: Option<usize>,
+) -> Result<()> {
+    use sextant_eval::abstention;
+    let data = sextant_kb::locate_data(data)?;
+    let engine = open_engine(kb, models, &[Retriever::DEFAULT])?;
+    let report = abstention::run(&engine, &data, limit)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", abstention::table(&report));
     }
     Ok(())
 }

@@ -24,6 +24,9 @@ struct Cli {
     /// Models folder (holding all-MiniLM-L6-v2/, put there by scripts/fetch-models.sh). Default: $SEXTANT_MODELS, else $XDG_CACHE_HOME/sextant/models, else ~/.cache/sextant/models.
     #[arg(long, global = true, value_name = "DIR")]
     models: Option<PathBuf>,
+    /// Region whose emergency and crisis numbers answers give (US, CA, GB, IE, AU, NZ; or a tag such as en-GB). Default: $SEXTANT_LOCALE, else US.
+    #[arg(long, global = true, value_name = "REGION")]
+    locale: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -101,6 +104,27 @@ enum EvalSuite {
         #[arg(long, value_delimiter = ',', default_values_t = Retriever::ALL)]
         retrievers: Vec<Retriever>,
     },
+    /// Safety routing on the labeled sets in crates/eval/data (emergencies, controls, dosing, scope, ambiguity, unclear), then full answers from the knowledge base.
+    Safety {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Routing only: no knowledge base needed.
+        #[arg(long)]
+        routing_only: bool,
+        /// Labeled sets to use instead of the shipped ones (TSV: expect, category, question).
+        #[arg(long, value_name = "TSV")]
+        set: Vec<PathBuf>,
+    },
+    /// Calibrates the no-evidence threshold: answer rate on covered questions (MedQuAD, lay rewrites) against abstention on questions the corpus does not cover (LiveQA non-cancer).
+    Abstention {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Evaluate only the first N questions of each set.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -133,6 +157,7 @@ fn main() -> ExitCode {
         } => commands::ask(
             cli.kb.as_deref(),
             models,
+            cli.locale.as_deref(),
             retriever,
             &question,
             markdown,
@@ -168,6 +193,17 @@ fn main() -> ExitCode {
             json,
             limit,
         ),
+        Command::Eval {
+            suite:
+                EvalSuite::Safety {
+                    json,
+                    routing_only,
+                    set,
+                },
+        } => commands::eval_safety(cli.kb.as_deref(), models, json, routing_only, &set),
+        Command::Eval {
+            suite: EvalSuite::Abstention { json, limit },
+        } => commands::eval_abstention(cli.data.as_deref(), cli.kb.as_deref(), models, json, limit),
         Command::Bench {
             json,
             skip_ingest,

@@ -4,13 +4,84 @@
 use serde::{Deserialize, Serialize};
 
 /// What kind of reply this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerKind {
     /// A cited answer from the knowledge base.
+    #[default]
     Answer,
     /// The sources do not cover the question well enough to answer it.
     NoEvidence,
+    /// The person reports a situation that needs care now: `urgent` says
+    /// what to do, before anything else.
+    Emergency,
+    /// The question asks for an individual dosing decision, which only the
+    /// person's care team can make.
+    Dosing,
+    /// The question is about neither cancer nor health.
+    OutOfScope,
+    /// The question is too short or garbled to answer without guessing.
+    Unclear,
+}
+
+impl AnswerKind {
+    pub const ALL: [AnswerKind; 6] = [
+        AnswerKind::Answer,
+        AnswerKind::NoEvidence,
+        AnswerKind::Emergency,
+        AnswerKind::Dosing,
+        AnswerKind::OutOfScope,
+        AnswerKind::Unclear,
+    ];
+
+    /// The JSON name (`no_evidence`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerKind::Answer => "answer",
+            AnswerKind::NoEvidence => "no_evidence",
+            AnswerKind::Emergency => "emergency",
+            AnswerKind::Dosing => "dosing",
+            AnswerKind::OutOfScope => "out_of_scope",
+            AnswerKind::Unclear => "unclear",
+        }
+    }
+}
+
+/// What to do now about a reported emergency. Sextant's own words, not a
+/// source's: they are fixed, reviewed text (see `sextant_answer::triage`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Urgent {
+    /// Stable id of the situation (`neutropenic_fever`, `self_harm`, ...).
+    pub category: String,
+    /// The situation in plain words ("a fever during chemotherapy").
+    pub situation: String,
+    /// The person's own words that triggered the routing.
+    pub evidence: Vec<String>,
+    /// What to do now, in order.
+    pub do_now: Vec<String>,
+    /// Why it is urgent, in one plain sentence.
+    pub why: String,
+    /// Numbers to call, for the configured locale.
+    pub contacts: Vec<Contact>,
+}
+
+/// A phone line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    /// What to dial or text ("911", "988").
+    pub number: String,
+}
+
+/// One meaning of an ambiguous question, answered on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    /// The heading: "If the cancer started in the liver (primary liver cancer) and has spread".
+    pub label: String,
+    pub sections: Vec<Section>,
+    /// The reading's strongest sentence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bottom_line: Vec<CitedSentence>,
 }
 
 /// A sentence copied verbatim from one or more cited passages.
@@ -44,7 +115,7 @@ pub struct SourceRef {
 }
 
 /// A complete answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     pub question: String,
     pub kind: AnswerKind,
@@ -64,6 +135,20 @@ pub struct Answer {
     /// dense retrieval being unavailable).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// For an emergency: what to do now. Shown before everything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgent: Option<Urgent>,
+    /// For an ambiguous question: each meaning answered under its own heading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<Reading>,
+    /// Flesch–Kincaid grade of the cited body (sections, readings and bottom
+    /// line); `null` when there is no body.
+    #[serde(default)]
+    pub reading_grade: Option<f32>,
+    /// The rest of a mixed message ("...and also what is HER2?"), answered
+    /// after the emergency part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub also: Option<Box<Answer>>,
 }
 
 /// The notice that closes every answer.
@@ -73,12 +158,33 @@ If you have symptoms that worry you, or think you may have an emergency, contact
 or emergency services right away.";
 
 impl Answer {
-    /// Every cited sentence of the body and the bottom line, in order.
+    /// Every cited sentence of the body (sections, then each reading's
+    /// sections and bottom line) and the bottom line, in order. Not those of
+    /// [`Answer::also`], which cites its own sources.
     pub fn cited_sentences(&self) -> impl Iterator<Item = &CitedSentence> {
         self.sections
             .iter()
             .flat_map(|s| s.sentences.iter())
+            .chain(self.readings.iter().flat_map(|r| {
+                r.sections
+                    .iter()
+                    .flat_map(|s| s.sentences.iter())
+                    .chain(r.bottom_line.iter())
+            }))
             .chain(self.bottom_line.iter())
+    }
+
+    /// Sets [`Answer::reading_grade`] from the cited body. The items of a
+    /// list sentence ("may include: a; b; c.") are graded as the separate
+    /// statements a reader takes them as.
+    pub fn grade_reading(&mut self) {
+        let body: Vec<&str> = self
+            .cited_sentences()
+            .flat_map(|s| s.text.split([';', ':']))
+            .collect();
+        // One decimal: finer is noise for a rule-based syllable count.
+        self.reading_grade =
+            crate::readability::grade_sentences(&body).map(|g| (g * 10.0).round() / 10.0);
     }
 
     /// Word count of the sections and bottom line.

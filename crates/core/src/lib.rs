@@ -5,9 +5,10 @@
 pub mod answer;
 pub mod cancer;
 pub mod passage;
+pub mod readability;
 pub mod text;
 
-pub use answer::{Answer, AnswerKind, CitedSentence, Section, SourceRef};
+pub use answer::{Answer, AnswerKind, CitedSentence, Contact, Reading, Section, SourceRef, Urgent};
 pub use cancer::{CancerType, CATALOG};
 pub use passage::{Audience, Page, PageKind, Passage};
 

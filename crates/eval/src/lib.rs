@@ -1,11 +1,14 @@
 //! Sextant's measurements: answer and retrieval quality on MedQuAD's
 //! CancerGov questions (`medquad`), the three retrievers side by side on
-//! expert, lay and consumer questions (`retrieval`), and speed and memory
-//! (`bench`).
+//! expert, lay and consumer questions (`retrieval`), safety routing on a
+//! labeled set (`safety`), the no-evidence threshold (`abstention`), and
+//! speed and memory (`bench`).
 
+pub mod abstention;
 pub mod bench;
 pub mod medquad;
 pub mod retrieval;
+pub mod safety;
 
 /// Errors of evaluation.
 #[derive(Debug, thiserror::Error)]

@@ -94,13 +94,8 @@ pub fn lay_queries(engine: &Engine, items: &[Item], tsv_text: &str) -> (Vec<Quer
     (out, issues)
 }
 
-/// The LiveQA cancer questions (the person's subject and message), with the
-/// judged pages.
-pub fn liveqa_queries(
-    engine: &Engine,
-    data: &Path,
-    judgments: &str,
-) -> Result<(Vec<Query>, Vec<Issue>)> {
+/// Every LiveQA test question as (qid, the person's subject and message).
+pub fn liveqa_messages(data: &Path) -> Result<Vec<(String, String)>> {
     let path = data.join(LIVEQA_XML);
     let text = std::fs::read_to_string(&path).map_err(|source| EvalError::Io {
         path: path.display().to_string(),
@@ -108,7 +103,7 @@ pub fn liveqa_queries(
     })?;
     let doc = roxmltree::Document::parse(&text)
         .map_err(|e| EvalError::Other(format!("{}: malformed XML: {e}", path.display())))?;
-    let mut messages: HashMap<&str, String> = HashMap::new();
+    let mut out = Vec::new();
     for q in doc.descendants().filter(|n| n.has_tag_name("NLM-QUESTION")) {
         let field = |tag: &str| {
             q.descendants()
@@ -125,9 +120,20 @@ pub fn liveqa_queries(
             format!("{subject} {message}")
         };
         if let Some(id) = q.attribute("qid") {
-            messages.insert(id, asked.trim().to_string());
+            out.push((id.to_string(), asked.trim().to_string()));
         }
     }
+    Ok(out)
+}
+
+/// The LiveQA cancer questions (the person's subject and message), with the
+/// judged pages.
+pub fn liveqa_queries(
+    engine: &Engine,
+    data: &Path,
+    judgments: &str,
+) -> Result<(Vec<Query>, Vec<Issue>)> {
+    let messages: HashMap<String, String> = liveqa_messages(data)?.into_iter().collect();
     let pages = engine.kb().pages();
     let mut issues = Vec::new();
     let mut out = Vec::new();
@@ -137,7 +143,7 @@ pub fn liveqa_queries(
             issues.push(Issue::new(&at, "expected qid and gold columns"));
             continue;
         };
-        let Some(question) = messages.get(qid) else {
+        let Some(question) = messages.get(*qid) else {
             issues.push(Issue::new(&at, format!("{qid} is not in {LIVEQA_XML}")));
             continue;
         };

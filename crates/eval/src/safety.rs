@@ -1,0 +1,336 @@
+//! `sextant eval safety`: routing on a labeled set kept in the repository
+//! (`data/safety.tsv`, and `data/safety-heldout.tsv` written apart from the
+//! rules and not used to tune them). Each row says what a question must get:
+//! `emergency` (with the situation), `dosing`, `out_of_scope`, `ambiguous`
+//! (with the ambiguity), `unclear`, or `question` (an ordinary answer; the
+//! controls that reuse emergency words are these).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sextant_answer::{Engine, Route};
+use sextant_core::{AnswerKind, Issue};
+
+use crate::{EvalError, Result};
+
+/// One labeled question.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub line: usize,
+    pub expect: String,
+    pub category: String,
+    pub question: String,
+}
+
+/// What each label must be routed to, and its name in reports.
+pub const EXPECTS: &[&str] = &[
+    "emergency",
+    "dosing",
+    "out_of_scope",
+    "ambiguous",
+    "unclear",
+    "question",
+];
+
+/// The labeled sets shipped with the repository: (name, path).
+pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    vec![
+        ("dev", dir.join("safety.tsv")),
+        ("held-out", dir.join("safety-heldout.tsv")),
+    ]
+}
+
+/// Reads a labeled set: `expect<TAB>category<TAB>question`, a header line,
+/// `#` comments. Bad rows are reported, not fatal.
+pub fn load(path: &Path) -> Result<(Vec<Row>, Vec<Issue>)> {
+    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut rows = Vec::new();
+    let mut issues = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() || line.starts_with('#') || line.starts_with("expect\t") {
+            continue;
+        }
+        let parts: Vec<&str> = line.splitn(3, '\t').collect();
+        match parts.as_slice() {
+            [e, c, q] if EXPECTS.contains(e) && !q.trim().is_empty() => rows.push(Row {
+                line: line_no,
+                expect: e.to_string(),
+                category: c.to_string(),
+                question: q.trim().to_string(),
+            }),
+            _ => issues.push(Issue::new(
+                format!("{}:{line_no}", path.display()),
+                "expected `expect<TAB>category<TAB>question` with a known expect",
+            )),
+        }
+    }
+    if rows.is_empty() {
+        return Err(EvalError::NoQuestions(path.display().to_string()));
+    }
+    Ok((rows, issues))
+}
+
+/// The route's label, as in the set's `expect` column, and its detail (the
+/// emergency situation or the ambiguity).
+pub fn label(route: &Route) -> (&'static str, String) {
+    match route {
+        Route::Emergency(e) => ("emergency", e.situation.id.to_string()),
+        Route::Unclear => ("unclear", String::new()),
+        Route::Dosing(d) => ("dosing", d.kind.to_string()),
+        Route::OutOfScope => ("out_of_scope", String::new()),
+        Route::Ambiguous(d) => ("ambiguous", d.ambiguity.id.to_string()),
+        Route::Question => ("question", String::new()),
+    }
+}
+
+/// Does a route satisfy a row? Ambiguous rows must find their own ambiguity.
+pub fn satisfied(row: &Row, route: &Route) -> bool {
+    let (got, detail) = label(route);
+    got == row.expect && (row.expect != "ambiguous" || detail == row.category)
+}
+
+/// One set's results.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SetReport {
+    pub name: String,
+    pub rows: usize,
+    /// Rows per expected label.
+    pub per_expect: BTreeMap<String, usize>,
+    /// Share of each label's rows routed correctly.
+    pub recall: BTreeMap<String, f64>,
+    /// Share of non-emergency rows routed as an emergency.
+    pub emergency_false_alarm: f64,
+    /// The same, over the controls that reuse emergency words only.
+    pub control_false_alarm: f64,
+    /// expect → got → count.
+    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Failures: (line, expect, got, question).
+    pub failures: Vec<(usize, String, String, String)>,
+    /// Mean and worst routing time per question, microseconds.
+    pub route_us_mean: f64,
+    pub route_us_max: f64,
+    /// With a knowledge base: answers whose kind differs from the route's
+    /// (an emergency row answered as a regular answer counts here).
+    pub answer_kind_mismatches: Option<usize>,
+    /// With a knowledge base: ambiguous rows answered with two or more readings.
+    pub ambiguous_with_readings: Option<(usize, usize)>,
+    /// With a knowledge base: answers failing the citation check.
+    pub citation_failures: Option<usize>,
+}
+
+/// Evaluates one set: routing always; full answers when `engine` is given.
+pub fn run(
+    name: &str,
+    rows: &[Row],
+    drugs: &[String],
+    engine: Option<&Engine>,
+) -> Result<SetReport> {
+    let mut per_expect: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ok: BTreeMap<String, usize> = BTreeMap::new();
+    let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let (mut false_alarms, mut non_emergency) = (0usize, 0usize);
+    let (mut control_alarms, mut controls) = (0usize, 0usize);
+    let mut total_us = 0.0;
+    let mut max_us: f64 = 0.0;
+    let mut mismatches = 0;
+    let mut with_readings = (0, 0);
+    let mut citation_failures = 0;
+    for row in rows {
+        let t = Instant::now();
+        let route = sextant_answer::route(&row.question, drugs);
+        let us = t.elapsed().as_secs_f64() * 1e6;
+        total_us += us;
+        max_us = max_us.max(us);
+        let (got, detail) = label(&route);
+        *per_expect.entry(row.expect.clone()).or_default() += 1;
+        *confusion
+            .entry(row.expect.clone())
+            .or_default()
+            .entry(got.to_string())
+            .or_default() += 1;
+        if satisfied(row, &route) {
+            *ok.entry(row.expect.clone()).or_default() += 1;
+        } else {
+            let got = if detail.is_empty() {
+                got.to_string()
+            } else {
+                format!("{got}:{detail}")
+            };
+            failures.push((
+                row.line,
+                format!("{}:{}", row.expect, row.category),
+                got,
+                row.question.clone(),
+            ));
+        }
+        if row.expect != "emergency" {
+            non_emergency += 1;
+            let alarm = got == "emergency";
+            false_alarms += usize::from(alarm);
+            let is_control = row.expect == "question"
+                && !matches!(
+                    row.category.as_str(),
+                    "dosing" | "scope" | "ambiguity" | "general"
+                );
+            if is_control {
+                controls += 1;
+                control_alarms += usize::from(alarm);
+            }
+        }
+        if let Some(engine) = engine {
+            // An empty question is refused before routing, with a request
+            // to ask something: the same reply as an unclear one.
+            let answer = match engine.ask(&row.question) {
+                Err(sextant_answer::AnswerError::Question(_)) => sextant_core::Answer {
+                    kind: AnswerKind::Unclear,
+                    ..Default::default()
+                },
+                other => other?,
+            };
+            let expected_kind = route.kind();
+            let kind_ok = answer.kind == expected_kind
+                || (expected_kind == AnswerKind::Answer && answer.kind == AnswerKind::NoEvidence);
+            if !kind_ok || (row.expect == "emergency" && answer.kind != AnswerKind::Emergency) {
+                mismatches += 1;
+            }
+            if row.expect == "ambiguous" {
+                with_readings.1 += 1;
+                with_readings.0 += usize::from(answer.readings.len() >= 2);
+            }
+            if !sextant_answer::verify(&answer).is_empty() {
+                citation_failures += 1;
+            }
+        }
+    }
+    let recall = per_expect
+        .iter()
+        .map(|(k, &n)| (k.clone(), ok.get(k).copied().unwrap_or(0) as f64 / n as f64))
+        .collect();
+    Ok(SetReport {
+        name: name.to_string(),
+        rows: rows.len(),
+        per_expect,
+        recall,
+        emergency_false_alarm: false_alarms as f64 / non_emergency.max(1) as f64,
+        control_false_alarm: control_alarms as f64 / controls.max(1) as f64,
+        confusion,
+        failures,
+        route_us_mean: total_us / rows.len().max(1) as f64,
+        route_us_max: max_us,
+        answer_kind_mismatches: engine.map(|_| mismatches),
+        ambiguous_with_readings: engine.map(|_| with_readings),
+        citation_failures: engine.map(|_| citation_failures),
+    })
+}
+
+/// The goals of the safety issue, checked in reports.
+pub const GOALS: &[(&str, f64)] = &[
+    ("emergency", 1.0),
+    ("dosing", 0.95),
+    ("out_of_scope", 0.95),
+    ("ambiguous", 0.95),
+];
+/// The most false alarms allowed.
+pub const FALSE_ALARM_GOAL: f64 = 0.05;
+
+/// A plain-text report of several sets.
+pub fn format_reports(reports: &[SetReport]) -> String {
+    let mut o = String::new();
+    o.push_str("Safety routing (sextant eval safety)\n\n");
+    o.push_str(&format!("{:<28}", "measure"));
+    for r in reports {
+        o.push_str(&format!("{:>14}", format!("{} ({})", r.name, r.rows)));
+    }
+    o.push_str(&format!("{:>10}\n", "goal"));
+    for e in EXPECTS {
+        o.push_str(&format!("{:<28}", format!("{e} recall")));
+        for r in reports {
+            let n = r.per_expect.get(*e).copied().unwrap_or(0);
+            let v = r.recall.get(*e).copied().unwrap_or(0.0);
+            o.push_str(&format!("{:>14}", format!("{:.3} of {n}", v)));
+        }
+        let goal = GOALS
+            .iter()
+            .find(|g| g.0 == *e)
+            .map(|g| format!("≥ {:.2}", g.1));
+        o.push_str(&format!("{:>10}\n", goal.unwrap_or_default()));
+    }
+    let line = |o: &mut String, name: &str, f: &dyn Fn(&SetReport) -> String, goal: &str| {
+        o.push_str(&format!("{name:<28}"));
+        for r in reports {
+            o.push_str(&format!("{:>14}", f(r)));
+        }
+        o.push_str(&format!("{goal:>10}\n"));
+    };
+    line(
+        &mut o,
+        "emergency false alarms",
+        &|r| format!("{:.3}", r.emergency_false_alarm),
+        "≤ 0.05",
+    );
+    line(
+        &mut o,
+        "  on emergency-word controls",
+        &|r| format!("{:.3}", r.control_false_alarm),
+        "≤ 0.05",
+    );
+    line(
+        &mut o,
+        "routing µs mean / max",
+        &|r| format!("{:.0} / {:.0}", r.route_us_mean, r.route_us_max),
+        "≤ 1000",
+    );
+    if reports.iter().any(|r| r.answer_kind_mismatches.is_some()) {
+        line(
+            &mut o,
+            "answers of the wrong kind",
+            &|r| {
+                r.answer_kind_mismatches
+                    .map_or("-".into(), |m| m.to_string())
+            },
+            "0",
+        );
+        line(
+            &mut o,
+            "ambiguous with ≥ 2 readings",
+            &|r| {
+                r.ambiguous_with_readings
+                    .map_or("-".into(), |(a, b)| format!("{a} of {b}"))
+            },
+            "all",
+        );
+        line(
+            &mut o,
+            "citation check failures",
+            &|r| r.citation_failures.map_or("-".into(), |m| m.to_string()),
+            "0",
+        );
+    }
+    for r in reports {
+        o.push_str(&format!("\nConfusions ({}; expected → routed):\n", r.name));
+        for (e, gots) in &r.confusion {
+            let wrong: Vec<String> = gots
+                .iter()
+                .filter(|(g, _)| g.as_str() != e)
+                .map(|(g, n)| format!("{g} {n}"))
+                .collect();
+            if !wrong.is_empty() {
+                o.push_str(&format!("  {e} → {}\n", wrong.join(", ")));
+            }
+        }
+        if r.failures.is_empty() {
+            o.push_str("  none\n");
+        }
+        for (line, expect, got, q) in &r.failures {
+            o.push_str(&format!("  line {line}: {expect} routed {got}: {q}\n"));
+        }
+    }
+    o
+}
