@@ -24,6 +24,10 @@ pub const MAX_BODY_WORDS: usize = 260;
 pub const MIN_BODY_WORDS: usize = 120;
 /// Sentences per section.
 const MAX_PER_SECTION: usize = 4;
+/// Most a sentence loses for being hard to read (grade 16 and up; nothing
+/// at grade 6 or below). Tuned with `sextant eval medquad`: more costs
+/// answers their page (BENCHMARKS.md).
+const READABILITY_WEIGHT: f32 = 0.25;
 /// Candidates weaker than this share of the best are not used.
 const RELATIVE_FLOOR: f32 = 0.45;
 
@@ -414,7 +418,7 @@ pub fn compose(
             // Between equally relevant sentences, the plainer one: up to
             // 0.06 off for a sentence far above grade 8.
             if let Some(g) = sextant_core::readability::grade(&norm) {
-                s -= ((g - 8.0).max(0.0) / 8.0).min(1.0) * 0.06;
+                s -= ((g - 6.0).max(0.0) / 10.0).min(1.0) * READABILITY_WEIGHT;
             }
             cands.push(Candidate {
                 word_set: sextant_core::text::words(&norm).into_iter().collect(),
@@ -461,7 +465,10 @@ pub fn compose(
         // A question with no words of its own ("what is it?") has nothing to look up.
         type_match || (!q_stems.is_empty() && found + usize::from(intent_found) >= needed.max(1))
     };
-    let weak = strength.is_some_and(|s| s < crate::ABSTAIN_BELOW);
+    // A question that names a cancer type the top passages are about has
+    // its evidence; the embedding's similarity, which typos ("lukemia")
+    // lower, only decides for questions that name none.
+    let weak = asked.is_empty() && strength.is_some_and(|s| s < crate::ABSTAIN_BELOW);
     if cands.is_empty() || !evidence || weak {
         return Ok(no_evidence(engine, a, &passages));
     }

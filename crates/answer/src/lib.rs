@@ -103,7 +103,8 @@ pub const EVIDENCE_DEPTH: usize = 3;
 /// Dense evidence below this (cosine of the question to its best top
 /// passage) means the sources do not cover the question: calibrated by
 /// `sextant eval abstention` (BENCHMARKS.md).
-pub const ABSTAIN_BELOW: f32 = 0.0;
+/// It applies to questions that name no cancer type.
+pub const ABSTAIN_BELOW: f32 = 0.54;
 
 /// Which retrieval finds the passages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -285,6 +285,19 @@ pub fn dosing(
         let mut info = info;
         info.intent = Intent::Drug;
         let hits = engine.retrieve(&info, crate::COMPOSE_PASSAGES, retriever)?;
+        // The drug's own page, when the knowledge base has it: general
+        // information about the drug, not about whatever else matched.
+        let own: Vec<_> = hits
+            .iter()
+            .filter(|h| {
+                let kb = engine.kb();
+                kb.page_of(h.ord)
+                    .and_then(|p| kb.page(p))
+                    .is_some_and(|p| crate::is_page_of_drug(p, dr))
+            })
+            .cloned()
+            .collect();
+        let hits = if own.is_empty() { hits } else { own };
         let composed = crate::compose::compose(engine, &info, &hits, None)?;
         if composed.kind == AnswerKind::Answer {
             let mut sents: Vec<CitedSentence> = composed

@@ -736,7 +736,8 @@ fn clauses(message: &str) -> Vec<Clause> {
     // Joins that start a new question.
     let mut out = Vec::new();
     for p in parts {
-        let lower = p.to_lowercase();
+        // ASCII lower-casing keeps byte offsets valid in `p`.
+        let lower = p.to_ascii_lowercase();
         let mut cut = None;
         for j in [
             " and also ",

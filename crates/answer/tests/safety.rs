@@ -257,3 +257,25 @@ fn dosing_is_refused_kindly_with_general_cited_information() {
         AnswerKind::Answer
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// Any text, including case changes that alter byte lengths ("İ") next
+    /// to the joins routing splits on, routes without panicking.
+    #[test]
+    fn routing_never_panics(
+        head in "\\PC{0,60}",
+        join in proptest::sample::select(vec![" and also ", " also, ", " btw ", ". ", "? ", ""]),
+        tail in "\\PC{0,60}",
+        odd in proptest::sample::select(vec!["İ", "ß", "ǅ", "Ω", "ﬁ", ""]),
+    ) {
+        let q = format!("{odd}{head}{odd}{join}{tail} liver cancer that spread {odd}");
+        let r = route(&q, &["tamoxifen".to_string()]);
+        if let Route::Ambiguous(d) = r {
+            for spec in d.ambiguity.readings {
+                let _ = sextant_answer::ambiguity::rewrite(&q, &d, spec);
+            }
+        }
+    }
+}

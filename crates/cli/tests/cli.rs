@@ -158,6 +158,22 @@ fn cited_sentences(answer: &Value) -> Vec<&Value> {
         .iter()
         .flat_map(|s| arr_field(s, "sentences").iter())
         .collect();
+    // An ambiguous question's readings carry their own sections.
+    for r in answer
+        .get("readings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        out.extend(
+            arr_field(r, "sections")
+                .iter()
+                .flat_map(|s| arr_field(s, "sentences").iter()),
+        );
+        if let Some(b) = r.get("bottom_line").and_then(Value::as_array) {
+            out.extend(b.iter());
+        }
+    }
     out.extend(arr_field(answer, "bottom_line").iter());
     out
 }
@@ -1010,41 +1026,117 @@ fn killed_ingest_leaves_a_usable_kb() {
 // 6. The seed question
 
 #[test]
-fn seed_question_cites_the_liver_treatment_pages() {
+fn seed_question_is_answered_for_each_reading() {
     let Some(kb) = real_kb() else { return };
     let a = ask_json(kb, SEED_QUESTION);
     check_answer_shape(&a);
     assert_eq!(str_field(&a, "kind"), "answer", "{a:#}");
-    let urls: Vec<&str> = arr_field(&a, "sources")
-        .iter()
-        .map(|s| str_field(s, "url"))
-        .collect();
+    let readings = arr_field(&a, "readings");
+    assert_eq!(readings.len(), 2, "{a:#}");
+    let sources = arr_field(&a, "sources");
+    // The URLs a reading cites.
+    let urls_of = |r: &Value| -> Vec<String> {
+        let ids: Vec<&str> = arr_field(r, "sections")
+            .iter()
+            .flat_map(|s| arr_field(s, "sentences").iter())
+            .flat_map(|s| arr_field(s, "citations").iter())
+            .filter_map(Value::as_str)
+            .collect();
+        sources
+            .iter()
+            .filter(|s| ids.contains(&str_field(s, "id")))
+            .map(|s| str_field(s, "url").to_string())
+            .collect()
+    };
+    let primary = urls_of(&readings[0]);
     assert!(
-        urls.iter().any(|u| u
-            .starts_with("https://www.cancer.gov/types/liver/what-is-liver-cancer/treatment")
-            || (u.contains("/types/liver/") && u.contains("adult-liver-treatment-pdq"))),
-        "no liver treatment page among the sources: {urls:#?}"
+        primary
+            .iter()
+            .any(|u| u
+                .starts_with("https://www.cancer.gov/types/liver/what-is-liver-cancer/treatment")),
+        "the primary-liver reading does not cite the liver treatment page: {primary:#?}"
     );
-    let headings: Vec<&str> = arr_field(&a, "sections")
-        .iter()
-        .map(|s| str_field(s, "heading"))
-        .collect();
+    let spread = urls_of(&readings[1]);
     assert!(
-        headings.iter().any(|h| h.contains("urgery")),
-        "no section about surgery: {headings:?}"
+        spread
+            .iter()
+            .any(|u| u.contains("/types/colorectal/patient/colon-treatment-pdq")),
+        "the spread-to-the-liver reading does not cite the colon treatment page: {spread:#?}"
     );
+    for r in readings {
+        let headings: Vec<&str> = arr_field(r, "sections")
+            .iter()
+            .map(|s| str_field(s, "heading"))
+            .collect();
+        assert!(
+            headings.iter().any(|h| h.contains("urgery")),
+            "no section about surgery: {headings:?}"
+        );
+    }
     let words = body_words(&a);
-    assert!((80..=350).contains(&words), "body has {words} words: {a:#}");
-    let n_questions = arr_field(&a, "questions_to_ask").len();
+    assert!((80..=600).contains(&words), "body has {words} words: {a:#}");
+    let asks = arr_field(&a, "questions_to_ask");
     assert!(
-        (4..=6).contains(&n_questions),
-        "{n_questions} questions to ask"
+        asks[0]
+            .as_str()
+            .is_some_and(|q| q.contains("start in the liver")),
+        "{asks:?}"
     );
-    let n_bottom = arr_field(&a, "bottom_line").len();
+    assert!(a["reading_grade"].is_number(), "{a:#}");
+}
+
+#[test]
+fn an_emergency_report_is_routed_first_with_numbers_for_the_locale() {
+    let Some(kb) = real_kb() else { return };
+    let q = "my dad has a fever of 102 four days after chemo, what should we do";
+    let a = ask_json(kb, q);
+    check_answer_shape(&a);
+    assert_eq!(str_field(&a, "kind"), "emergency", "{a:#}");
+    let u = &a["urgent"];
+    assert_eq!(str_field(u, "category"), "neutropenic_fever");
+    assert!(arr_field(u, "do_now")[0]
+        .as_str()
+        .is_some_and(|s| s.contains("24-hour")));
     assert!(
-        (1..=2).contains(&n_bottom),
-        "{n_bottom} bottom-line sentences"
+        arr_field(&a, "sources")
+            .iter()
+            .any(|s| str_field(s, "url").contains("/side-effects/")),
+        "no side-effects page cited: {a:#}"
     );
+    // Text puts what to do first; British numbers with --locale.
+    let o = ask(kb, &["--locale", "GB", q]);
+    assert_ok(&o, "ask --locale GB");
+    let text = stdout(&o);
+    assert!(
+        text.starts_with('!') && text.contains("WHAT TO DO NOW"),
+        "{text}"
+    );
+    assert!(text.contains("999"), "{text}");
+    let o = ask(kb, &["--locale", "Narnia", q]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown locale"), "{}", stderr(&o));
+}
+
+#[test]
+fn eval_safety_routing_only_reports_every_kind() {
+    let o = run(sextant().args(["eval", "safety", "--routing-only"]));
+    assert_ok(&o, "eval safety --routing-only");
+    let out = stdout(&o);
+    for kind in [
+        "emergency recall",
+        "dosing recall",
+        "out_of_scope recall",
+        "ambiguous recall",
+        "emergency false alarms",
+    ] {
+        assert!(out.contains(kind), "{kind:?} missing:\n{out}");
+    }
+    // The development set meets the goal for emergencies.
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("emergency recall"))
+        .unwrap();
+    assert!(line.contains("1.000"), "{line}");
 }
 
 #[test]

@@ -45,6 +45,14 @@ pub struct BenchReport {
     pub cold_ask_ms_max: f64,
     /// Peak RSS of a cold `sextant ask` process, MiB.
     pub cold_ask_peak_rss_mib: Option<f64>,
+    /// Safety routing (triage, dosing, scope, ambiguity) over the labeled
+    /// set's questions, microseconds per question.
+    pub routing_questions: usize,
+    pub routing_us_p50: f64,
+    pub routing_us_p95: f64,
+    pub routing_us_max: f64,
+    /// Mean routing time as a share of the mean warm ask (default retrieval).
+    pub routing_share_of_ask: Option<f64>,
 }
 
 /// Warm ask latency of one retriever.
@@ -172,6 +180,11 @@ pub fn run(input: &BenchInput<'_>, progress: &dyn Fn(&str)) -> Result<BenchRepor
         cold_ask_ms_p50: 0.0,
         cold_ask_ms_max: 0.0,
         cold_ask_peak_rss_mib: None,
+        routing_questions: 0,
+        routing_us_p50: 0.0,
+        routing_us_p95: 0.0,
+        routing_us_max: 0.0,
+        routing_share_of_ask: None,
     };
     let data = input.data.to_string_lossy().to_string();
     let kb_path = input.scratch_kb.unwrap_or(input.kb);
@@ -283,6 +296,29 @@ pub fn run(input: &BenchInput<'_>, progress: &dyn Fn(&str)) -> Result<BenchRepor
             ms_mean: warm.iter().sum::<f64>() / warm.len().max(1) as f64,
         });
     }
+    // Routing, measured over the safety set (every question 5 times).
+    progress("safety routing");
+    let mut questions = Vec::new();
+    for (_, path) in crate::safety::default_sets() {
+        let (rows, _) = crate::safety::load(&path)?;
+        questions.extend(rows.into_iter().map(|r| r.question));
+    }
+    let mut us = Vec::with_capacity(questions.len() * 5);
+    for _ in 0..5 {
+        for q in &questions {
+            let started = Instant::now();
+            let r = engine.route(q);
+            us.push(started.elapsed().as_secs_f64() * 1e6);
+            std::hint::black_box(r);
+        }
+    }
+    us.sort_by(f64::total_cmp);
+    report.routing_questions = questions.len();
+    report.routing_us_p50 = quantile(&us, 0.5);
+    report.routing_us_p95 = quantile(&us, 0.95);
+    report.routing_us_max = us.last().copied().unwrap_or(0.0);
+    let mean_us = us.iter().sum::<f64>() / us.len().max(1) as f64;
+    report.routing_share_of_ask = report.warm.last().map(|w| mean_us / (w.ms_mean * 1000.0));
     Ok(report)
 }
 
@@ -332,6 +368,15 @@ pub fn table(r: &BenchReport) -> String {
         r.cold_ask_ms_p50,
         r.cold_ask_ms_max,
         opt(r.cold_ask_peak_rss_mib, "MiB"),
+    ));
+    o.push_str(&format!(
+        "safety routing ({} questions × 5): p50 {:.0} µs, p95 {:.0} µs, max {:.0} µs; {} of a warm ask\n",
+        r.routing_questions,
+        r.routing_us_p50,
+        r.routing_us_p95,
+        r.routing_us_max,
+        r.routing_share_of_ask
+            .map_or("?".to_string(), |s| format!("{:.1}%", s * 100.0)),
     ));
     o
 }

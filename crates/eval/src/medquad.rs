@@ -189,6 +189,12 @@ pub struct Report {
     pub body_words_in_range: f64,
     /// Answers whose citations failed [`sextant_answer::verify`].
     pub citation_failures: usize,
+    /// Median Flesch–Kincaid grade of answer bodies (goal ≤ 8).
+    pub reading_grade_p50: f64,
+    /// Share of answer bodies at grade 8 or below.
+    pub reading_grade_at_most_8: f64,
+    /// Answers given for each reading of an ambiguous question.
+    pub answers_with_readings: usize,
     pub latency_ms_p50: f64,
     pub latency_ms_p95: f64,
     pub latency_ms_mean: f64,
@@ -274,6 +280,8 @@ pub fn run(
     let mut recall_n = 0usize;
     let mut latencies = Vec::new();
     let mut body_words: Vec<f64> = Vec::new();
+    let mut grades: Vec<f64> = Vec::new();
+    let mut with_readings = 0;
     let mut no_evidence = 0;
     let mut citation_failures = 0;
     let mut by_qtype: HashMap<String, (usize, usize)> = HashMap::new();
@@ -295,6 +303,10 @@ pub fn run(
         } else {
             body_words.push(answer.body_words() as f64);
         }
+        if let Some(g) = answer.reading_grade {
+            grades.push(f64::from(g));
+        }
+        with_readings += usize::from(!answer.readings.is_empty());
         if !sextant_answer::verify(&answer).is_empty() {
             citation_failures += 1;
         }
@@ -380,6 +392,7 @@ pub fn run(
     }
     latencies.sort_by(f64::total_cmp);
     body_words.sort_by(f64::total_cmp);
+    grades.sort_by(f64::total_cmp);
     let in_range = body_words
         .iter()
         .filter(|w| (120.0..=300.0).contains(*w))
@@ -404,6 +417,10 @@ pub fn run(
         body_words_p50: quantile(&body_words, 0.5),
         body_words_in_range: in_range,
         citation_failures,
+        reading_grade_p50: quantile(&grades, 0.5),
+        reading_grade_at_most_8: grades.iter().filter(|g| **g <= 8.0).count() as f64
+            / grades.len().max(1) as f64,
+        answers_with_readings: with_readings,
         latency_ms_p50: quantile(&latencies, 0.5),
         latency_ms_p95: quantile(&latencies, 0.95),
         latency_ms_mean: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
@@ -427,8 +444,8 @@ pub fn table(r: &Report) -> String {
         ));
     }
     o.push_str(&format!(
-        "\ntoken recall of reference answers: {:.3}\nno-evidence answers: {}\nanswers failing the citation check: {}\nanswer body: median {:.0} words, {:.1}% within 120-300 words\nask latency (warm, in-process): p50 {:.2} ms, p95 {:.2} ms, mean {:.2} ms\n",
-        r.token_recall, r.no_evidence_answers, r.citation_failures, r.body_words_p50, r.body_words_in_range * 100.0, r.latency_ms_p50, r.latency_ms_p95, r.latency_ms_mean
+        "\ntoken recall of reference answers: {:.3}\nno-evidence answers: {}\nanswers failing the citation check: {}\nanswer body: median {:.0} words, {:.1}% within 120-300 words\nreading grade (Flesch-Kincaid): median {:.1}, {:.1}% at grade 8 or below\nanswered for each reading of an ambiguous question: {}\nask latency (warm, in-process): p50 {:.2} ms, p95 {:.2} ms, mean {:.2} ms\n",
+        r.token_recall, r.no_evidence_answers, r.citation_failures, r.body_words_p50, r.body_words_in_range * 100.0, r.reading_grade_p50, r.reading_grade_at_most_8 * 100.0, r.answers_with_readings, r.latency_ms_p50, r.latency_ms_p95, r.latency_ms_mean
     ));
     o.push_str("\nstrict hit@3 by question type:\n");
     for (k, n, h) in &r.by_qtype {
