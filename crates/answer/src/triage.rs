@@ -109,6 +109,19 @@ const FEVER: &[&str] = &[
 ];
 
 const BREATHING: &[&str] = &[
+    "panting",
+    "air hunger",
+    "hard to get air",
+    "can not get air",
+    "get air in",
+    "not getting enough air",
+    "not getting air",
+    "not enough air",
+    "struggling for air",
+    "fighting for air",
+    "gasping for breath*",
+    "blue lips",
+    "@lowsat",
     "can not breath*",
     "can not get * breath*",
     "can not get ~ air",
@@ -142,6 +155,16 @@ const BREATHING: &[&str] = &[
 ];
 
 const CHEST_PAIN: &[&str] = &[
+    "pressure in the middle of ~ chest",
+    "middle of ~ chest ~ pressure",
+    "middle of ~ chest ~ pain*",
+    "squeez* ~ chest",
+    "chest ~ squeez*",
+    "elephant on ~ chest",
+    "pain* ~ left arm",
+    "left arm ~ pain*",
+    "chest ~ heavy",
+    "heavy ~ chest",
     "chest pain*",
     "chest ~ hurt*",
     "pain* ~ chest",
@@ -159,6 +182,13 @@ const CHEST_PAIN: &[&str] = &[
 ];
 
 const COUGH_BLOOD: &[&str] = &[
+    "hack* ~ blood*",
+    "hack* ~ red",
+    "bring* up ~ blood*",
+    "brought up ~ blood*",
+    "cough* ~ red stuff",
+    "spit* ~ red",
+    "blood* ~ tissue*",
     "cough* ~ blood*",
     "blood* ~ cough*",
     "spit* ~ blood*",
@@ -173,6 +203,10 @@ const COUGH_BLOOD: &[&str] = &[
 ];
 
 const BACK_PAIN: &[&str] = &[
+    "spine ~ ache*",
+    "back ~ killing",
+    "back ~ agony",
+    "back ~ excruciating",
     "back pain*",
     "back ~ hurt*",
     "back ~ aches",
@@ -186,6 +220,15 @@ const BACK_PAIN: &[&str] = &[
 ];
 
 const LEGS_WEAK: &[&str] = &[
+    "leg* ~ hold",
+    "leg* ~ buckl*",
+    "leg* ~ collaps*",
+    "leg* ~ dead",
+    "leg* ~ not work*",
+    "leg* ~ stopped working",
+    "leg* ~ will not move",
+    "can not get up",
+    "can not stand up",
     "leg* ~ weak*",
     "weak* ~ leg*",
     "leg* ~ numb*",
@@ -213,6 +256,20 @@ const LEGS_WEAK: &[&str] = &[
 ];
 
 const CONTINENCE: &[&str] = &[
+    "numb bum",
+    "bum ~ numb*",
+    "numb* ~ bum",
+    "can not pee",
+    "can not poop",
+    "can not ~ pee",
+    "can not ~ poop",
+    "unable to pee",
+    "unable to urinate",
+    "can not urinate",
+    "can not hold ~ wee",
+    "wet ~ pants",
+    "pee* ~ pants",
+    "poop* ~ pants",
     "lost control ~ bladder",
     "lost control ~ bowel*",
     "lose control ~ bladder",
@@ -243,6 +300,25 @@ const CONTINENCE: &[&str] = &[
 ];
 
 const BLEEDING: &[&str] = &[
+    "soak* ~ towel*",
+    "soak* ~ pad*",
+    "soaked through",
+    "full of blood",
+    "blood ~ toilet",
+    "toilet ~ blood",
+    "bright red blood",
+    "dark red",
+    "puk* ~ red",
+    "vomit* ~ red",
+    "throw* up ~ red",
+    "threw up ~ red",
+    "tar",
+    "pooping tar",
+    "blood clots",
+    "nosebleed ~ minutes",
+    "nosebleed ~ hour*",
+    "nosebleed going",
+    "bleeding through",
     "bleed* ~ not stop*",
     "bleed* ~ not stopped",
     "bleed* ~ will not stop",
@@ -300,6 +376,26 @@ const BLEEDING: &[&str] = &[
 ];
 
 const CONFUSION: &[&str] = &[
+    "loopy",
+    "not with it",
+    "not all there",
+    "spaced out",
+    "zoned out",
+    "nodding off",
+    "can not stay awake",
+    "will not respond",
+    "does not respond",
+    "talking to people who are not there",
+    "talking to people ~ not there",
+    "seeing people",
+    "does not know what year",
+    "does not know me",
+    "did not know me",
+    "acting strange*",
+    "acting weird",
+    "acting funny",
+    "not acting like",
+    "forgot who",
     "confused",
     "confusion",
     "disoriented",
@@ -338,9 +434,29 @@ const CONFUSION: &[&str] = &[
     "not herself",
 ];
 
-const THIRST: &[&str] = &["thirst*", "drinking ~ water ~ all", "can not stop drinking"];
+const THIRST: &[&str] = &[
+    "drinking tons",
+    "tons of water",
+    "gallons of water",
+    "so thirsty",
+    "always thirsty",
+    "very thirsty",
+    "drinking ~ water ~ constantly",
+    "thirst*",
+    "drinking ~ water ~ all",
+    "can not stop drinking",
+];
 
 const DEHYDRATION: &[&str] = &[
+    "not kept anything down",
+    "not kept ~ down",
+    "keep anything down",
+    "keep anything in",
+    "every sip",
+    "not even water",
+    "can not drink",
+    "sip ~ down",
+    "nothing ~ stays down",
     "can not keep ~ down",
     "could not keep ~ down",
     "unable to keep ~ down",
@@ -510,6 +626,31 @@ const REACTION: &[&str] = &[
 ];
 
 const SELF_HARM: &[&str] = &[
+    "driv* ~ into ~ wall",
+    "driv* ~ into ~ tree",
+    "driv* ~ on purpose",
+    "crash* ~ on purpose",
+    "hurt* ~ on purpose",
+    "overdos* ~ on purpose",
+    "off the bridge",
+    "off a bridge",
+    "jump off",
+    "shoot myself",
+    "shoot himself",
+    "shoot herself",
+    "hang myself",
+    "hang himself",
+    "hang herself",
+    "stockpil* ~ pills",
+    "saving up ~ pills",
+    "end things",
+    "ending things",
+    "not be around",
+    "want to disappear",
+    "go to sleep and not wake up",
+    "everyone would be better off",
+    "better off if i was gone",
+    "better off if i were gone",
     "kill myself",
     "killing myself",
     "kill himself",
@@ -712,6 +853,8 @@ struct Clause {
     toks: Vec<String>,
     /// A temperature of fever height was written ("101.5", "38.6c").
     hot_number: bool,
+    /// A low oxygen reading was written ("oxygen 86", "sats 88%").
+    low_sat: bool,
 }
 
 /// Splits a message into clauses at sentence ends, line breaks, and joins
@@ -770,13 +913,42 @@ fn clauses(message: &str) -> Vec<Clause> {
         .filter(|p| p.chars().any(char::is_alphanumeric))
         .map(|orig| {
             let (toks, hot_number) = normalize(&orig);
+            let low_sat = low_oxygen(&toks);
             Clause {
                 orig: orig.trim().to_string(),
                 toks,
                 hot_number,
+                low_sat,
             }
         })
         .collect()
+}
+
+/// An oxygen saturation under 92 % next to a word for it ("my oxygen is
+/// 86", "sats 88", "pulse ox says 85%").
+fn low_oxygen(toks: &[String]) -> bool {
+    let oxygen = |t: &str| {
+        matches!(
+            t,
+            "oxygen"
+                | "o2"
+                | "sat"
+                | "sats"
+                | "saturation"
+                | "spo2"
+                | "oximeter"
+                | "ox"
+                | "pulseox"
+        )
+    };
+    toks.iter().enumerate().any(|(i, t)| {
+        oxygen(t)
+            && toks[i + 1..].iter().take(5).any(|n| {
+                n.trim_end_matches('%')
+                    .parse::<f32>()
+                    .is_ok_and(|v| (50.0..92.0).contains(&v))
+            })
+    })
 }
 
 /// Contractions and run-together forms people type, expanded.
@@ -1126,8 +1298,8 @@ fn match_at(pat: &str, toks: &[String], i: usize) -> Option<usize> {
 fn occurrences(phrases: &[&str], c: &Clause) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     for ph in phrases {
-        if *ph == "@temp" {
-            if c.hot_number {
+        if *ph == "@temp" || *ph == "@lowsat" {
+            if (*ph == "@temp" && c.hot_number) || (*ph == "@lowsat" && c.low_sat) {
                 out.push((0, 0));
             }
             continue;
@@ -1176,6 +1348,14 @@ const DISTANT: &[&[&str]] = &[
     &["when", "i", "was", "diagnosed"],
     &["previous", "treatment"],
     &["last", "time"],
+    &["last", "spring"],
+    &["last", "summer"],
+    &["last", "fall"],
+    &["last", "autumn"],
+    &["last", "winter"],
+    &["last", "month"],
+    &["months", "back"],
+    &["years", "back"],
 ];
 /// Words that make what follows hypothetical, feared, or general.
 const HYPOTHETICAL: &[&[&str]] = &[
@@ -1367,17 +1547,23 @@ fn live(c: &Clause, (i, end): (usize, usize), strict: bool) -> bool {
     if year || DISTANT.iter().any(|d| contains_seq(t, d).is_some()) {
         return false;
     }
-    // "A little winded", "a bit dizzy": mild, said so.
-    let lead = &t[i.saturating_sub(3)..i.min(t.len())];
-    if lead.windows(2).any(|w| {
-        matches!(
-            (w[0].as_str(), w[1].as_str()),
-            ("a", "little") | ("a", "bit")
-        )
-    }) || lead
-        .iter()
-        .any(|w| matches!(w.as_str(), "slightly" | "mild" | "mildly"))
-    {
+    // "A little winded", "aches a bit": mild, said so, just before or after.
+    let mild = |r: &[String]| {
+        r.windows(2).any(|w| {
+            matches!(
+                (w[0].as_str(), w[1].as_str()),
+                ("a", "little") | ("a", "bit")
+            )
+        }) || r
+            .iter()
+            .any(|w| matches!(w.as_str(), "slightly" | "mild" | "mildly"))
+    };
+    // After the symptom, "for a bit" is how long, not how much.
+    let after_mild = {
+        let r = &t[end.min(t.len())..(end + 3).min(t.len())];
+        mild(r) && !r.first().is_some_and(|w| w == "for")
+    };
+    if mild(&t[i.saturating_sub(3)..i.min(t.len())]) || after_mild {
         return false;
     }
     let present = c.hot_number || PRESENT.iter().any(|p| contains_seq(t, p).is_some());
@@ -1583,6 +1769,16 @@ const DOSE_PATTERNS: &[(&str, &[&str])] = &[
             "how many ~ take",
             "how many ~ give",
             "how many mg",
+            "how much ~ can * have",
+            "how many ~ can * have",
+            "how much ~ is ok",
+            "how many ~ is ok",
+            "how much ~ is okay",
+            "how many ~ is okay",
+            "how much ~ is safe",
+            "how many ~ is safe",
+            "how much ~ a day",
+            "how many ~ a day",
             "how many milligrams",
             "how often should",
             "how often do i take",
@@ -1824,7 +2020,15 @@ const MEDICINE_WORDS: &[&str] = &[
 /// drug names the knowledge base has pages for, sorted; they count as medicine words.
 pub fn dosing(message: &str, drugs: &[String]) -> Option<DosingAsk> {
     for c in clauses(message) {
-        let personal = c.toks.iter().any(|w| SELF_DOSE.contains(&w.as_str()));
+        // "Is it OK to begin taking CBD oil while on chemo?" asks for the
+        // person's own decision without saying "I".
+        let asks_permission = c.toks.windows(4).any(|w| {
+            w[0] == "is"
+                && w[1] == "it"
+                && matches!(w[2].as_str(), "ok" | "okay" | "safe" | "alright" | "fine")
+                && w[3] == "to"
+        });
+        let personal = asks_permission || c.toks.iter().any(|w| SELF_DOSE.contains(&w.as_str()));
         let medicine = !occurrences(MEDICINE_WORDS, &c).is_empty()
             || c.toks
                 .iter()
@@ -2243,6 +2447,7 @@ const HEALTH: &[&str] = &[
     "oncologist",
     "specialist",
     "thermometer",
+    "temp",
     "lightheaded",
     "vomiting",
     "hydrated",
@@ -2386,9 +2591,11 @@ pub fn unclear(message: &str, drugs: &[String]) -> bool {
     if garbled * 2 >= alpha.len() {
         return true;
     }
+    // "cancr", "cancre": the vague word, misspelled.
+    let vague = |t: &str| VAGUE.contains(&t) || edit_distance(t, "cancer", 1) <= 1;
     let meaningful = alpha
         .iter()
-        .filter(|t| !is_stopword(t) && !VAGUE.contains(&t.as_str()) && t.chars().count() >= 2)
+        .filter(|t| !is_stopword(t) && !vague(t) && t.chars().count() >= 2)
         .count();
     let numbers = toks.iter().any(|t| t.chars().any(|c| c.is_ascii_digit()));
     meaningful == 0 && !numbers
