@@ -93,6 +93,16 @@ const TREATMENT_CONTEXT: &[&str] = &[
 ];
 
 const FEVER: &[&str] = &[
+    "hot to the touch",
+    "feels hot",
+    "feel hot",
+    "feeling hot",
+    "chattering",
+    "shiver*",
+    "cold sweats",
+    "hot and cold",
+    "burning hot",
+    "sweats",
     "fever*",
     "feverish",
     "temperature",
@@ -109,6 +119,14 @@ const FEVER: &[&str] = &[
 ];
 
 const BREATHING: &[&str] = &[
+    "breathing through a *",
+    "through a straw",
+    "sucking air",
+    "sucking for air",
+    "shoulders to breath*",
+    "can not lie flat",
+    "can not lay flat",
+    "wheez*",
     "panting",
     "air hunger",
     "hard to get air",
@@ -155,6 +173,10 @@ const BREATHING: &[&str] = &[
 ];
 
 const CHEST_PAIN: &[&str] = &[
+    "clutch* ~ chest",
+    "heart ~ squeez*",
+    "gray and sweaty",
+    "grey and sweaty",
     "pressure in the middle of ~ chest",
     "middle of ~ chest ~ pressure",
     "middle of ~ chest ~ pain*",
@@ -202,7 +224,14 @@ const COUGH_BLOOD: &[&str] = &[
     "sputum ~ blood*",
 ];
 
+/// Coughing, and blood, anywhere near each other in one clause.
+const COUGH_WORDS: &[&str] = &["cough*", "hack*", "phlegm", "sputum", "mucus"];
+const BLOOD_WORDS: &[&str] = &["blood*", "bloody", "red", "pink"];
+
 const BACK_PAIN: &[&str] = &[
+    "back ~ screaming",
+    "back ~ ache*",
+    "lower back",
     "spine ~ ache*",
     "back ~ killing",
     "back ~ agony",
@@ -220,6 +249,7 @@ const BACK_PAIN: &[&str] = &[
 ];
 
 const LEGS_WEAK: &[&str] = &[
+    "can not lift ~ leg*",
     "leg* ~ hold",
     "leg* ~ buckl*",
     "leg* ~ collaps*",
@@ -256,6 +286,10 @@ const LEGS_WEAK: &[&str] = &[
 ];
 
 const CONTINENCE: &[&str] = &[
+    "numb between ~ legs",
+    "accident in ~ pants",
+    "accident ~ pants",
+    "lost control",
     "numb bum",
     "bum ~ numb*",
     "numb* ~ bum",
@@ -300,6 +334,13 @@ const CONTINENCE: &[&str] = &[
 ];
 
 const BLEEDING: &[&str] = &[
+    "pouring blood",
+    "blood ~ pouring",
+    "gushing ~ blood",
+    "blood ~ gushing",
+    "passed ~ clot",
+    "bowl ~ red",
+    "bright red",
     "soak* ~ towel*",
     "soak* ~ pad*",
     "soaked through",
@@ -376,6 +417,17 @@ const BLEEDING: &[&str] = &[
 ];
 
 const CONFUSION: &[&str] = &[
+    "not recogni*",
+    "mumbling",
+    "nonsense",
+    "super sleepy",
+    "very sleepy",
+    "really drowsy",
+    "so drowsy",
+    "hard to rouse",
+    "went straight back out",
+    "lost in ~ own house",
+    "off with the fairies",
     "loopy",
     "not with it",
     "not all there",
@@ -448,6 +500,16 @@ const THIRST: &[&str] = &[
 ];
 
 const DEHYDRATION: &[&str] = &[
+    "runs ~ all day",
+    "runs ~ all night",
+    "barely pee*",
+    "barely urinat*",
+    "mouth ~ dry as",
+    "toilet nonstop",
+    "watery ~ since",
+    "sick* up ~ everything",
+    "everything ~ comes back up",
+    "even ice chips",
     "not kept anything down",
     "not kept ~ down",
     "keep anything down",
@@ -515,6 +577,11 @@ const DEHYDRATION: &[&str] = &[
 ];
 
 const FAINTING: &[&str] = &[
+    "keel*",
+    "woke up on ~ floor",
+    "found ~ on the floor",
+    "everything went black",
+    "went black",
     "faint*",
     "passed out",
     "pass out",
@@ -530,6 +597,13 @@ const FAINTING: &[&str] = &[
 ];
 
 const STROKE: &[&str] = &[
+    "face ~ numb*",
+    "numb* ~ face",
+    "side of ~ face",
+    "crooked smile",
+    "smile ~ crooked",
+    "can not grip",
+    "hand ~ not grip",
     "face ~ droop*",
     "droop* ~ face",
     "droop*",
@@ -626,6 +700,23 @@ const REACTION: &[&str] = &[
 ];
 
 const SELF_HARM: &[&str] = &[
+    "want* to disappear",
+    "giving away ~ things",
+    "giving away ~ belongings",
+    "all my ~ at once",
+    "be done with it",
+    "done with it all",
+    "picked a date",
+    "goodbye letters",
+    "make it painless",
+    "want out",
+    "done fighting",
+    "can not do this anymore",
+    "rope",
+    "in front of a bus",
+    "in front of a train",
+    "in front of a car",
+    "end my suffering",
     "driv* ~ into ~ wall",
     "driv* ~ into ~ tree",
     "driv* ~ on purpose",
@@ -755,7 +846,10 @@ pub static SITUATIONS: &[Situation] = &[
         escalation: Escalation::EmergencyServices,
         query: "coughing up blood lung cancer bleeding",
         cite_cues: &["cough", "blood"],
-        triggers: &[Trigger { groups: &[COUGH_BLOOD], near: None, context: &[] }],
+        triggers: &[
+            Trigger { groups: &[COUGH_BLOOD], near: None, context: &[] },
+            Trigger { groups: &[COUGH_WORDS, BLOOD_WORDS], near: Some(10), context: &[] },
+        ],
     },
     Situation {
         id: "spinal_cord_compression",
@@ -855,6 +949,8 @@ struct Clause {
     hot_number: bool,
     /// A low oxygen reading was written ("oxygen 86", "sats 88%").
     low_sat: bool,
+    /// The tokens, for rejecting most phrases with one lookup.
+    set: std::collections::HashSet<String>,
 }
 
 /// Splits a message into clauses at sentence ends, line breaks, and joins
@@ -888,6 +984,12 @@ fn clauses(message: &str) -> Vec<Clause> {
             " also what",
             " also how",
             " also can",
+            " also when",
+            " also does",
+            " also do ",
+            " also is ",
+            " also where",
+            " also should",
             " btw ",
             " by the way ",
             " and what ",
@@ -915,6 +1017,7 @@ fn clauses(message: &str) -> Vec<Clause> {
             let (toks, hot_number) = normalize(&orig);
             let low_sat = low_oxygen(&toks);
             Clause {
+                set: toks.iter().cloned().collect(),
                 orig: orig.trim().to_string(),
                 toks,
                 hot_number,
@@ -943,7 +1046,7 @@ fn low_oxygen(toks: &[String]) -> bool {
     };
     toks.iter().enumerate().any(|(i, t)| {
         oxygen(t)
-            && toks[i + 1..].iter().take(5).any(|n| {
+            && toks[i + 1..].iter().take(8).any(|n| {
                 n.trim_end_matches('%')
                     .parse::<f32>()
                     .is_ok_and(|v| (50.0..92.0).contains(&v))
@@ -971,7 +1074,11 @@ fn expand(tok: &str) -> Option<&'static [&'static str]> {
         "wouldn't" | "wouldnt" => &["would", "not"],
         "i'm" | "im" => &["i", "am"],
         "i've" | "ive" => &["i", "have"],
-        "i'd" => &["i", "would"],
+        "i'd" | "id" => &["i", "would"],
+        "she'd" => &["she", "would"],
+        "he'd" => &["he", "would"],
+        "they'd" => &["they", "would"],
+        "you'd" => &["you", "would"],
         "i'll" => &["i", "will"],
         "he's" => &["he", "is"],
         "she's" => &["she", "is"],
@@ -1108,8 +1215,16 @@ fn normalize(s: &str) -> (Vec<String>, bool) {
                 let n = piece.chars().count();
                 if n >= 7 {
                     let max = if n >= 9 { 2 } else { 1 };
+                    // A word's own inflection is not a typo: "confusing"
+                    // is not "confusion".
+                    let ending = |w: &str| {
+                        ["ing", "ed", "ly", "es"]
+                            .into_iter()
+                            .find(|e| w.ends_with(e))
+                    };
                     LONG_WORDS
                         .iter()
+                        .filter(|l| ending(piece) == ending(l))
                         .find(|l| edit_distance(piece, l, max) <= max)
                         .map_or_else(|| piece.to_string(), |l| l.to_string())
                 } else {
@@ -1314,6 +1429,15 @@ fn occurrences(phrases: &[&str], c: &Clause) -> Vec<(usize, usize)> {
             );
             continue;
         }
+        // A phrase with a plain word the clause lacks cannot match: most
+        // phrases stop here, which keeps routing well under a millisecond.
+        let absent = ph
+            .split(' ')
+            .find(|w| !w.ends_with('*') && *w != "~")
+            .is_some_and(|w| !c.set.contains(w));
+        if absent {
+            continue;
+        }
         for i in 0..c.toks.len() {
             if let Some(end) = match_at(ph, &c.toks, i) {
                 out.push((i, end));
@@ -1326,6 +1450,34 @@ fn occurrences(phrases: &[&str], c: &Clause) -> Vec<(usize, usize)> {
 const NEGATORS: &[&str] = &[
     "no", "not", "never", "without", "denies", "deny", "nor", "none",
 ];
+/// Everyday figures of speech that use symptom words.
+const FIGURATIVE: &[&str] = &[
+    "spring fever",
+    "cabin fever",
+    "fever pitch",
+    "stroke of",
+    "confused about",
+    "confused by",
+    "confused with",
+    "confused on",
+    "confusing",
+    "driving me ~ loopy",
+    "driving me crazy",
+    "made me ~ pass out",
+    "pass out if",
+    "faint if",
+    "faint at the sight",
+    "killing me",
+    "killing it",
+    "bleeding me dry",
+    "bleed me dry",
+    "gave me a heart attack",
+    "give me a heart attack",
+    "take my breath away",
+    "took my breath away",
+    "out of it for",
+];
+
 /// Words that end a negation's reach looking backwards.
 const BARRIERS: &[&str] = &[
     "and", "but", "or", "with", "so", "because", "though", "although",
@@ -1406,6 +1558,9 @@ const HYPOTHETICAL: &[&[&str]] = &[
     &["told", "me"],
     &["said"],
     &["might"],
+    &["would"],
+    &["just", "asking"],
+    &["hypothetically"],
     &["may"],
     &["could", "i"],
     &["will", "i"],
@@ -1518,6 +1673,18 @@ fn live(c: &Clause, (i, end): (usize, usize), strict: bool) -> bool {
             return false;
         }
     }
+    // "No blood", inside the phrase ("cough after radiation, no blood").
+    if end >= i + 3 && matches!(t[end - 2].as_str(), "no" | "without" | "never") {
+        return false;
+    }
+    // Figures of speech: "spring fever", "a stroke of luck", "confused
+    // about my plan", "the bill nearly made me pass out".
+    if occurrences(FIGURATIVE, c)
+        .into_iter()
+        .any(|(a, b)| a < end && i < b)
+    {
+        return false;
+    }
     if !strict {
         return true;
     }
@@ -1561,12 +1728,22 @@ fn live(c: &Clause, (i, end): (usize, usize), strict: bool) -> bool {
     // After the symptom, "for a bit" is how long, not how much.
     let after_mild = {
         let r = &t[end.min(t.len())..(end + 3).min(t.len())];
-        mild(r) && !r.first().is_some_and(|w| w == "for")
+        mild(r) && r.first().is_none_or(|w| w != "for")
     };
     if mild(&t[i.saturating_sub(3)..i.min(t.len())]) || after_mild {
         return false;
     }
-    let present = c.hot_number || PRESENT.iter().any(|p| contains_seq(t, p).is_some());
+    let present = c.hot_number || c.low_sat || PRESENT.iter().any(|p| contains_seq(t, p).is_some());
+    // "What does neutropenic fever mean?": asking what a word means.
+    let definition = t.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "mean" | "means" | "meaning" | "definition" | "define" | "explain"
+        )
+    });
+    if definition && !(c.hot_number || c.low_sat) {
+        return false;
+    }
     let before = &t[..i.min(t.len())];
     let hypothetical = HYPOTHETICAL
         .iter()
@@ -1817,6 +1994,8 @@ const DOSE_PATTERNS: &[(&str, &[&str])] = &[
         "stop",
         &[
             "stop taking",
+            "hold my",
+            "hold ~ before",
             "just stop",
             "ok to stop",
             "okay to stop",
@@ -1849,6 +2028,10 @@ const DOSE_PATTERNS: &[(&str, &[&str])] = &[
         "change",
         &[
             "increase ~ dose*",
+            "open ~ capsule*",
+            "sprinkle",
+            "mix ~ with food",
+            "dissolve",
             "increase my",
             "decrease my",
             "lower my",
@@ -1894,6 +2077,9 @@ const DOSE_PATTERNS: &[(&str, &[&str])] = &[
         "start",
         &[
             "start taking",
+            "begin my",
+            "put ~ patch on",
+            "put the new",
             "begin taking",
             "start ~ pill*",
             "start ~ med*",
@@ -2448,6 +2634,12 @@ const HEALTH: &[&str] = &[
     "specialist",
     "thermometer",
     "temp",
+    "hemopt",
+    "threw up",
+    "throw up",
+    "throwing up",
+    "puke",
+    "disability",
     "lightheaded",
     "vomiting",
     "hydrated",

@@ -41,11 +41,23 @@ fn rows(name: &str) -> Vec<Row> {
 
 /// Rows the rules route wrongly, each with why it is accepted. The test
 /// fails if one of them starts passing (remove it) or another fails.
-const KNOWN: &[(&str, &str)] = &[(
-    "my kid has a fever from a cold, can i still visit my dad who is on chemo",
-    "the fever is the child's, not the chemo patient's; telling whose symptom it is needs \
-     more than rules. A false alarm is the safe way to fail.",
-)];
+const KNOWN: &[(&str, &str)] = &[
+    (
+        "my kid has a fever from a cold, can i still visit my dad who is on chemo",
+        "the fever is the child's, not the chemo patient's; telling whose symptom it is needs \
+         more than rules. A false alarm is the safe way to fail.",
+    ),
+    (
+        "my neighbor had a stroke after chemo, how often does that happen",
+        "a report about someone outside the person's care, followed by a general question; \
+         the rules take \"my neighbor had\" as a report. A false alarm again.",
+    ),
+];
+
+/// The development sets the rules were tuned on. The held-out set is only
+/// measured by `sextant eval safety` (BENCHMARKS.md), never asserted here,
+/// so that no test pressure tunes the rules to it.
+const DEV_SETS: &[&str] = &["safety.tsv", "safety-dev-b.tsv", "safety-dev-c.tsv"];
 
 /// The label a route gives, as in the set.
 fn label(r: &Route) -> (&'static str, String) {
@@ -60,29 +72,32 @@ fn label(r: &Route) -> (&'static str, String) {
 }
 
 /// Routes one row; `None` when it gets its label.
-fn check(row: &Row) -> Option<String> {
+fn check(file: &str, row: &Row) -> Option<String> {
     let r = route(&row.question, &[]);
     let (got, detail) = label(&r);
     let ok = got == row.expect && (row.expect != "ambiguous" || detail == row.category);
     (!ok).then(|| {
         format!(
-            "line {}: {}:{} routed {got}:{detail}: {}",
+            "{file}:{}: {}:{} routed {got}:{detail}: {}",
             row.line, row.expect, row.category, row.question
         )
     })
 }
 
 #[test]
-fn every_row_of_the_labeled_set_is_routed_to_its_label() {
-    let rows = rows("safety.tsv");
-    assert!(rows.len() >= 300, "{} rows", rows.len());
+fn every_row_of_the_development_sets_is_routed_to_its_label() {
+    let rows: Vec<(&str, Row)> = DEV_SETS
+        .iter()
+        .flat_map(|f| rows(f).into_iter().map(move |r| (*f, r)))
+        .collect();
+    assert!(rows.len() >= 600, "{} rows", rows.len());
     let mut failures = Vec::new();
-    for row in &rows {
+    for (file, row) in &rows {
         let known = KNOWN.iter().any(|(q, _)| *q == row.question);
-        match (check(row), known) {
+        match (check(file, row), known) {
             (Some(f), false) => failures.push(f),
             (None, true) => failures.push(format!(
-                "line {}: now passes; remove it from KNOWN: {}",
+                "{file}:{}: now passes; remove it from KNOWN: {}",
                 row.line, row.question
             )),
             _ => {}
@@ -147,8 +162,9 @@ fn fixture() -> &'static (PathBuf, Engine) {
 #[test]
 fn an_emergency_never_produces_a_regular_answer() {
     let engine = engine();
-    for row in rows("safety.tsv")
+    for row in DEV_SETS
         .iter()
+        .flat_map(|f| rows(f))
         .filter(|r| r.expect == "emergency")
     {
         let a = engine.ask(&row.question).unwrap();

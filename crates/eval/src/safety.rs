@@ -1,6 +1,6 @@
-//! `sextant eval safety`: routing on a labeled set kept in the repository
-//! (`data/safety.tsv`, and `data/safety-heldout.tsv` written apart from the
-//! rules and not used to tune them). Each row says what a question must get:
+//! `sextant eval safety`: routing on labeled sets kept in the repository
+//! (`data/safety*.tsv`: three development sets and one held-out set, each
+//! written apart from the rules). Each row says what a question must get:
 //! `emergency` (with the situation), `dosing`, `out_of_scope`, `ambiguous`
 //! (with the ambiguity), `unclear`, or `question` (an ordinary answer; the
 //! controls that reuse emergency words are these).
@@ -33,11 +33,16 @@ pub const EXPECTS: &[&str] = &[
     "question",
 ];
 
-/// The labeled sets shipped with the repository: (name, path).
+/// The labeled sets shipped with the repository: (name, path). The rules
+/// were tuned on the three development sets; `held-out` was written apart
+/// and measured once, after the rules were frozen (BENCHMARKS.md tells the
+/// history of each set).
 pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     vec![
         ("dev", dir.join("safety.tsv")),
+        ("dev-b", dir.join("safety-dev-b.tsv")),
+        ("dev-c", dir.join("safety-dev-c.tsv")),
         ("held-out", dir.join("safety-heldout.tsv")),
     ]
 }
