@@ -14,7 +14,8 @@
 //!
 //! Phrases are written as tokens of the normalized text (lower case,
 //! contractions expanded: "can't" → "can not"): `word*` matches any word
-//! starting with `word`, `*` any one word, and `~` zero to four words.
+//! starting with `word`, `*` any one word, `#` a number, and `~` zero to
+//! five words.
 
 use sextant_core::cancer::{detect, Matching};
 use sextant_core::text::{edit_distance, is_stopword};
@@ -59,6 +60,11 @@ struct Trigger {
 }
 
 const TREATMENT_CONTEXT: &[&str] = &[
+    "induction",
+    "consolidation",
+    "maintenance",
+    "vincristine",
+    "@temp",
     "chemo*",
     "infusion*",
     "treatment*",
@@ -160,7 +166,7 @@ const BREATHING: &[&str] = &[
     "breathless*",
     "gasping",
     "gasp* for air",
-    "breathing ~ hard",
+    "breathing ~ hard*",
     "breathing ~ fast",
     "breathing ~ difficult",
     "breathing ~ labored",
@@ -173,6 +179,8 @@ const BREATHING: &[&str] = &[
 ];
 
 const CHEST_PAIN: &[&str] = &[
+    "elephant",
+    "sweating buckets",
     "clutch* ~ chest",
     "heart ~ squeez*",
     "gray and sweaty",
@@ -224,6 +232,12 @@ const COUGH_BLOOD: &[&str] = &[
     "sputum ~ blood*",
 ];
 
+/// The chest, and how it hurts, near each other in one clause.
+const CHEST_FEELINGS: &[&str] = &[
+    "pain*", "hurt*", "crush*", "pressure", "tight*", "squeez*", "heavy", "elephant", "ache*",
+    "aching", "stabbing", "sharp", "burning",
+];
+
 /// Coughing, and blood, anywhere near each other in one clause.
 const COUGH_WORDS: &[&str] = &["cough*", "hack*", "phlegm", "sputum", "mucus"];
 const BLOOD_WORDS: &[&str] = &["blood*", "bloody", "red", "pink"];
@@ -249,6 +263,10 @@ const BACK_PAIN: &[&str] = &[
 ];
 
 const LEGS_WEAK: &[&str] = &[
+    "butt ~ numb*",
+    "numb* ~ butt",
+    "thighs ~ numb*",
+    "inner thighs",
     "can not lift ~ leg*",
     "leg* ~ hold",
     "leg* ~ buckl*",
@@ -700,6 +718,16 @@ const REACTION: &[&str] = &[
 ];
 
 const SELF_HARM: &[&str] = &[
+    "what is the point",
+    "whats the point",
+    "planning how to",
+    "how to do it",
+    "saved up ~ pill*",
+    "saved up ~ morphine",
+    "saved up ~ med*",
+    "saved up ~ oxy*",
+    "saved up my",
+    "tonight is the night",
     "want* to disappear",
     "giving away ~ things",
     "giving away ~ belongings",
@@ -837,7 +865,10 @@ pub static SITUATIONS: &[Situation] = &[
         escalation: Escalation::EmergencyServices,
         query: "chest pain blood clot heart problem cancer treatment",
         cite_cues: &["chest", "clot"],
-        triggers: &[Trigger { groups: &[CHEST_PAIN], near: None, context: &[] }],
+        triggers: &[
+            Trigger { groups: &[CHEST_PAIN], near: None, context: &[] },
+            Trigger { groups: &[&["chest"], CHEST_FEELINGS], near: Some(7), context: &[] },
+        ],
     },
     Situation {
         id: "coughing_blood",
@@ -1092,6 +1123,8 @@ fn expand(tok: &str) -> Option<&'static [&'static str]> {
         "gonna" => &["going", "to"],
         "dunno" => &["do", "not", "know"],
         "u" => &["you"],
+        "rn" => &["right", "now"],
+        "tmrw" | "tmr" => &["tomorrow"],
         "ur" => &["your"],
         "r" => &["are"],
         "pls" | "plz" => &["please"],
@@ -1113,6 +1146,7 @@ fn respell(tok: &str) -> Option<&'static str> {
         | "fevah" | "fevers" => "fever",
         "temprature" | "tempature" | "temperture" | "temperatur" | "tempreture" => "temperature",
         "kemo" | "chemmo" | "cemo" | "chem" | "keemo" => "chemo",
+        "thru" => "through",
         "chemotheraphy" | "chemotherepy" | "chemotherpy" | "chemothrapy" | "kemotherapy" => {
             "chemotherapy"
         }
@@ -1349,6 +1383,10 @@ pub fn looks_like_drug(t: &str) -> bool {
         "aromasin",
         "faslodex",
         "xtandi",
+        "xarelto",
+        "eliquis",
+        "coumadin",
+        "plavix",
         "zytiga",
         "erleada",
         "nubeqa",
@@ -1384,7 +1422,7 @@ fn match_at(pat: &str, toks: &[String], i: usize) -> Option<usize> {
     }
     let (first, rest) = pat.split_once(' ').unwrap_or((pat, ""));
     if first == "~" {
-        for skip in 0..=4 {
+        for skip in 0..=5 {
             if i + skip > toks.len() {
                 break;
             }
@@ -1397,6 +1435,8 @@ fn match_at(pat: &str, toks: &[String], i: usize) -> Option<usize> {
     let t = toks.get(i)?;
     let ok = if first == "*" {
         true
+    } else if first == "#" {
+        t.starts_with(|c: char| c.is_ascii_digit())
     } else if let Some(stem) = first.strip_suffix('*') {
         t.starts_with(stem)
     } else {
@@ -1467,7 +1507,6 @@ const FIGURATIVE: &[&str] = &[
     "pass out if",
     "faint if",
     "faint at the sight",
-    "killing me",
     "killing it",
     "bleeding me dry",
     "bleed me dry",
@@ -1476,6 +1515,10 @@ const FIGURATIVE: &[&str] = &[
     "take my breath away",
     "took my breath away",
     "out of it for",
+    // Habits, not events: "my butt goes numb on long drives".
+    "goes numb",
+    "go numb when",
+    "numb when i sit",
 ];
 
 /// Words that end a negation's reach looking backwards.
@@ -1592,6 +1635,20 @@ const PRESENT: &[&[&str]] = &[
     &["keeps"],
     &["keep"],
 ];
+/// Plain markers of the present that outweigh a mention of the past.
+const NOW: &[&[&str]] = &[
+    &["right", "now"],
+    &["today"],
+    &["tonight"],
+    &["this", "morning"],
+    &["this", "afternoon"],
+    &["this", "evening"],
+    &["last", "night"],
+    &["yesterday"],
+    &["hours", "ago"],
+    &["minutes", "ago"],
+    &["worse"],
+];
 /// People the message can be about.
 const PERSONAL: &[&str] = &[
     "i",
@@ -1686,7 +1743,19 @@ fn live(c: &Clause, (i, end): (usize, usize), strict: bool) -> bool {
         return false;
     }
     if !strict {
-        return true;
+        // Self-harm: a question about someone who died, or about being
+        // screened, is not a report ("I said no").
+        const ABOUT: &[&[&str]] = &[
+            &["died", "by"],
+            &["committed"],
+            &["whether"],
+            &["asked", "if"],
+            &["asked", "me", "if"],
+            &["look", "for"],
+            &["warning", "signs"],
+            &["i", "said", "no"],
+        ];
+        return !ABOUT.iter().any(|a| contains_seq(t, a).is_some());
     }
     // Resolved: "the bleeding stopped", "fever went away" (not "won't stop").
     // Looked for inside the phrase too: "bleeding stopped after an hour".
@@ -1711,7 +1780,21 @@ fn live(c: &Clause, (i, end): (usize, usize), strict: bool) -> bool {
             && (w[1].starts_with("19") || w[1].starts_with("20"))
             && w[1].chars().all(|c| c.is_ascii_digit())
     });
-    if year || DISTANT.iter().any(|d| contains_seq(t, d).is_some()) {
+    let present = c.hot_number || c.low_sat || PRESENT.iter().any(|p| contains_seq(t, p).is_some());
+    // "Had chest radiation last month and tonight it's way worse": the
+    // past is context when the message also speaks of now, plainly ("now"
+    // and "still" alone do not: "had a stroke in 2015 and now has cancer").
+    let now = c.hot_number || c.low_sat || NOW.iter().any(|p| contains_seq(t, p).is_some());
+    if (year || DISTANT.iter().any(|d| contains_seq(t, d).is_some())) && !now {
+        return false;
+    }
+    // "Sometimes", "in general", "usually": a pattern asked about, not an
+    // event reported.
+    let general = t
+        .iter()
+        .any(|w| matches!(w.as_str(), "sometimes" | "usually" | "generally"))
+        || contains_seq(t, &["in", "general"]).is_some();
+    if general && !present {
         return false;
     }
     // "A little winded", "aches a bit": mild, said so, just before or after.
@@ -1733,7 +1816,6 @@ fn live(c: &Clause, (i, end): (usize, usize), strict: bool) -> bool {
     if mild(&t[i.saturating_sub(3)..i.min(t.len())]) || after_mild {
         return false;
     }
-    let present = c.hot_number || c.low_sat || PRESENT.iter().any(|p| contains_seq(t, p).is_some());
     // "What does neutropenic fever mean?": asking what a word means.
     let definition = t.iter().any(|w| {
         matches!(
@@ -1886,6 +1968,8 @@ const DOSE_PATTERNS: &[(&str, &[&str])] = &[
             "double up",
             "double the",
             "double my",
+            "double his",
+            "double her",
             "take two",
             "take 2",
             "take both",
@@ -1946,6 +2030,15 @@ const DOSE_PATTERNS: &[(&str, &[&str])] = &[
             "how many ~ take",
             "how many ~ give",
             "how many mg",
+            "how much ~ ~ take",
+            "how many ~ ~ take",
+            "how much ~ ~ give",
+            "how many ~ ~ give",
+            "can i take #",
+            "can i have #",
+            "can he take #",
+            "can she take #",
+            "take # ~ instead",
             "how much ~ can * have",
             "how many ~ can * have",
             "how much ~ is ok",
@@ -2077,6 +2170,9 @@ const DOSE_PATTERNS: &[(&str, &[&str])] = &[
         "start",
         &[
             "start taking",
+            "start giving",
+            "start it",
+            "start them",
             "begin my",
             "put ~ patch on",
             "put the new",

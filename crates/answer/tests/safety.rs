@@ -57,7 +57,12 @@ const KNOWN: &[(&str, &str)] = &[
 /// The development sets the rules were tuned on. The held-out set is only
 /// measured by `sextant eval safety` (BENCHMARKS.md), never asserted here,
 /// so that no test pressure tunes the rules to it.
-const DEV_SETS: &[&str] = &["safety.tsv", "safety-dev-b.tsv", "safety-dev-c.tsv"];
+const DEV_SETS: &[&str] = &[
+    "safety.tsv",
+    "safety-dev-b.tsv",
+    "safety-dev-c.tsv",
+    "safety-dev-d.tsv",
+];
 
 /// The label a route gives, as in the set.
 fn label(r: &Route) -> (&'static str, String) {
