@@ -125,6 +125,11 @@ const FEVER: &[&str] = &[
 ];
 
 const BREATHING: &[&str] = &[
+    "winded ~ rest*",
+    "winded just",
+    "winded ~ at rest",
+    "winded ~ lying",
+    "winded ~ sitting",
     "breathing through a *",
     "through a straw",
     "sucking air",
@@ -352,6 +357,11 @@ const CONTINENCE: &[&str] = &[
 ];
 
 const BLEEDING: &[&str] = &[
+    "still pouring",
+    "drain ~ blood",
+    "soak* ~ dressing",
+    "filling up with blood",
+    "bleed* ~ still",
     "pouring blood",
     "blood ~ pouring",
     "gushing ~ blood",
@@ -518,6 +528,14 @@ const THIRST: &[&str] = &[
 ];
 
 const DEHYDRATION: &[&str] = &[
+    "diarrhea ~ every",
+    "diarrhea ~ day",
+    "diarrhea ~ hour",
+    "not had a wee",
+    "not had a pee",
+    "keep* being sick",
+    "straight back up",
+    "come* ~ back up",
     "runs ~ all day",
     "runs ~ all night",
     "barely pee*",
@@ -615,6 +633,11 @@ const FAINTING: &[&str] = &[
 ];
 
 const STROKE: &[&str] = &[
+    "speech ~ jumbled",
+    "arm ~ floppy",
+    "floppy",
+    "face ~ fallen",
+    "face ~ dropped",
     "face ~ numb*",
     "numb* ~ face",
     "side of ~ face",
@@ -707,7 +730,6 @@ const REACTION: &[&str] = &[
     "anaphyla*",
     "rash ~ all over",
     "itch* ~ all over",
-    "flush*",
     "wheez*",
     "can not breath*",
     "hard to breath*",
@@ -1217,11 +1239,22 @@ const LONG_WORDS: &[&str] = &[
 /// into word tokens. Also says whether a fever-height temperature was
 /// written (≥ 100.4 °F or ≥ 38.0 °C).
 fn normalize(s: &str) -> (Vec<String>, bool) {
-    let lower = s.to_lowercase().replace(['’', '‘', '`'], "'");
+    // A comma stays, as a token of its own: it ends the reach of a
+    // negation ("not eating, now vomiting blood").
+    let lower = s
+        .to_lowercase()
+        .replace(['’', '‘', '`'], "'")
+        .replace(',', " , ");
     let mut toks = Vec::new();
     let mut hot = false;
-    for raw in lower.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '.' || c == '-')) {
-        let raw = raw.trim_matches(|c: char| c == '\'' || c == '.' || c == '-');
+    for raw in lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '.' || c == '-' || c == ','))
+    {
+        if raw == "," {
+            toks.push(",".to_string());
+            continue;
+        }
+        let raw = raw.trim_matches(|c: char| c == '\'' || c == '.' || c == '-' || c == ',');
         if raw.is_empty() {
             continue;
         }
@@ -1274,6 +1307,9 @@ fn normalize(s: &str) -> (Vec<String>, bool) {
 /// Endings of generic drug names: "-mab" antibodies, "-nib" kinase
 /// inhibitors, "-platin", "-taxel", "-rubicin", "-citabine", and the like.
 const DRUG_SUFFIXES: &[&str] = &[
+    "grastim",
+    "poetin",
+    "parin",
     "mab",
     "nib",
     "platin",
@@ -1383,6 +1419,18 @@ pub fn looks_like_drug(t: &str) -> bool {
         "aromasin",
         "faslodex",
         "xtandi",
+        "oramorph",
+        "senokot",
+        "sennosides",
+        "movicol",
+        "laxido",
+        "lactulose",
+        "dulcolax",
+        "gaviscon",
+        "codeine",
+        "co-codamol",
+        "tramadol",
+        "oxynorm",
         "xarelto",
         "eliquis",
         "coumadin",
@@ -1523,7 +1571,7 @@ const FIGURATIVE: &[&str] = &[
 
 /// Words that end a negation's reach looking backwards.
 const BARRIERS: &[&str] = &[
-    "and", "but", "or", "with", "so", "because", "though", "although",
+    ",", "just", "and", "but", "or", "with", "so", "because", "though", "although",
 ];
 /// Words after a symptom saying it is over.
 const RESOLVED: &[&str] = &[
@@ -1531,6 +1579,13 @@ const RESOLVED: &[&str] = &[
 ];
 /// Distant past: the symptom is history, not news.
 const DISTANT: &[&[&str]] = &[
+    &["when", "i", "was", "a"],
+    &["when", "i", "was", "young"],
+    &["when", "i", "was", "little"],
+    &["as", "a", "teenager"],
+    &["as", "a", "kid"],
+    &["as", "a", "child"],
+    &["growing", "up"],
     &["years", "ago"],
     &["year", "ago"],
     &["months", "ago"],
@@ -1717,10 +1772,11 @@ fn contains_seq(toks: &[String], seq: &[&str]) -> Option<usize> {
 /// general.
 fn live(c: &Clause, (i, end): (usize, usize), strict: bool) -> bool {
     let t = &c.toks;
-    // Negated: a negator within three words before, not past a conjunction.
+    // Negated: a negator within five words before, not past a conjunction
+    // ("I haven't coughed up any blood").
     let mut j = i;
     let mut steps = 0;
-    while j > 0 && steps < 3 {
+    while j > 0 && steps < 5 {
         j -= 1;
         steps += 1;
         if BARRIERS.contains(&t[j].as_str()) {
@@ -1814,6 +1870,20 @@ fn live(c: &Clause, (i, end): (usize, usize), strict: bool) -> bool {
         mild(r) && r.first().is_none_or(|w| w != "for")
     };
     if mild(&t[i.saturating_sub(3)..i.min(t.len())]) || after_mild {
+        return false;
+    }
+    // "My granddaughter has a fever, should she stay away from me while I'm
+    // on chemo?": about passing an infection on, not about the patient.
+    const EXPOSURE: &[&[&str]] = &[
+        &["stay", "away"],
+        &["keep", "away"],
+        &["still", "visit"],
+        &["visit", "me"],
+        &["be", "around"],
+        &["around", "me"],
+        &["catch", "it"],
+    ];
+    if EXPOSURE.iter().any(|e| contains_seq(t, e).is_some()) && !now {
         return false;
     }
     // "What does neutropenic fever mean?": asking what a word means.
@@ -2137,6 +2207,9 @@ const DOSE_PATTERNS: &[(&str, &[&str])] = &[
             "switch ~ to",
             "swap ~ for",
             "at night instead",
+            "instead of the evening",
+            "in the morning instead",
+            "instead of",
             "instead of the morning",
             "instead of at night",
             "decrease ~ dose*",
@@ -2170,6 +2243,10 @@ const DOSE_PATTERNS: &[(&str, &[&str])] = &[
         "start",
         &[
             "start taking",
+            "start her",
+            "start his",
+            "start my",
+            "start the",
             "start giving",
             "start it",
             "start them",
@@ -2730,6 +2807,13 @@ const HEALTH: &[&str] = &[
     "specialist",
     "thermometer",
     "temp",
+    "poo",
+    "dnr",
+    "resuscitat",
+    "advance directive",
+    "living will",
+    "taste",
+    "cycle",
     "hemopt",
     "threw up",
     "throw up",

@@ -41,18 +41,11 @@ fn rows(name: &str) -> Vec<Row> {
 
 /// Rows the rules route wrongly, each with why it is accepted. The test
 /// fails if one of them starts passing (remove it) or another fails.
-const KNOWN: &[(&str, &str)] = &[
-    (
-        "my kid has a fever from a cold, can i still visit my dad who is on chemo",
-        "the fever is the child's, not the chemo patient's; telling whose symptom it is needs \
-         more than rules. A false alarm is the safe way to fail.",
-    ),
-    (
-        "my neighbor had a stroke after chemo, how often does that happen",
-        "a report about someone outside the person's care, followed by a general question; \
-         the rules take \"my neighbor had\" as a report. A false alarm again.",
-    ),
-];
+const KNOWN: &[(&str, &str)] = &[(
+    "my neighbor had a stroke after chemo, how often does that happen",
+    "a report about someone outside the person's care, followed by a general question; \
+     the rules take \"my neighbor had\" as a report. A false alarm is the safe way to fail.",
+)];
 
 /// The development sets the rules were tuned on. The held-out set is only
 /// measured by `sextant eval safety` (BENCHMARKS.md), never asserted here,
@@ -62,6 +55,7 @@ const DEV_SETS: &[&str] = &[
     "safety-dev-b.tsv",
     "safety-dev-c.tsv",
     "safety-dev-d.tsv",
+    "safety-dev-e.tsv",
 ];
 
 /// The label a route gives, as in the set.

@@ -1,5 +1,5 @@
 //! `sextant eval safety`: routing on labeled sets kept in the repository
-//! (`data/safety*.tsv`: four development sets and one held-out set, each
+//! (`data/safety*.tsv`: five development sets and one held-out set, each
 //! written apart from the rules). Each row says what a question must get:
 //! `emergency` (with the situation), `dosing`, `out_of_scope`, `ambiguous`
 //! (with the ambiguity), `unclear`, or `question` (an ordinary answer; the
@@ -34,7 +34,7 @@ pub const EXPECTS: &[&str] = &[
 ];
 
 /// The labeled sets shipped with the repository: (name, path). The rules
-/// were tuned on the four development sets; `held-out` was written apart
+/// were tuned on the five development sets; `held-out` was written apart
 /// and measured once, after the rules were frozen (BENCHMARKS.md tells the
 /// history of each set).
 pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
@@ -44,6 +44,7 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("dev-b", dir.join("safety-dev-b.tsv")),
         ("dev-c", dir.join("safety-dev-c.tsv")),
         ("dev-d", dir.join("safety-dev-d.tsv")),
+        ("dev-e", dir.join("safety-dev-e.tsv")),
         ("held-out", dir.join("safety-heldout.tsv")),
     ]
 }
