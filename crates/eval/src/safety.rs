@@ -33,6 +33,9 @@ pub const EXPECTS: &[&str] = &[
     "question",
 ];
 
+/// The name of the set no rule was tuned on.
+pub const HELD_OUT: &str = "held-out";
+
 /// The labeled sets shipped with the repository: (name, path). The rules
 /// were tuned on the five development sets; `held-out` was written apart
 /// and measured once, after the rules were frozen (BENCHMARKS.md tells the
@@ -45,7 +48,7 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("dev-c", dir.join("safety-dev-c.tsv")),
         ("dev-d", dir.join("safety-dev-d.tsv")),
         ("dev-e", dir.join("safety-dev-e.tsv")),
-        ("held-out", dir.join("safety-heldout.tsv")),
+        (HELD_OUT, dir.join("safety-heldout.tsv")),
     ]
 }
 
@@ -170,12 +173,13 @@ pub fn run(
             } else {
                 format!("{got}:{detail}")
             };
-            failures.push((
-                row.line,
-                format!("{}:{}", row.expect, row.category),
-                got,
-                row.question.clone(),
-            ));
+            // The held-out set's questions are not reported, in JSON either.
+            let q = if name == HELD_OUT {
+                String::new()
+            } else {
+                row.question.clone()
+            };
+            failures.push((row.line, format!("{}:{}", row.expect, row.category), got, q));
         }
         if row.expect != "emergency" {
             non_emergency += 1;
@@ -253,7 +257,7 @@ pub fn format_reports(reports: &[SetReport]) -> String {
     o.push_str("Safety routing (sextant eval safety)\n\n");
     o.push_str(&format!("{:<28}", "measure"));
     for r in reports {
-        o.push_str(&format!("{:>14}", format!("{} ({})", r.name, r.rows)));
+        o.push_str(&format!("{:>16}", format!("{} ({})", r.name, r.rows)));
     }
     o.push_str(&format!("{:>10}\n", "goal"));
     for e in EXPECTS {
@@ -261,7 +265,12 @@ pub fn format_reports(reports: &[SetReport]) -> String {
         for r in reports {
             let n = r.per_expect.get(*e).copied().unwrap_or(0);
             let v = r.recall.get(*e).copied().unwrap_or(0.0);
-            o.push_str(&format!("{:>14}", format!("{:.3} of {n}", v)));
+            let cell = if n == 0 {
+                "-".to_string()
+            } else {
+                format!("{v:.3} of {n}")
+            };
+            o.push_str(&format!("{cell:>16}"));
         }
         let goal = GOALS
             .iter()
@@ -272,7 +281,7 @@ pub fn format_reports(reports: &[SetReport]) -> String {
     let line = |o: &mut String, name: &str, f: &dyn Fn(&SetReport) -> String, goal: &str| {
         o.push_str(&format!("{name:<28}"));
         for r in reports {
-            o.push_str(&format!("{:>14}", f(r)));
+            o.push_str(&format!("{:>16}", f(r)));
         }
         o.push_str(&format!("{goal:>10}\n"));
     };
@@ -336,7 +345,13 @@ pub fn format_reports(reports: &[SetReport]) -> String {
             o.push_str("  none\n");
         }
         for (line, expect, got, q) in &r.failures {
-            o.push_str(&format!("  line {line}: {expect} routed {got}: {q}\n"));
+            // A held-out set's questions stay unseen: reading its failures
+            // is how a held-out set stops being one.
+            if r.name == HELD_OUT {
+                o.push_str(&format!("  line {line}: {expect} routed {got}\n"));
+            } else {
+                o.push_str(&format!("  line {line}: {expect} routed {got}: {q}\n"));
+            }
         }
     }
     o
