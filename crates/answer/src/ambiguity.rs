@@ -18,6 +18,10 @@ pub struct ReadingSpec {
     pub exclude_types: &'static [&'static str],
     /// Words every sentence under the reading must contain (empty: any).
     pub focus: &'static [&'static str],
+    /// When not empty, only pages about one of these catalog types may be
+    /// cited under the reading (and `exclude_types` then excludes a page
+    /// that has any of its types, not only one that has nothing else).
+    pub require_types: &'static [&'static str],
 }
 
 /// An ambiguous reference and its readings.
@@ -54,12 +58,14 @@ pub static AMBIGUITIES: &[Ambiguity] = &[
                 rewrite: "metastatic liver cancer that started in the liver",
                 exclude_types: &["colorectal", "breast"],
                 focus: &[],
+                require_types: &["liver"],
             },
             ReadingSpec {
                 label: "If a cancer that started elsewhere, such as the colon or breast, has spread to the liver",
                 rewrite: "colon cancer that has spread to the liver (liver metastasis)",
                 exclude_types: LIVER_TYPES,
                 focus: &["liver", "hepat"],
+                require_types: &[],
             },
         ],
         triggers: &[
@@ -108,12 +114,14 @@ pub static AMBIGUITIES: &[Ambiguity] = &[
                 rewrite: "primary bone cancer (osteosarcoma)",
                 exclude_types: &["breast", "prostate", "lung"],
                 focus: &[],
+                require_types: BONE_TYPES,
             },
             ReadingSpec {
                 label: "If a cancer that started elsewhere, such as the breast, prostate or lung, has spread to the bone",
                 rewrite: "cancer that has spread to the bone (bone metastases)",
                 exclude_types: BONE_TYPES,
                 focus: &["bone"],
+                require_types: &[],
             },
         ],
         triggers: &[
@@ -150,12 +158,14 @@ pub static AMBIGUITIES: &[Ambiguity] = &[
                 rewrite: "primary brain tumor (glioma)",
                 exclude_types: &["lung", "nsclc", "sclc", "breast", "melanoma"],
                 focus: &[],
+                require_types: BRAIN_TYPES,
             },
             ReadingSpec {
                 label: "If a cancer that started elsewhere, such as the lung, breast or skin (melanoma), has spread to the brain",
                 rewrite: "cancer that has spread to the brain (brain metastases)",
                 exclude_types: BRAIN_TYPES,
                 focus: &["brain"],
+                require_types: &[],
             },
         ],
         triggers: &[
@@ -194,12 +204,14 @@ pub static AMBIGUITIES: &[Ambiguity] = &[
                 rewrite: "metastatic lung cancer, stage IV non-small cell lung cancer",
                 exclude_types: &["colorectal", "breast", "kidney"],
                 focus: &[],
+                require_types: LUNG_TYPES,
             },
             ReadingSpec {
                 label: "If a cancer that started elsewhere, such as the breast, colon or kidney, has spread to the lungs",
                 rewrite: "cancer that has spread to the lung (lung metastases)",
                 exclude_types: LUNG_TYPES,
                 focus: &["lung"],
+                require_types: &[],
             },
         ],
         triggers: &[
@@ -253,12 +265,14 @@ pub static AMBIGUITIES: &[Ambiguity] = &[
                 rewrite: "melanoma",
                 exclude_types: &[],
                 focus: &[],
+                require_types: &["melanoma"],
             },
             ReadingSpec {
                 label: "If it is basal cell or squamous cell skin cancer (the most common kinds)",
                 rewrite: "basal cell carcinoma or squamous cell carcinoma of the skin",
                 exclude_types: &["melanoma", "merkel"],
                 focus: &[],
+                require_types: &["skin"],
             },
         ],
         triggers: &["skin cancer", "skin cancers", "cancer on the skin", "cancer of the skin"],
@@ -282,18 +296,21 @@ pub static AMBIGUITIES: &[Ambiguity] = &[
                 rewrite: "leukemia",
                 exclude_types: &["hodgkin", "nhl", "myeloma"],
                 focus: &[],
+                require_types: &["leukemia", "all", "aml", "cll", "cml", "hairy-cell"],
             },
             ReadingSpec {
                 label: "If it is a lymphoma",
                 rewrite: "lymphoma",
                 exclude_types: &["leukemia", "all", "aml", "cll", "cml", "myeloma"],
                 focus: &[],
+                require_types: &["lymphoma", "hodgkin", "nhl"],
             },
             ReadingSpec {
                 label: "If it is multiple myeloma",
                 rewrite: "multiple myeloma",
                 exclude_types: &["leukemia", "all", "aml", "cll", "cml", "hodgkin", "nhl"],
                 focus: &[],
+                require_types: &["myeloma"],
             },
         ],
         triggers: &["blood cancer", "blood cancers", "cancer of the blood", "cancer in the blood"],

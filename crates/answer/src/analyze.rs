@@ -99,6 +99,11 @@ const INTENT_CUES: &[(Intent, &[&str])] = &[
             "death rate",
             "recurrence rate",
             "cure rate",
+            "deadly",
+            "fatal",
+            "die from",
+            "die of",
+            "terminal",
         ],
     ),
     (

@@ -594,12 +594,19 @@ impl Engine {
                 .into_iter()
                 .filter(|h| {
                     let page = self.kb.page_of(h.ord).and_then(|p| self.kb.page(p));
-                    !page.is_some_and(|p| {
-                        !p.cancer_types.is_empty()
-                            && p.cancer_types
+                    let Some(p) = page else { return false };
+                    let has =
+                        |list: &[&str]| p.cancer_types.iter().any(|t| list.contains(&t.as_str()));
+                    if spec.require_types.is_empty() {
+                        // A page only about the other reading's cancer goes.
+                        p.cancer_types.is_empty()
+                            || !p
+                                .cancer_types
                                 .iter()
                                 .all(|t| spec.exclude_types.contains(&t.as_str()))
-                    })
+                    } else {
+                        has(spec.require_types) && !has(spec.exclude_types)
+                    }
                 })
                 .take(COMPOSE_PASSAGES)
                 .collect();

@@ -31,6 +31,10 @@ fn paragraph(answer: &Answer, sentences: &[CitedSentence], md: bool) -> String {
         .join(" ")
 }
 
+/// Said under a reading the sources do not cover.
+const NOT_COVERED: &str =
+    "Sextant's sources do not answer the question for this meaning; your care team can.";
+
 /// Width plain text is wrapped to.
 pub const TEXT_WIDTH: usize = 88;
 
@@ -132,6 +136,9 @@ pub fn text(answer: &Answer) -> String {
     }
     for r in &answer.readings {
         heading(&mut o, &r.label, '=');
+        if r.sections.is_empty() {
+            o.push_str(&block(NOT_COVERED));
+        }
         for s in &r.sections {
             heading(&mut o, &s.heading, '-');
             o.push_str(&block(&paragraph(answer, &s.sentences, false)));
@@ -226,6 +233,9 @@ pub fn markdown(answer: &Answer) -> String {
     }
     for r in &answer.readings {
         o.push_str(&format!("\n## {}\n", r.label));
+        if r.sections.is_empty() {
+            o.push_str(&format!("\n{NOT_COVERED}\n"));
+        }
         for s in &r.sections {
             o.push_str(&format!(
                 "\n### {}\n\n{}\n",
