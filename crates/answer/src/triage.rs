@@ -125,6 +125,12 @@ const FEVER: &[&str] = &[
 ];
 
 const BREATHING: &[&str] = &[
+    "not breathing",
+    "stopped breathing",
+    "stop breathing",
+    "no pulse",
+    "heart stopped",
+    "cardiac arrest",
     "winded ~ rest*",
     "winded just",
     "winded ~ at rest",
@@ -2998,6 +3004,11 @@ mod tests {
             None
         );
         assert_eq!(situation("my mom cant breath"), Some("trouble_breathing"));
+        assert_eq!(
+            situation("help my dad isn't breathing"),
+            Some("trouble_breathing")
+        );
+        assert_eq!(situation("I'm not short of breath at all"), None);
         assert_eq!(
             situation("my back hurts and my legs went numb this morning"),
             Some("spinal_cord_compression")
