@@ -257,6 +257,21 @@ pub fn eval_retrieval(
     Ok(())
 }
 
+/// Reads record files into one profile and prints it. Exit status 2 when a
+/// file cannot be read at all; parts that cannot be read are listed as issues.
+pub fn profile(files: &[PathBuf], json: bool) -> Result<()> {
+    let mut profile = sextant_records::Profile::default();
+    for f in files {
+        profile.merge(sextant_records::read_file(f)?);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&profile)?);
+    } else {
+        print!("{}", sextant_records::render::text(&profile));
+    }
+    Ok(())
+}
+
 pub fn eval_safety(
     kb: Option<&Path>,
     models: Option<&Path>,

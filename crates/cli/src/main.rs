@@ -56,6 +56,15 @@ enum Command {
         #[arg(long, default_value_t = Retriever::DEFAULT)]
         retriever: Retriever,
     },
+    /// Read medical records (FHIR R4/mCODE JSON, Bundle or NDJSON) and print the patient profile, every fact with its source.
+    Profile {
+        /// Record files; their facts are merged, and disagreements shown.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure retrieval and answer quality.
     Eval {
         #[command(subcommand)]
@@ -204,6 +213,7 @@ fn main() -> ExitCode {
         Command::Eval {
             suite: EvalSuite::Abstention { json, limit },
         } => commands::eval_abstention(cli.data.as_deref(), cli.kb.as_deref(), models, json, limit),
+        Command::Profile { files, json } => commands::profile(&files, json),
         Command::Bench {
             json,
             skip_ingest,

@@ -1,0 +1,633 @@
+//! FHIR R4 JSON → profile facts: a Bundle (any type), a single resource, or
+//! NDJSON. mCODE profiles are read by their `meta.profile`; plain FHIR as
+//! Synthea writes it by codes (SNOMED, LOINC, RxNorm) and display text.
+//!
+//! Resources of types that carry nothing for the profile (Encounter, Claim,
+//! vital-sign Observations...) are skipped without an issue; a resource
+//! without `resourceType`, or one whose parts are not where FHIR puts them,
+//! is an issue, and the rest is still read.
+
+use serde_json::Value;
+use sextant_core::Issue;
+
+use crate::profile::{
+    add, Biomarker, Cancer, Code, Fact, Method, Performance, Profile, Provenance, Site, Stage,
+    Treatment, TreatmentKind,
+};
+use crate::{RecordsError, Result};
+
+/// Bundles nest at most this deep (a Bundle of Bundles is legal FHIR).
+const MAX_DEPTH: usize = 4;
+
+/// Reads FHIR JSON (a Bundle, a resource, or NDJSON) into a profile.
+pub fn read(name: &str, bytes: &[u8]) -> Result<Profile> {
+    let mut profile = Profile::default();
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => read_value(name, &v, &mut profile, 0),
+        Err(whole) => {
+            // NDJSON: one resource per line. Only when the first line is a
+            // JSON object on its own; otherwise the file is malformed JSON.
+            let text = String::from_utf8_lossy(bytes);
+            let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+            let first_ok = lines
+                .clone()
+                .next()
+                .is_some_and(|(_, l)| serde_json::from_str::<Value>(l).is_ok());
+            if !first_ok {
+                return Err(RecordsError::Malformed {
+                    path: name.to_string(),
+                    format: "JSON",
+                    detail: whole.to_string(),
+                });
+            }
+            for (i, line) in lines.by_ref() {
+                match serde_json::from_str::<Value>(line) {
+                    Ok(v) => read_value(name, &v, &mut profile, 0),
+                    Err(e) => profile.issues.push(Issue::new(
+                        format!("{name}:{}", i + 1),
+                        format!("not a JSON resource, skipped: {e}"),
+                    )),
+                }
+            }
+        }
+    }
+    profile.find_conflicts();
+    Ok(profile)
+}
+
+fn read_value(name: &str, v: &Value, p: &mut Profile, depth: usize) {
+    let Some(rt) = v.get("resourceType").and_then(Value::as_str) else {
+        p.issues.push(Issue::new(name, "a JSON object without resourceType is not FHIR, skipped"));
+        return;
+    };
+    if rt == "Bundle" {
+        if depth >= MAX_DEPTH {
+            p.issues.push(Issue::new(name, "Bundles nested too deep, skipped"));
+            return;
+        }
+        let entries = v.get("entry").and_then(Value::as_array);
+        for (i, e) in entries.into_iter().flatten().enumerate() {
+            match e.get("resource") {
+                Some(r) => read_value(name, r, p, depth + 1),
+                None => p.issues.push(Issue::new(
+                    format!("{name} Bundle entry {i}"),
+                    "entry without a resource, skipped",
+                )),
+            }
+        }
+        return;
+    }
+    let r = Res { name, v, rt };
+    match rt {
+        "Patient" => patient(&r, p),
+        "Condition" => condition(&r, p),
+        "Observation" => observation(&r, p),
+        "MedicationStatement" | "MedicationRequest" | "MedicationAdministration" => medication(&r, p),
+        "Procedure" => procedure(&r, p),
+        _ => {}
+    }
+}
+
+/// A resource being read, for provenance.
+struct Res<'a> {
+    name: &'a str,
+    v: &'a Value,
+    rt: &'a str,
+}
+
+impl Res<'_> {
+    fn id(&self) -> &str {
+        self.v.get("id").and_then(Value::as_str).unwrap_or("?")
+    }
+
+    fn prov(&self, element: &str) -> Provenance {
+        Provenance {
+            file: self.name.to_string(),
+            locator: format!("{}/{} {element}", self.rt, self.id()),
+            method: Method::Coded,
+            excerpt: None,
+        }
+    }
+
+    /// Whether the resource claims an mCODE profile whose name contains `part`.
+    fn profile_has(&self, part: &str) -> bool {
+        self.v
+            .pointer("/meta/profile")
+            .and_then(Value::as_array)
+            .is_some_and(|ps| ps.iter().filter_map(Value::as_str).any(|p| p.contains(part)))
+    }
+
+    fn str_at(&self, ptr: &str) -> Option<&str> {
+        self.v.pointer(ptr).and_then(Value::as_str)
+    }
+}
+
+/// The first coding of a CodeableConcept, and its text.
+fn concept(c: Option<&Value>) -> (Option<Code>, Option<String>) {
+    let Some(c) = c else { return (None, None) };
+    let coding = c.get("coding").and_then(Value::as_array).and_then(|cs| cs.first());
+    let code = coding.and_then(|cd| {
+        Some(Code {
+            system: cd.get("system").and_then(Value::as_str).unwrap_or("").to_string(),
+            code: cd.get("code")?.as_str()?.to_string(),
+            display: cd.get("display").and_then(Value::as_str).map(str::to_string),
+        })
+    });
+    let text = c
+        .get("text")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| code.as_ref().and_then(|c| c.display.clone()));
+    (code, text)
+}
+
+/// "Infiltrating duct carcinoma of breast (disorder)" → without the
+/// SNOMED semantic tag.
+fn untag(s: &str) -> String {
+    let s = s.trim();
+    match s.rfind(" (") {
+        Some(i) if s.ends_with(')') => s[..i].trim().to_string(),
+        _ => s.to_string(),
+    }
+}
+
+fn patient(r: &Res, p: &mut Profile) {
+    if let Some(g) = r.str_at("/gender") {
+        add(&mut p.sex, Fact::new(g.to_string(), r.prov("gender")));
+    }
+    if let Some(b) = r.str_at("/birthDate") {
+        add(&mut p.birth_date, Fact::new(b.to_string(), r.prov("birthDate")));
+    }
+}
+
+/// Words of a condition that make it a cancer.
+const CANCER_WORDS: &[&str] = &[
+    "carcinoma", "cancer", "malignant", "neoplasm", "tumor", "tumour", "lymphoma", "leukemia",
+    "leukaemia", "melanoma", "sarcoma", "myeloma", "glioma", "glioblastoma", "blastoma",
+    "mesothelioma", "adenoma",
+];
+
+fn is_cancer(display: &str) -> bool {
+    let l = display.to_lowercase();
+    CANCER_WORDS.iter().any(|w| l.contains(w))
+        && !l.contains("benign")
+        && !l.contains("screening")
+        && !l.contains("history of")
+}
+
+/// "Secondary malignant neoplasm of liver" → "liver".
+fn secondary_site(display: &str) -> Option<String> {
+    let l = untag(display);
+    let lower = l.to_lowercase();
+    for prefix in [
+        "secondary malignant neoplasm of ",
+        "metastatic malignant neoplasm to ",
+        "metastasis to ",
+        "metastasis from malignant tumor of ",
+        "secondary carcinoma of ",
+    ] {
+        if let Some(rest) = lower.strip_prefix(prefix) {
+            return Some(rest.trim().to_string());
+        }
+    }
+    (lower.contains("metasta") || lower.starts_with("secondary ")).then_some(lower)
+}
+
+fn condition(r: &Res, p: &mut Profile) {
+    let (code, text) = concept(r.v.get("code"));
+    let Some(display) = text else {
+        return;
+    };
+    let secondary = r.profile_has("secondary-cancer-condition")
+        || display.to_lowercase().starts_with("secondary malignant")
+        || display.to_lowercase().contains("metastatic malignant neoplasm to");
+    let primary = r.profile_has("primary-cancer-condition") || (!secondary && is_cancer(&display));
+    if secondary {
+        let name = secondary_site(&display).unwrap_or_else(|| untag(&display).to_lowercase());
+        add(&mut p.metastatic_sites, Fact::new(Site { name, code }, r.prov("code")));
+        return;
+    }
+    if !primary {
+        return;
+    }
+    let name = untag(&display);
+    let (_, site) = concept(r.v.pointer("/bodySite/0"));
+    let site = site.map(|s| {
+        untag(&s)
+            .replace(" structure", "")
+            .trim_end_matches(" (body structure)")
+            .to_lowercase()
+    });
+    let lower = format!("{} {}", name.to_lowercase(), site.clone().unwrap_or_default());
+    let laterality = ["left", "right", "bilateral"]
+        .into_iter()
+        .find(|l| lower.split(|c: char| !c.is_alphabetic()).any(|w| w == *l))
+        .map(str::to_string);
+    let type_id = sextant_core::cancer::detect(
+        &format!("{name} {}", site.clone().unwrap_or_default()),
+        sextant_core::cancer::Matching::Exact,
+    )
+    .first()
+    .map(|c| c.id.to_string())
+    .or_else(|| {
+        // "Infiltrating duct carcinoma of breast": the organ names the type.
+        sextant_core::cancer::detect(&format!("{lower} cancer"), sextant_core::cancer::Matching::Exact)
+            .first()
+            .map(|c| c.id.to_string())
+    });
+    let histology = histology_of(&name);
+    add(
+        &mut p.primary_cancers,
+        Fact::new(
+            Cancer {
+                type_id,
+                name: name.clone(),
+                histology,
+                site,
+                laterality,
+                code,
+            },
+            r.prov("code"),
+        ),
+    );
+    // The stage summarized on the condition.
+    if let (_, Some(group)) = concept(r.v.pointer("/stage/0/summary")) {
+        let group = stage_group(&group);
+        add(
+            &mut p.stages,
+            Fact::new(
+                Stage {
+                    group: Some(group),
+                    ..Stage::default()
+                },
+                r.prov("stage[0].summary"),
+            ),
+        );
+    }
+}
+
+/// The histology a condition's name states ("Infiltrating duct carcinoma").
+fn histology_of(name: &str) -> Option<String> {
+    let lower = name.to_lowercase();
+    for (cue, hist) in [
+        ("infiltrating duct", "invasive ductal carcinoma"),
+        ("invasive ductal", "invasive ductal carcinoma"),
+        ("lobular", "lobular carcinoma"),
+        ("ductal carcinoma in situ", "ductal carcinoma in situ"),
+        ("adenocarcinoma", "adenocarcinoma"),
+        ("squamous cell", "squamous cell carcinoma"),
+        ("small cell", "small cell carcinoma"),
+        ("transitional cell", "urothelial carcinoma"),
+        ("urothelial", "urothelial carcinoma"),
+        ("hepatocellular", "hepatocellular carcinoma"),
+        ("melanoma", "melanoma"),
+        ("glioblastoma", "glioblastoma"),
+    ] {
+        if lower.contains(cue) {
+            return Some(hist.to_string());
+        }
+    }
+    None
+}
+
+/// A stage group in Roman numerals with its letter: "4" → "IV", "Stage 2A"
+/// → "IIA", "IIIB" stays.
+pub fn stage_group(s: &str) -> String {
+    let t = untag(s);
+    let t = t.trim().trim_start_matches("Stage").trim_start_matches("stage").trim();
+    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let rest = &t[digits.len()..];
+    let roman = match digits.as_str() {
+        "0" => "0",
+        "1" => "I",
+        "2" => "II",
+        "3" => "III",
+        "4" => "IV",
+        _ => return t.to_uppercase(),
+    };
+    format!("{roman}{}", rest.trim().to_uppercase())
+}
+
+/// LOINC codes of staging observations: (code, which part, clinical or pathologic).
+const STAGING: &[(&str, &str, &str)] = &[
+    ("21908-9", "group", "clinical"),
+    ("21902-2", "group", "pathologic"),
+    ("21905-5", "t", "clinical"),
+    ("21906-3", "n", "clinical"),
+    ("21907-1", "m", "clinical"),
+    ("21899-0", "t", "pathologic"),
+    ("21900-6", "n", "pathologic"),
+    ("21901-4", "m", "pathologic"),
+];
+
+/// Tumor markers by LOINC code, then by words of their display.
+const MARKER_CODES: &[(&str, &str)] = &[
+    ("40556-3", "ER"),
+    ("16112-5", "ER"),
+    ("85337-4", "ER"),
+    ("40557-1", "PR"),
+    ("16113-3", "PR"),
+    ("85339-0", "PR"),
+    ("18474-7", "HER2"),
+    ("48676-1", "HER2"),
+    ("85319-2", "HER2"),
+    ("85318-4", "HER2"),
+    ("72383-3", "HER2"),
+    ("62862-8", "MSI"),
+    ("81695-9", "MSI"),
+    ("85147-7", "Ki-67"),
+    ("94076-7", "TMB"),
+    ("83052-1", "PD-L1"),
+];
+const MARKER_WORDS: &[(&str, &str)] = &[
+    ("estrogen receptor", "ER"),
+    ("progesterone receptor", "PR"),
+    ("her2", "HER2"),
+    ("erbb2", "HER2"),
+    ("microsatellite", "MSI"),
+    ("mismatch repair", "MMR"),
+    ("ki-67", "Ki-67"),
+    ("ki67", "Ki-67"),
+    ("pd-l1", "PD-L1"),
+    ("tumor mutational burden", "TMB"),
+    ("prostate specific", "PSA"),
+    ("carcinoembryonic", "CEA"),
+    ("ca 125", "CA-125"),
+    ("cancer ag 125", "CA-125"),
+];
+
+/// Gene symbols of HGNC ids that oncology records use.
+const HGNC: &[(&str, &str)] = &[
+    ("HGNC:3467", "ESR1"),
+    ("HGNC:8975", "PIK3CA"),
+    ("HGNC:1100", "BRCA1"),
+    ("HGNC:1101", "BRCA2"),
+    ("HGNC:6407", "KRAS"),
+    ("HGNC:3236", "EGFR"),
+    ("HGNC:1097", "BRAF"),
+    ("HGNC:427", "ALK"),
+    ("HGNC:10261", "ROS1"),
+    ("HGNC:3430", "ERBB2"),
+    ("HGNC:11998", "TP53"),
+    ("HGNC:7989", "NRAS"),
+    ("HGNC:7029", "MLH1"),
+    ("HGNC:7325", "MSH2"),
+    ("HGNC:9122", "PMS2"),
+    ("HGNC:7329", "MSH6"),
+    ("HGNC:9884", "RET"),
+    ("HGNC:7029", "MLH1"),
+    ("HGNC:8031", "NTRK1"),
+    ("HGNC:7029", "MLH1"),
+];
+
+/// A result's plain word: "Positive (qualifier value)" → "positive".
+fn result_word(s: &str) -> String {
+    untag(s).to_lowercase()
+}
+
+fn observation(r: &Res, p: &mut Profile) {
+    let (code, text) = concept(r.v.get("code"));
+    let loinc = code.as_ref().map(|c| c.code.as_str()).unwrap_or("");
+    // Staging.
+    if let Some((_, part, kind)) = STAGING.iter().find(|(c, _, _)| *c == loinc) {
+        let (_, value) = concept(r.v.get("valueCodeableConcept"));
+        let Some(value) = value.or_else(|| r.str_at("/valueString").map(str::to_string)) else {
+            return;
+        };
+        let (_, method) = concept(r.v.get("method"));
+        let mut stage = Stage {
+            kind: Some(kind.to_string()),
+            system: method.map(|m| untag(&m)),
+            ..Stage::default()
+        };
+        let value = untag(&value);
+        match *part {
+            "group" => stage.group = Some(stage_group(&value)),
+            "t" => stage.t = Some(value),
+            "n" => stage.n = Some(value),
+            _ => stage.m = Some(value),
+        }
+        add(&mut p.stages, Fact::new(stage, r.prov("valueCodeableConcept")));
+        return;
+    }
+    // Performance status.
+    if loinc == "89247-1" || loinc == "89243-0" || r.profile_has("ecog") || r.profile_has("karnofsky") {
+        let scale = if loinc == "89243-0" || r.profile_has("karnofsky") { "Karnofsky" } else { "ECOG" };
+        let value = r
+            .v
+            .get("valueInteger")
+            .and_then(Value::as_i64)
+            .map(|v| v.to_string())
+            .or_else(|| concept(r.v.get("valueCodeableConcept")).1);
+        if let Some(value) = value {
+            add(
+                &mut p.performance,
+                Fact::new(
+                    Performance {
+                        scale: scale.to_string(),
+                        value,
+                    },
+                    r.prov("value"),
+                ),
+            );
+        }
+        return;
+    }
+    // Gene variants.
+    if loinc == "69548-6" || r.profile_has("genetic-variant") || r.profile_has("genomic-variant") {
+        variant(r, p);
+        return;
+    }
+    // Tumor markers.
+    let lower = text.as_deref().unwrap_or("").to_lowercase();
+    let name = MARKER_CODES
+        .iter()
+        .find(|(c, _)| *c == loinc)
+        .map(|(_, n)| *n)
+        .or_else(|| MARKER_WORDS.iter().find(|(w, _)| lower.contains(w)).map(|(_, n)| *n));
+    let Some(name) = name.filter(|_| r.profile_has("tumor-marker") || !lower.is_empty()) else {
+        return;
+    };
+    let result = if let (_, Some(v)) = concept(r.v.get("valueCodeableConcept")) {
+        Some((result_word(&v), "valueCodeableConcept"))
+    } else if let Some(q) = r.v.get("valueQuantity") {
+        q.get("value").map(|v| {
+            let unit = q.get("unit").and_then(Value::as_str).unwrap_or("");
+            (format!("{v}{}{unit}", if unit.is_empty() || unit == "%" { "" } else { " " }), "valueQuantity")
+        })
+    } else {
+        r.str_at("/valueString").map(|s| (s.to_lowercase(), "valueString"))
+    };
+    let Some((result, element)) = result else {
+        return;
+    };
+    let (_, method) = concept(r.v.get("method"));
+    add(
+        &mut p.biomarkers,
+        Fact::new(
+            Biomarker {
+                name: name.to_string(),
+                result,
+                variant: None,
+                origin: None,
+                detail: method.map(|m| untag(&m)),
+                code,
+            },
+            r.prov(element),
+        ),
+    );
+}
+
+fn variant(r: &Res, p: &mut Profile) {
+    let mut gene = None;
+    let mut change = None;
+    let mut protein = None;
+    let mut origin = None;
+    for c in r.v.get("component").and_then(Value::as_array).into_iter().flatten() {
+        let (cc, _) = concept(c.get("code"));
+        let (vcode, vtext) = concept(c.get("valueCodeableConcept"));
+        match cc.as_ref().map(|c| c.code.as_str()).unwrap_or("") {
+            "48018-6" => {
+                gene = vcode
+                    .as_ref()
+                    .and_then(|v| HGNC.iter().find(|(id, _)| *id == v.code).map(|(_, s)| s.to_string()))
+                    .or_else(|| vcode.as_ref().map(|v| v.code.clone()).filter(|c| !c.starts_with("HGNC")))
+                    .or(vtext);
+            }
+            "48005-3" => protein = vtext.or_else(|| c.get("valueString").and_then(Value::as_str).map(str::to_string)),
+            "81290-9" | "48004-6" => change = vtext.or_else(|| c.get("valueString").and_then(Value::as_str).map(str::to_string)),
+            "48002-0" => origin = vtext.map(|t| result_word(&t)),
+            _ => {}
+        }
+    }
+    let Some(gene) = gene else {
+        p.issues.push(Issue::new(
+            format!("{} Observation/{}", r.name, r.id()),
+            "a genetic variant without the gene studied (component 48018-6), skipped",
+        ));
+        return;
+    };
+    let (_, value) = concept(r.v.get("valueCodeableConcept"));
+    let (_, interp) = concept(r.v.pointer("/interpretation/0"));
+    add(
+        &mut p.biomarkers,
+        Fact::new(
+            Biomarker {
+                name: gene,
+                result: value.map(|v| result_word(&v)).unwrap_or_else(|| "present".into()),
+                variant: protein.or(change),
+                origin,
+                detail: interp.map(|i| untag(&i)),
+                code: None,
+            },
+            r.prov("component"),
+        ),
+    );
+}
+
+/// Stems of cancer medicines, for records (such as Synthea's) that list
+/// every prescription without saying which are cancer-related.
+const CANCER_DRUGS: &[&str] = &[
+    "platin", "taxel", "rubicin", "fluorouracil", "capecitabine", "gemcitabine", "cyclophosphamide",
+    "methotrexate", "tamoxifen", "letrozole", "anastrozole", "exemestane", "fulvestrant",
+    "leuprolide", "goserelin", "abiraterone", "enzalutamide", "bicalutamide", "mab", "nib",
+    "ciclib", "parib", "etoposide", "vincristine", "vinorelbine", "irinotecan", "topotecan",
+    "temozolomide", "lenalidomide", "bortezomib", "pemetrexed", "dacarbazine", "bleomycin",
+    "ifosfamide", "cytarabine", "fludarabine", "bendamustine", "mitomycin", "hydroxyurea",
+    "megestrol", "palbociclib", "ribociclib", "abemaciclib",
+];
+
+fn medication(r: &Res, p: &mut Profile) {
+    let (code, text) = concept(r.v.get("medicationCodeableConcept"));
+    let Some(name) = text.or_else(|| r.str_at("/medicationReference/display").map(str::to_string)) else {
+        return;
+    };
+    let lower = name.to_lowercase();
+    let cancer_related = r.profile_has("cancer-related") || CANCER_DRUGS.iter().any(|d| lower.contains(d));
+    if !cancer_related {
+        return;
+    }
+    let start = r
+        .str_at("/effectiveDateTime")
+        .or_else(|| r.str_at("/effectivePeriod/start"))
+        .or_else(|| r.str_at("/authoredOn"))
+        .map(str::to_string);
+    let end = r.str_at("/effectivePeriod/end").map(str::to_string);
+    add(
+        &mut p.treatments,
+        Fact::new(
+            Treatment {
+                kind: TreatmentKind::Medication,
+                name: untag(&name),
+                code,
+                status: r.str_at("/status").map(str::to_string),
+                start,
+                end,
+            },
+            r.prov("medicationCodeableConcept"),
+        ),
+    );
+}
+
+fn procedure(r: &Res, p: &mut Profile) {
+    let (code, text) = concept(r.v.get("code"));
+    let Some(name) = text else { return };
+    let lower = name.to_lowercase();
+    let radiation = ["radiation", "radiotherapy", "brachytherapy", "teleradiotherapy", "irradiation"]
+        .iter()
+        .any(|w| lower.contains(w))
+        || r.profile_has("radiotherapy");
+    let surgery = ["ectomy", "resection", "excision", "lumpectomy", "amputation", "whipple"]
+        .iter()
+        .any(|w| lower.contains(w))
+        || r.profile_has("cancer-related-surgical-procedure");
+    let kind = match (radiation, surgery) {
+        (true, _) => TreatmentKind::Radiation,
+        (false, true) => TreatmentKind::Surgery,
+        _ => return,
+    };
+    let start = r
+        .str_at("/performedDateTime")
+        .or_else(|| r.str_at("/performedPeriod/start"))
+        .map(str::to_string);
+    let end = r.str_at("/performedPeriod/end").map(str::to_string);
+    add(
+        &mut p.treatments,
+        Fact::new(
+            Treatment {
+                kind,
+                name: untag(&name),
+                code,
+                status: r.str_at("/status").map(str::to_string),
+                start,
+                end,
+            },
+            r.prov("code"),
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_groups_are_roman() {
+        assert_eq!(stage_group("4"), "IV");
+        assert_eq!(stage_group("Stage 2A"), "IIA");
+        assert_eq!(stage_group("IIIB"), "IIIB");
+        assert_eq!(stage_group("IV (qualifier value)"), "IV");
+    }
+
+    #[test]
+    fn malformed_json_is_an_error_naming_the_file_and_ndjson_keeps_good_lines() {
+        let e = read("x.json", b"{\"resourceType\": \"Bundle\", ").unwrap_err();
+        assert!(e.to_string().contains("x.json"), "{e}");
+        let nd = b"{\"resourceType\":\"Patient\",\"id\":\"p\",\"gender\":\"female\"}\nnot json\n{\"resourceType\":\"Patient\",\"id\":\"q\",\"birthDate\":\"1960\"}\n";
+        let p = read("x.ndjson", nd).unwrap();
+        assert_eq!(p.sex.len(), 1);
+        assert_eq!(p.birth_date.len(), 1);
+        assert_eq!(p.issues.len(), 1);
+        assert!(p.issues[0].at.ends_with(":2"), "{:?}", p.issues);
+    }
+}

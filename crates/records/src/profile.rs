@@ -1,0 +1,360 @@
+//! The patient profile: facts that matter for cancer questions, each with
+//! where it came from and how it was obtained. Facts from several files are
+//! merged ([`Profile::merge`]); facts that disagree are both kept and listed
+//! in [`Profile::conflicts`], never silently resolved.
+
+use serde::{Deserialize, Serialize};
+use sextant_core::Issue;
+
+/// A code from a code system (SNOMED CT, LOINC, RxNorm, ICD-10...).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Code {
+    /// The system's URI or short name (`http://snomed.info/sct`).
+    pub system: String,
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+/// How a fact was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// From a coded element (a FHIR or C-CDA code).
+    Coded,
+    /// From a pattern in free text.
+    TextPattern,
+    /// Stated or corrected by the person.
+    Person,
+}
+
+/// Where a fact came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The file, as given.
+    pub file: String,
+    /// Where in it: `Observation/abc123 valueCodeableConcept`, `section
+    /// Problems, entry 2`, or `chars 120..135`.
+    pub locator: String,
+    pub method: Method,
+    /// The words the fact was read from, for text patterns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+}
+
+/// What the person has said about a fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactStatus {
+    /// Read from a record, not yet reviewed.
+    #[default]
+    Extracted,
+    /// The person confirmed it.
+    Confirmed,
+    /// The person corrected it (the value is theirs).
+    Corrected,
+    /// The person removed it; kept so that a re-read record does not bring
+    /// it back.
+    Removed,
+}
+
+/// A value with its sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fact<T> {
+    pub value: T,
+    pub provenance: Vec<Provenance>,
+    #[serde(default)]
+    pub status: FactStatus,
+}
+
+impl<T> Fact<T> {
+    pub fn new(value: T, provenance: Provenance) -> Fact<T> {
+        Fact {
+            value,
+            provenance: vec![provenance],
+            status: FactStatus::Extracted,
+        }
+    }
+}
+
+/// A primary cancer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Cancer {
+    /// Sextant's catalog id (`breast`), when the cancer maps to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// As the record names it ("Infiltrating duct carcinoma of breast").
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histology: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub laterality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+}
+
+/// A site the cancer has spread to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Site {
+    /// Plain name ("liver", "bone", "axillary lymph nodes").
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+}
+
+/// A stage: a group, TNM categories, or both.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Stage {
+    /// `clinical` or `pathologic`, when stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The stage group in Roman numerals ("IV", "IIA").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<String>,
+    /// The staging system ("AJCC 8th"), when stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+}
+
+/// A biomarker result: a receptor, a score, or a gene variant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Biomarker {
+    /// Short name: `ER`, `PR`, `HER2`, `Ki-67`, `PD-L1`, `MSI`, `TMB`, or a
+    /// gene symbol (`KRAS`).
+    pub name: String,
+    /// `positive`, `negative`, `equivocal`, `present`, `absent`, `high`,
+    /// `low`, or a value ("2+", "30%").
+    pub result: String,
+    /// For gene variants: the change ("G12C", "exon 19 deletion").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// `somatic` or `germline`, where stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// Method or detail ("IHC", "FISH not amplified").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+}
+
+/// What kind of treatment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TreatmentKind {
+    Medication,
+    Surgery,
+    Radiation,
+    Other,
+}
+
+/// A treatment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Treatment {
+    pub kind: TreatmentKind,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+    /// As recorded (`active`, `completed`, `stopped`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+}
+
+/// A performance status.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Performance {
+    /// `ECOG` or `Karnofsky`.
+    pub scale: String,
+    pub value: String,
+}
+
+/// Everything extracted from a person's records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub primary_cancers: Vec<Fact<Cancer>>,
+    pub metastatic_sites: Vec<Fact<Site>>,
+    pub stages: Vec<Fact<Stage>>,
+    pub grades: Vec<Fact<String>>,
+    pub biomarkers: Vec<Fact<Biomarker>>,
+    pub treatments: Vec<Fact<Treatment>>,
+    pub performance: Vec<Fact<Performance>>,
+    /// `female`, `male`, `other`, `unknown`, as recorded.
+    pub sex: Vec<Fact<String>>,
+    /// `YYYY-MM-DD` or `YYYY`, as recorded.
+    pub birth_date: Vec<Fact<String>>,
+    /// Facts of the same kind that disagree ("ER positive" in one file,
+    /// "ER negative" in another), in words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
+    /// What could not be read, and where.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<Issue>,
+}
+
+/// Adds `fact` to `list`: the same value merges its provenance into the
+/// existing fact; a new value is appended.
+pub fn add<T: PartialEq>(list: &mut Vec<Fact<T>>, fact: Fact<T>) {
+    match list.iter_mut().find(|f| f.value == fact.value) {
+        Some(f) => {
+            for p in fact.provenance {
+                if !f.provenance.contains(&p) {
+                    f.provenance.push(p);
+                }
+            }
+        }
+        None => list.push(fact),
+    }
+}
+
+impl Profile {
+    /// Merges another profile (another file's facts) into this one, then
+    /// lists conflicts.
+    pub fn merge(&mut self, other: Profile) {
+        for f in other.primary_cancers {
+            add(&mut self.primary_cancers, f);
+        }
+        for f in other.metastatic_sites {
+            add(&mut self.metastatic_sites, f);
+        }
+        for f in other.stages {
+            add(&mut self.stages, f);
+        }
+        for f in other.grades {
+            add(&mut self.grades, f);
+        }
+        for f in other.biomarkers {
+            add(&mut self.biomarkers, f);
+        }
+        for f in other.treatments {
+            add(&mut self.treatments, f);
+        }
+        for f in other.performance {
+            add(&mut self.performance, f);
+        }
+        for f in other.sex {
+            add(&mut self.sex, f);
+        }
+        for f in other.birth_date {
+            add(&mut self.birth_date, f);
+        }
+        self.issues.extend(other.issues);
+        self.find_conflicts();
+    }
+
+    /// Recomputes [`Profile::conflicts`]: biomarkers of one name (and
+    /// variant) with different results, different stage groups, sexes or
+    /// birth dates.
+    pub fn find_conflicts(&mut self) {
+        let mut out = Vec::new();
+        let live = |s: FactStatus| s != FactStatus::Removed;
+        let bms: Vec<&Fact<Biomarker>> =
+            self.biomarkers.iter().filter(|f| live(f.status)).collect();
+        for (i, a) in bms.iter().enumerate() {
+            for b in &bms[i + 1..] {
+                if a.value.name.eq_ignore_ascii_case(&b.value.name)
+                    && a.value.variant == b.value.variant
+                    && !a.value.result.eq_ignore_ascii_case(&b.value.result)
+                {
+                    out.push(format!(
+                        "{}: {} and {} in different records",
+                        a.value.name, a.value.result, b.value.result
+                    ));
+                }
+            }
+        }
+        let mut groups: Vec<&str> = self
+            .stages
+            .iter()
+            .filter(|f| live(f.status))
+            .filter_map(|f| f.value.group.as_deref())
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        if groups.len() > 1 {
+            out.push(format!("stage: {} in different records", groups.join(" and ")));
+        }
+        for (what, list) in [("sex", &self.sex), ("birth date", &self.birth_date)] {
+            let mut vals: Vec<&str> = list
+                .iter()
+                .filter(|f| live(f.status))
+                .map(|f| f.value.as_str())
+                .collect();
+            vals.sort_unstable();
+            vals.dedup();
+            if vals.len() > 1 {
+                out.push(format!("{what}: {} in different records", vals.join(" and ")));
+            }
+        }
+        self.conflicts = out;
+    }
+
+    /// Whether nothing was extracted.
+    pub fn is_empty(&self) -> bool {
+        self.primary_cancers.is_empty()
+            && self.metastatic_sites.is_empty()
+            && self.stages.is_empty()
+            && self.grades.is_empty()
+            && self.biomarkers.is_empty()
+            && self.treatments.is_empty()
+            && self.performance.is_empty()
+            && self.sex.is_empty()
+            && self.birth_date.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prov(file: &str) -> Provenance {
+        Provenance {
+            file: file.into(),
+            locator: "x".into(),
+            method: Method::Coded,
+            excerpt: None,
+        }
+    }
+
+    fn er(result: &str, file: &str) -> Fact<Biomarker> {
+        Fact::new(
+            Biomarker {
+                name: "ER".into(),
+                result: result.into(),
+                variant: None,
+                origin: None,
+                detail: None,
+                code: None,
+            },
+            prov(file),
+        )
+    }
+
+    #[test]
+    fn same_facts_merge_their_sources_and_different_ones_conflict() {
+        let mut a = Profile::default();
+        a.biomarkers.push(er("positive", "a.json"));
+        let mut b = Profile::default();
+        b.biomarkers.push(er("positive", "b.xml"));
+        a.merge(b);
+        assert_eq!(a.biomarkers.len(), 1);
+        assert_eq!(a.biomarkers[0].provenance.len(), 2);
+        assert!(a.conflicts.is_empty());
+        let mut c = Profile::default();
+        c.biomarkers.push(er("negative", "c.txt"));
+        a.merge(c);
+        assert_eq!(a.biomarkers.len(), 2);
+        assert_eq!(a.conflicts, vec!["ER: positive and negative in different records"]);
+    }
+}
