@@ -51,6 +51,7 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Profile> {
             }
         }
     }
+    profile.fold_stages();
     profile.find_conflicts();
     Ok(profile)
 }
@@ -350,6 +351,7 @@ const MARKER_WORDS: &[(&str, &str)] = &[
     ("ki67", "Ki-67"),
     ("pd-l1", "PD-L1"),
     ("tumor mutational burden", "TMB"),
+    ("tumor mutation burden", "TMB"),
     ("prostate specific", "PSA"),
     ("carcinoembryonic", "CEA"),
     ("ca 125", "CA-125"),
@@ -358,26 +360,27 @@ const MARKER_WORDS: &[(&str, &str)] = &[
 
 /// Gene symbols of HGNC ids that oncology records use.
 const HGNC: &[(&str, &str)] = &[
-    ("HGNC:3467", "ESR1"),
-    ("HGNC:8975", "PIK3CA"),
+    ("HGNC:427", "ALK"),
+    ("HGNC:1097", "BRAF"),
     ("HGNC:1100", "BRCA1"),
     ("HGNC:1101", "BRCA2"),
-    ("HGNC:6407", "KRAS"),
+    ("HGNC:1582", "CCND1"),
     ("HGNC:3236", "EGFR"),
-    ("HGNC:1097", "BRAF"),
-    ("HGNC:427", "ALK"),
-    ("HGNC:10261", "ROS1"),
     ("HGNC:3430", "ERBB2"),
-    ("HGNC:11998", "TP53"),
-    ("HGNC:7989", "NRAS"),
+    ("HGNC:3467", "ESR1"),
+    ("HGNC:3688", "FGFR1"),
+    ("HGNC:6407", "KRAS"),
+    ("HGNC:6973", "MDM2"),
     ("HGNC:7029", "MLH1"),
     ("HGNC:7325", "MSH2"),
-    ("HGNC:9122", "PMS2"),
     ("HGNC:7329", "MSH6"),
-    ("HGNC:9884", "RET"),
-    ("HGNC:7029", "MLH1"),
+    ("HGNC:7989", "NRAS"),
     ("HGNC:8031", "NTRK1"),
-    ("HGNC:7029", "MLH1"),
+    ("HGNC:8975", "PIK3CA"),
+    ("HGNC:9122", "PMS2"),
+    ("HGNC:9884", "RET"),
+    ("HGNC:10261", "ROS1"),
+    ("HGNC:11998", "TP53"),
 ];
 
 /// A result's plain word: "Positive (qualifier value)" → "positive".

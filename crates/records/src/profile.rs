@@ -250,7 +250,37 @@ impl Profile {
             add(&mut self.birth_date, f);
         }
         self.issues.extend(other.issues);
+        self.fold_stages();
         self.find_conflicts();
+    }
+
+    /// Folds a stage that says less into one that says the same and more
+    /// ("IV" from a condition's summary into "IV, clinical, AJCC 8th" from
+    /// its staging observation), keeping both sources.
+    pub fn fold_stages(&mut self) {
+        let mut i = 0;
+        while i < self.stages.len() {
+            let a = self.stages[i].value.clone();
+            let richer = self.stages.iter().position(|b| {
+                let b = &b.value;
+                b != &a
+                    && [(&a.group, &b.group), (&a.t, &b.t), (&a.n, &b.n), (&a.m, &b.m), (&a.kind, &b.kind), (&a.system, &b.system)]
+                        .iter()
+                        .all(|(x, y)| x.is_none() || x == y)
+            });
+            match richer {
+                Some(j) => {
+                    let gone = self.stages.remove(i);
+                    let j = if j > i { j - 1 } else { j };
+                    for p in gone.provenance {
+                        if !self.stages[j].provenance.contains(&p) {
+                            self.stages[j].provenance.push(p);
+                        }
+                    }
+                }
+                None => i += 1,
+            }
+        }
     }
 
     /// Recomputes [`Profile::conflicts`]: biomarkers of one name (and
@@ -298,6 +328,84 @@ impl Profile {
             }
         }
         self.conflicts = out;
+    }
+
+    /// Every fact that is not removed, as `(field, value)` in one canonical
+    /// line each ("biomarker", "ER positive"): what `eval records` and the
+    /// expected-profile tests compare.
+    pub fn canonical_facts(&self) -> Vec<(&'static str, String)> {
+        fn live<T>(fs: &[Fact<T>]) -> impl Iterator<Item = &T> {
+            fs.iter().filter(|f| f.status != FactStatus::Removed).map(|f| &f.value)
+        }
+        fn opt(label: &str, v: &Option<String>) -> Option<String> {
+            v.as_ref().map(|v| format!("{label}{v}"))
+        }
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        for c in live(&self.primary_cancers) {
+            let parts: Vec<String> = [
+                opt("type=", &c.type_id),
+                opt("histology=", &c.histology),
+                opt("site=", &c.site),
+                opt("laterality=", &c.laterality),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            out.push(("cancer", parts.join(" ")));
+        }
+        for m in live(&self.metastatic_sites) {
+            out.push(("metastasis", m.name.clone()));
+        }
+        for st in live(&self.stages) {
+            let parts: Vec<String> = [
+                opt("group=", &st.group),
+                opt("t=", &st.t),
+                opt("n=", &st.n),
+                opt("m=", &st.m),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            out.push(("stage", parts.join(" ")));
+        }
+        for g in live(&self.grades) {
+            out.push(("grade", g.clone()));
+        }
+        for b in live(&self.biomarkers) {
+            let mut v = format!("{} {}", b.name, b.result);
+            if let Some(x) = &b.variant {
+                v.push_str(&format!(" {x}"));
+            }
+            out.push(("biomarker", v));
+        }
+        for t in live(&self.treatments) {
+            let field = match t.kind {
+                TreatmentKind::Medication => "medication",
+                TreatmentKind::Surgery => "surgery",
+                TreatmentKind::Radiation => "radiation",
+                TreatmentKind::Other => "treatment",
+            };
+            // The drug or procedure, as its first word for medicines
+            // ("fulvestrant Injectable Product" → "fulvestrant").
+            let name = match t.kind {
+                TreatmentKind::Medication => t.name.split_whitespace().next().unwrap_or("").to_lowercase(),
+                _ => t.name.to_lowercase(),
+            };
+            let when = t.start.as_deref().map(|d| d.get(..10).unwrap_or(d)).unwrap_or("?");
+            out.push((field, format!("{name} {} {when}", t.status.as_deref().unwrap_or("?"))));
+        }
+        for p in live(&self.performance) {
+            out.push(("performance", format!("{} {}", p.scale, p.value)));
+        }
+        for s in live(&self.sex) {
+            out.push(("sex", s.clone()));
+        }
+        for b in live(&self.birth_date) {
+            out.push(("birth_date", b.clone()));
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Whether nothing was extracted.
