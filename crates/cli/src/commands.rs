@@ -321,6 +321,17 @@ pub fn eval_safety(
     Ok(())
 }
 
+pub fn eval_records(data: Option<&Path>, json: bool) -> Result<()> {
+    let data = sextant_kb::locate_data(data)?;
+    let report = sextant_eval::records::run(&data)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", sextant_eval::records::table(&report));
+    }
+    Ok(())
+}
+
 pub fn eval_abstention(
     data: Option<&Path>,
     kb: Option<&Path>,

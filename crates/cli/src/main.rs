@@ -125,6 +125,12 @@ enum EvalSuite {
         #[arg(long, value_name = "TSV")]
         set: Vec<PathBuf>,
     },
+    /// Records extraction: field-level F1 on the expected mCODE profiles, the mCODE fixtures, FHIR parsing speed on Synthea's bundles.
+    Records {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Calibrates the no-evidence threshold: answer rate on covered questions (MedQuAD, lay rewrites) against abstention on questions the corpus does not cover (LiveQA non-cancer).
     Abstention {
         /// Print JSON.
@@ -210,6 +216,9 @@ fn main() -> ExitCode {
                     set,
                 },
         } => commands::eval_safety(cli.kb.as_deref(), models, json, routing_only, &set),
+        Command::Eval {
+            suite: EvalSuite::Records { json },
+        } => commands::eval_records(cli.data.as_deref(), json),
         Command::Eval {
             suite: EvalSuite::Abstention { json, limit },
         } => commands::eval_abstention(cli.data.as_deref(), cli.kb.as_deref(), models, json, limit),

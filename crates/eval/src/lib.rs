@@ -7,6 +7,7 @@
 pub mod abstention;
 pub mod bench;
 pub mod medquad;
+pub mod records;
 pub mod retrieval;
 pub mod safety;
 

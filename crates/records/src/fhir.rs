@@ -455,6 +455,11 @@ fn observation(r: &Res, p: &mut Profile) {
         Some((result_word(&v), "valueCodeableConcept"))
     } else if let Some(q) = r.v.get("valueQuantity") {
         q.get("value").map(|v| {
+            // Two decimals at most: "2.994499852674521" is noise.
+            let v = match v.as_f64() {
+                Some(f) if f.fract() != 0.0 => format!("{}", (f * 100.0).round() / 100.0),
+                _ => v.to_string(),
+            };
             let unit = q.get("unit").and_then(Value::as_str).unwrap_or("");
             (format!("{v}{}{unit}", if unit.is_empty() || unit == "%" { "" } else { " " }), "valueQuantity")
         })

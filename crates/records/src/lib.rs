@@ -19,7 +19,7 @@ pub use profile::{
     Stage, Treatment, TreatmentKind,
 };
 pub use sextant_core::Issue;
-pub use sniff::{read_file, read_bytes, Format, MAX_RECORD_BYTES};
+pub use sniff::{gunzip, read_bytes, read_file, sniff, Format, MAX_RECORD_BYTES};
 
 /// Errors reading records. A record that parses but holds odd parts is not
 /// an error: those parts become [`Issue`]s.

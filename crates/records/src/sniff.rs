@@ -31,8 +31,8 @@ pub fn sniff(bytes: &[u8]) -> std::result::Result<Format, String> {
     if head.starts_with(b"%PDF") {
         return Err("a PDF; PDF records are not read yet, save the report as text".into());
     }
-    if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(b"PK\x03\x04") {
-        return Err("a compressed archive; unpack it first".into());
+    if head.starts_with(b"PK\x03\x04") {
+        return Err("a zip archive; unpack it first".into());
     }
     if head.starts_with(b"{") {
         return Ok(Format::Fhir);
@@ -87,9 +87,40 @@ pub fn read_file(path: &Path) -> Result<Profile> {
     read_bytes(&shown, &bytes)
 }
 
+/// Unpacks gzip to at most [`MAX_RECORD_BYTES`].
+pub fn gunzip(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(MAX_RECORD_BYTES + 1);
+    dec.read_to_end(&mut out).map_err(|e| RecordsError::Malformed {
+        path: name.to_string(),
+        format: "gzip",
+        detail: e.to_string(),
+    })?;
+    if out.len() as u64 > MAX_RECORD_BYTES {
+        return Err(RecordsError::TooLarge {
+            path: name.to_string(),
+            size: out.len() as u64,
+            limit: MAX_RECORD_BYTES,
+        });
+    }
+    Ok(out)
+}
+
 /// Reads one record's bytes into a profile; `name` is what provenance and
-/// errors call it.
+/// errors call it. Gzip is unpacked first (Synthea ships bundles so), to at
+/// most [`MAX_RECORD_BYTES`]: a small file that unpacks to gigabytes is
+/// refused, not followed.
 pub fn read_bytes(name: &str, bytes: &[u8]) -> Result<Profile> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let out = gunzip(name, bytes)?;
+        if out.starts_with(&[0x1f, 0x8b]) {
+            return Err(RecordsError::Unrecognized {
+                path: name.to_string(),
+                why: "gzip inside gzip".into(),
+            });
+        }
+        return read_bytes(name, &out);
+    }
     match sniff(bytes) {
         Ok(Format::Fhir) => crate::fhir::read(name, bytes),
         Ok(Format::Ccda) => crate::ccda::read(name, bytes),
@@ -114,7 +145,7 @@ mod tests {
         );
         assert_eq!(sniff(b"FINAL DIAGNOSIS: invasive ductal carcinoma"), Ok(Format::Text));
         assert!(sniff(b"%PDF-1.7").unwrap_err().contains("PDF"));
-        assert!(sniff(&[0x1f, 0x8b, 8, 0]).unwrap_err().contains("compressed"));
+        assert!(sniff(b"PK\x03\x04").unwrap_err().contains("zip"));
         assert!(sniff(&[0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0]).unwrap_err().contains("binary"));
     }
 }
