@@ -366,12 +366,12 @@ pub fn detect(question: &str) -> Option<Detected> {
 
 /// The question with the ambiguous words replaced by a reading's.
 pub fn rewrite(question: &str, d: &Detected, reading: &ReadingSpec) -> String {
-    format!(
-        "{}{}{}",
-        &question[..d.span.0],
-        reading.rewrite,
-        &question[d.span.1..]
-    )
+    rewrite_with(question, d, reading.rewrite)
+}
+
+/// The question with the ambiguous words replaced by `words`.
+pub fn rewrite_with(question: &str, d: &Detected, words: &str) -> String {
+    format!("{}{words}{}", &question[..d.span.0], &question[d.span.1..])
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod ambiguity;
 pub mod analyze;
 pub mod compose;
 pub mod fusion;
+pub mod personal;
 pub mod profile;
 pub mod render;
 pub mod routes;
@@ -18,7 +19,7 @@ pub mod triage;
 use std::path::Path;
 use std::sync::Arc;
 
-use sextant_core::{Answer, Audience, PageKind};
+use sextant_core::{Answer, AnswerKind, Audience, PageKind};
 use sextant_embed::{Embedder, VectorSearch};
 use sextant_index::{Hit, QueryTerm};
 use sextant_kb::Kb;
@@ -522,6 +523,19 @@ impl Engine {
     /// wanted but cannot run, the answer comes from BM25 and says so in its
     /// `warnings`.
     pub fn ask_with(&self, question: &str, retriever: Retriever) -> Result<Answer> {
+        self.ask_personal(question, retriever, None)
+    }
+
+    /// Answers a question tailored to the person's records: retrieval
+    /// favours their cancer type when the question names none, an ambiguous
+    /// question is answered for the reading the records support, and the
+    /// answer restates the facts it used, with their sources.
+    pub fn ask_personal(
+        &self,
+        question: &str,
+        retriever: Retriever,
+        profile: Option<&sextant_records::Profile>,
+    ) -> Result<Answer> {
         let q = analyze::validate(question)?;
         let used = self.effective(retriever);
         let mut answer = match self.route(&q) {
@@ -531,13 +545,13 @@ impl Engine {
                 let also = match &e.rest {
                     Some(rest) => match self.route(rest) {
                         Route::Emergency(_) | Route::Unclear | Route::OutOfScope => None,
-                        _ => Some(self.ask_routed(rest, used)?),
+                        _ => Some(self.ask_routed(rest, used, profile)?),
                     },
                     None => None,
                 };
                 routes::emergency(self, &q, &e, used, also)?
             }
-            _ => self.ask_routed(&q, used)?,
+            _ => self.ask_routed(&q, used, profile)?,
         };
         answer.retriever = used.as_str().to_string();
         if used != retriever {
@@ -547,18 +561,63 @@ impl Engine {
     }
 
     /// Answers a validated question that is not an emergency.
-    fn ask_routed(&self, q: &str, used: Retriever) -> Result<Answer> {
+    fn ask_routed(
+        &self,
+        q: &str,
+        used: Retriever,
+        profile: Option<&sextant_records::Profile>,
+    ) -> Result<Answer> {
+        let mut chosen = None;
         let mut answer = match self.route(q) {
             Route::Emergency(e) => routes::emergency(self, q, &e, used, None)?,
             Route::Unclear => routes::unclear(q),
             Route::Dosing(d) => routes::dosing(self, q, &d, used)?,
             Route::OutOfScope => routes::out_of_scope(q),
-            Route::Ambiguous(d) => self.answer_readings(q, &d, used)?,
+            Route::Ambiguous(d) => {
+                let plans = match profile.and_then(|p| personal::choose(&d, p)) {
+                    Some(plan) => {
+                        chosen = Some((plan.label.clone(), d.ambiguity.phrase));
+                        vec![plan]
+                    }
+                    None => d
+                        .ambiguity
+                        .readings
+                        .iter()
+                        .map(personal::Plan::from)
+                        .collect(),
+                };
+                self.answer_readings(q, &d, &plans, used)?
+            }
             Route::Question => {
-                let a = analyze::analyze(q, &self.drug_names);
+                let mut a = analyze::analyze(q, &self.drug_names);
+                // "Is surgery an option for me?": the records name the cancer.
+                if let Some(p) = profile {
+                    if a.cancer_types.is_empty() {
+                        a.cancer_types = personal::cancer_types(p);
+                    }
+                }
                 self.answer_analyzed(&a, used)?
             }
         };
+        if let (Some(p), AnswerKind::Answer | AnswerKind::NoEvidence) = (profile, answer.kind) {
+            if let Some((label, phrase)) = &chosen {
+                // The records settle the meaning: no need to ask which.
+                answer.questions_to_ask.retain(|x| !x.contains(" or did "));
+                let which = label.trim_start_matches("Your records: ");
+                answer.opener = format!(
+                    "{phrase} can mean different things. Your records show {which}, so this answer is about that; your care team can confirm it."
+                );
+            }
+            let mut qs = personal::questions(p);
+            qs.extend(answer.questions_to_ask.drain(..));
+            qs.dedup();
+            qs.truncate(7);
+            answer.questions_to_ask = qs;
+            answer.personalization = Some(sextant_core::Personalization {
+                facts_used: personal::facts(p),
+                reading_chosen: chosen.map(|c| c.0),
+            });
+        }
         answer.retriever = used.as_str().to_string();
         answer.grade_reading();
         if let Some(also) = answer.also.as_mut() {
@@ -576,14 +635,20 @@ impl Engine {
     }
 
     /// Answers each reading of an ambiguous question under its own heading.
-    fn answer_readings(&self, q: &str, d: &ambiguity::Detected, used: Retriever) -> Result<Answer> {
+    fn answer_readings(
+        &self,
+        q: &str,
+        d: &ambiguity::Detected,
+        plans: &[personal::Plan],
+        used: Retriever,
+    ) -> Result<Answer> {
         let whole = analyze::analyze(q, &self.drug_names);
         let mut readings = Vec::new();
         let mut sources: Vec<sextant_core::SourceRef> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut questions = Vec::new();
-        for spec in d.ambiguity.readings {
-            let rq = ambiguity::rewrite(q, d, spec);
+        for spec in plans {
+            let rq = ambiguity::rewrite_with(q, d, &spec.rewrite);
             let mut a = analyze::analyze(&rq, &self.drug_names);
             // The reading keeps the question's own intent ("is surgery an
             // option"), not one its rewrite suggests.
@@ -597,21 +662,26 @@ impl Engine {
                     let Some(p) = page else { return false };
                     let has =
                         |list: &[&str]| p.cancer_types.iter().any(|t| list.contains(&t.as_str()));
-                    if spec.require_types.is_empty() {
+                    let exclude: &[&str] = &spec.exclude_types;
+                    let require: &[&str] = &spec.require_types;
+                    if require.is_empty() {
                         // A page only about the other reading's cancer goes.
                         p.cancer_types.is_empty()
-                            || !p
-                                .cancer_types
-                                .iter()
-                                .all(|t| spec.exclude_types.contains(&t.as_str()))
+                            || !p.cancer_types.iter().all(|t| exclude.contains(&t.as_str()))
                     } else {
-                        has(spec.require_types) && !has(spec.exclude_types)
+                        has(require) && !has(exclude)
                     }
                 })
                 .take(COMPOSE_PASSAGES)
                 .collect();
             let strength = self.evidence_strength(&hits, qvec.as_deref());
-            let ans = compose::compose(self, &a, &hits, strength)?;
+            let mut ans = compose::compose(self, &a, &hits, strength)?;
+            if let Some(wider) = spec.fallback_focus {
+                if ans.cited_sentences().count() < 3 {
+                    a.focus = wider;
+                    ans = compose::compose(self, &a, &hits, strength)?;
+                }
+            }
             if questions.is_empty() {
                 questions = ans.questions_to_ask.clone();
             }
@@ -639,7 +709,7 @@ impl Engine {
                 }
             }
             readings.push(sextant_core::Reading {
-                label: spec.label.to_string(),
+                label: spec.label.clone(),
                 sections,
                 bottom_line,
             });
@@ -660,7 +730,10 @@ impl Engine {
             .iter()
             .filter(|r| !r.sections.is_empty() || !r.bottom_line.is_empty())
             .count();
-        if answered == 0 {
+        // Nothing for any reading: answer the question as asked, unless the
+        // records chose the reading (then an answer about another cancer
+        // would mislead; the empty reading says the sources do not cover it).
+        if answered == 0 && plans.len() > 1 {
             return self.answer_analyzed(&whole, used);
         }
         let mut questions_to_ask = vec![d.ambiguity.which.to_string()];
@@ -672,8 +745,18 @@ impl Engine {
         );
         answer.readings = readings;
         answer.sources = sources;
-        // Which cancer it is, is the open question.
+        // Which cancer it is, is the open question, unless the records
+        // chose (the caller names it).
         answer.cancer_types.clear();
+        if plans.len() == 1 {
+            if let Some(ct) = plans[0]
+                .require_types
+                .first()
+                .and_then(|id| sextant_core::CATALOG.iter().find(|c| c.id == *id))
+            {
+                answer.cancer_types.push(ct.name.to_string());
+            }
+        }
         answer.questions_to_ask = questions_to_ask;
         Ok(answer)
     }

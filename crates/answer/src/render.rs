@@ -130,6 +130,19 @@ pub fn text(answer: &Answer) -> String {
     }
     o.push('\n');
     o.push_str(&block(&answer.opener));
+    if let Some(p) = &answer.personalization {
+        if !p.facts_used.is_empty() {
+            heading(&mut o, "For your situation (from your records)", '-');
+            for f in &p.facts_used {
+                o.push_str(&wrap(
+                    &format!("{} (from {})", f.text, f.source),
+                    TEXT_WIDTH,
+                    "  - ",
+                    "    ",
+                ));
+            }
+        }
+    }
     for s in &answer.sections {
         heading(&mut o, &s.heading, '-');
         o.push_str(&block(&paragraph(answer, &s.sentences, false)));
@@ -224,6 +237,14 @@ pub fn markdown(answer: &Answer) -> String {
         ));
     }
     o.push_str(&format!("{}\n", answer.opener));
+    if let Some(p) = &answer.personalization {
+        if !p.facts_used.is_empty() {
+            o.push_str("\n## For your situation (from your records)\n\n");
+            for f in &p.facts_used {
+                o.push_str(&format!("- {} *(from {})*\n", f.text, f.source));
+            }
+        }
+    }
     for s in &answer.sections {
         o.push_str(&format!(
             "\n## {}\n\n{}\n",

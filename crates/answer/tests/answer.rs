@@ -471,3 +471,54 @@ fn dense_retrieval_without_a_model_falls_back_to_bm25_and_says_so() {
         .unwrap();
     assert!(plain.warnings.is_empty());
 }
+
+#[test]
+fn seed_question_for_a_breast_cancer_patient_answers_the_spread_to_the_liver_reading() {
+    let Some(engine) = real_engine() else { return };
+    let record = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/data/records/mcode/ctm-app/src/utils/r4_test_patients/TrialMatching_Patient01.json",
+    );
+    let profile = sextant_records::read_file(&record).unwrap();
+    let a = engine
+        .ask_personal(
+            "Is surgery an option for metastatic liver cancer?",
+            Retriever::DEFAULT,
+            Some(&profile),
+        )
+        .unwrap();
+    assert!(verify(&a).is_empty(), "{:?}", verify(&a));
+    assert_eq!(a.readings.len(), 1, "{a:#?}");
+    let r = &a.readings[0];
+    assert!(
+        r.label
+            .contains("breast cancer that has spread to the liver"),
+        "{}",
+        r.label
+    );
+    let urls = reading_urls(&a, r);
+    assert!(!urls.is_empty());
+    assert!(
+        urls.iter().all(|u| u.contains("/types/breast/")),
+        "{urls:#?}"
+    );
+    let p = a.personalization.as_ref().expect("personalized");
+    assert_eq!(p.reading_chosen.as_deref(), Some(r.label.as_str()));
+    let facts: Vec<&str> = p.facts_used.iter().map(|f| f.text.as_str()).collect();
+    assert!(facts.contains(&"ER: positive."), "{facts:?}");
+    assert!(facts.iter().any(|f| f.contains("liver")), "{facts:?}");
+    assert!(p
+        .facts_used
+        .iter()
+        .all(|f| f.source.contains("TrialMatching_Patient01.json")));
+    assert!(
+        a.questions_to_ask[0].contains("HER2-negative"),
+        "{:?}",
+        a.questions_to_ask
+    );
+    // Without the records, both readings.
+    let plain = engine
+        .ask("Is surgery an option for metastatic liver cancer?")
+        .unwrap();
+    assert_eq!(plain.readings.len(), 2);
+    assert!(plain.personalization.is_none());
+}

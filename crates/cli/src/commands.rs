@@ -163,10 +163,26 @@ fn locale(flag: Option<&str>) -> Result<&'static sextant_answer::Locale> {
     }
 }
 
+/// A saved profile (JSON with `primary_cancers`), or record files read now.
+fn load_profile(path: &Path) -> Result<sextant_records::Profile> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+    if let Ok(p) = serde_json::from_slice::<sextant_records::Profile>(&bytes) {
+        let v: serde_json::Value = serde_json::from_slice(&bytes)?;
+        if v.get("primary_cancers").is_some() {
+            return Ok(p);
+        }
+    }
+    Ok(sextant_records::read_bytes(
+        &path.display().to_string(),
+        &bytes,
+    )?)
+}
+
 pub fn ask(
     kb: Option<&Path>,
     models: Option<&Path>,
     locale_flag: Option<&str>,
+    profile: Option<&Path>,
     retriever: Retriever,
     question: &str,
     markdown: bool,
@@ -176,8 +192,9 @@ pub fn ask(
     // is the person's to fix, whatever state the KB is in.
     sextant_answer::analyze::validate(question)?;
     let locale = locale(locale_flag)?;
+    let profile = profile.map(load_profile).transpose()?;
     let engine = open_engine(kb, models, &[retriever])?.with_locale(locale);
-    let answer = engine.ask_with(question, retriever)?;
+    let answer = engine.ask_personal(question, retriever, profile.as_ref())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
     } else if markdown {

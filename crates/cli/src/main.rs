@@ -55,6 +55,9 @@ enum Command {
         /// Retrieval: bm25 (keywords), dense (embeddings) or hybrid (both, fused).
         #[arg(long, default_value_t = Retriever::DEFAULT)]
         retriever: Retriever,
+        /// Tailor the answer to a profile (`sextant profile --json` output) or to a record file.
+        #[arg(long, value_name = "FILE")]
+        profile: Option<PathBuf>,
     },
     /// Read medical records (FHIR R4/mCODE JSON, Bundle or NDJSON) and print the patient profile, every fact with its source.
     Profile {
@@ -169,10 +172,12 @@ fn main() -> ExitCode {
             markdown,
             json,
             retriever,
+            profile,
         } => commands::ask(
             cli.kb.as_deref(),
             models,
             cli.locale.as_deref(),
+            profile.as_deref(),
             retriever,
             &question,
             markdown,

@@ -149,6 +149,30 @@ pub struct Answer {
     /// after the emergency part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub also: Option<Box<Answer>>,
+    /// When the answer was tailored to the person's records: the facts it
+    /// used and, for an ambiguous question, the reading they chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personalization: Option<Personalization>,
+}
+
+/// How an answer used the person's records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Personalization {
+    /// The facts restated under "For your situation", each with its source.
+    pub facts_used: Vec<FactUsed>,
+    /// The label of the reading the records chose, when the question was
+    /// ambiguous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading_chosen: Option<String>,
+}
+
+/// One fact from the records, in plain words, with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactUsed {
+    /// "The cancer is invasive ductal carcinoma of the breast."
+    pub text: String,
+    /// "TrialMatching_Patient01.json, Condition/abc code".
+    pub source: String,
 }
 
 /// The notice that closes every answer.

@@ -8,7 +8,10 @@ pub mod passage;
 pub mod readability;
 pub mod text;
 
-pub use answer::{Answer, AnswerKind, CitedSentence, Contact, Reading, Section, SourceRef, Urgent};
+pub use answer::{
+    Answer, AnswerKind, CitedSentence, Contact, FactUsed, Personalization, Reading, Section,
+    SourceRef, Urgent,
+};
 pub use cancer::{CancerType, CATALOG};
 pub use passage::{Audience, Page, PageKind, Passage};
 

@@ -1,0 +1,281 @@
+//! Tailoring an answer to the person's records: which cancer types to
+//! favour, which reading of an ambiguous question the records support, the
+//! facts to restate under "For your situation" (each with its source), and
+//! questions for the care team that name their situation.
+//!
+//! The profile only steers retrieval and chooses among readings; every
+//! medical sentence of the answer is still a cited sentence of a source.
+//! The restated facts are the person's own records, attributed to them.
+
+use sextant_core::{CancerType, FactUsed, CATALOG};
+use sextant_records::{FactStatus, Profile, Provenance};
+
+use crate::ambiguity::{Detected, ReadingSpec};
+
+/// A reading to answer: a catalog spec, or one the profile made specific.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub label: String,
+    pub rewrite: String,
+    pub exclude_types: Vec<&'static str>,
+    pub focus: &'static [&'static str],
+    pub require_types: Vec<&'static str>,
+    /// A wider focus to retry with when `focus` leaves too little: the
+    /// sources may say little about breast cancer in the liver, but much
+    /// about metastatic breast cancer.
+    pub fallback_focus: Option<&'static [&'static str]>,
+}
+
+impl From<&ReadingSpec> for Plan {
+    fn from(s: &ReadingSpec) -> Plan {
+        Plan {
+            label: s.label.to_string(),
+            rewrite: s.rewrite.to_string(),
+            exclude_types: s.exclude_types.to_vec(),
+            focus: s.focus,
+            require_types: s.require_types.to_vec(),
+            fallback_focus: None,
+        }
+    }
+}
+
+fn live<T>(facts: &[sextant_records::Fact<T>]) -> impl Iterator<Item = &sextant_records::Fact<T>> {
+    facts.iter().filter(|f| f.status != FactStatus::Removed)
+}
+
+/// The catalog types of the profile's primary cancers.
+pub fn cancer_types(p: &Profile) -> Vec<&'static CancerType> {
+    let mut out: Vec<&'static CancerType> = Vec::new();
+    for f in live(&p.primary_cancers) {
+        if let Some(ct) = f
+            .value
+            .type_id
+            .as_deref()
+            .and_then(|id| CATALOG.iter().find(|c| c.id == id))
+        {
+            if !out.iter().any(|c| c.id == ct.id) {
+                out.push(ct);
+            }
+        }
+    }
+    out
+}
+
+/// Whether the records list spread to a place named by one of `words`.
+fn spread_to(p: &Profile, words: &[&str]) -> bool {
+    live(&p.metastatic_sites).any(|f| {
+        let n = f.value.name.to_lowercase();
+        words.iter().any(|w| n.contains(w))
+    })
+}
+
+/// The reading the records support, if they settle it: the plan to answer.
+pub fn choose(d: &Detected, p: &Profile) -> Option<Plan> {
+    let types = cancer_types(p);
+    let ids: Vec<&str> = types.iter().map(|c| c.id).collect();
+    let has = |list: &[&str]| ids.iter().any(|i| list.contains(i));
+    let readings = d.ambiguity.readings;
+    // "Spread" ambiguities: started here (reading 0), or spread here from
+    // the profile's primary cancer (reading 1, made specific to it).
+    let spread = |here: &[&str], organ: &str, words: &[&str]| -> Option<Plan> {
+        if has(here) {
+            return Some(Plan::from(&readings[0]));
+        }
+        let primary = types.iter().find(|c| !here.contains(&c.id))?;
+        if !spread_to(p, words) {
+            return None;
+        }
+        let base = &readings[1];
+        Some(Plan {
+            label: format!(
+                "Your records: {} that has spread to the {organ}",
+                primary.name
+            ),
+            rewrite: format!(
+                "{} that has spread to the {organ} ({organ} metastases)",
+                primary.name
+            ),
+            exclude_types: base.exclude_types.to_vec(),
+            focus: base.focus,
+            require_types: vec![primary.id],
+            fallback_focus: Some(&["metasta", "spread", "stage iv", "advanced", "distant"]),
+        })
+    };
+    match d.ambiguity.id {
+        "liver_spread" => spread(&["liver", "bile-duct"], "liver", &["liver", "hepat"]),
+        "bone" => spread(&["bone", "osteosarcoma", "ewing"], "bone", &["bone"]),
+        "brain" => spread(
+            &["brain", "glioma", "ependymoma", "cns-embryonal"],
+            "brain",
+            &["brain"],
+        ),
+        "lung_spread" => spread(&["lung", "nsclc", "sclc"], "lung", &["lung", "pulmon"]),
+        "skin" => {
+            if has(&["melanoma"]) {
+                Some(Plan::from(&readings[0]))
+            } else if has(&["skin"]) {
+                Some(Plan::from(&readings[1]))
+            } else {
+                None
+            }
+        }
+        "blood" => {
+            let pick = if has(&["leukemia", "all", "aml", "cll", "cml", "hairy-cell"]) {
+                0
+            } else if has(&["lymphoma", "hodgkin", "nhl"]) {
+                1
+            } else if has(&["myeloma"]) {
+                2
+            } else {
+                return None;
+            };
+            Some(Plan::from(&readings[pick]))
+        }
+        _ => None,
+    }
+}
+
+/// "TrialMatching_Patient01.json, Condition/abc code".
+fn source(p: &[Provenance]) -> String {
+    p.first()
+        .map(|p| {
+            let file = p.file.rsplit(['/', '\\']).next().unwrap_or(&p.file);
+            format!("{file}, {}", p.locator)
+        })
+        .unwrap_or_default()
+}
+
+/// The facts to restate, in plain words, each with its source.
+pub fn facts(p: &Profile) -> Vec<FactUsed> {
+    let mut out = Vec::new();
+    for f in live(&p.primary_cancers) {
+        let c = &f.value;
+        let what = c.histology.clone().unwrap_or_else(|| c.name.to_lowercase());
+        let text = match (&c.site, &c.histology) {
+            (Some(site), Some(_)) => format!("The cancer is {what} of the {site}."),
+            _ => format!("The cancer is {what}."),
+        };
+        out.push(FactUsed {
+            text,
+            source: source(&f.provenance),
+        });
+    }
+    let sites: Vec<&sextant_records::Fact<sextant_records::Site>> =
+        live(&p.metastatic_sites).collect();
+    if !sites.is_empty() {
+        let names: Vec<&str> = sites.iter().map(|f| f.value.name.as_str()).collect();
+        out.push(FactUsed {
+            text: format!("It has spread to: {}.", names.join(", ")),
+            source: sites
+                .iter()
+                .map(|f| source(&f.provenance))
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    }
+    for f in live(&p.stages) {
+        if let Some(g) = &f.value.group {
+            out.push(FactUsed {
+                text: format!("The stage is {g}."),
+                source: source(&f.provenance),
+            });
+            break;
+        }
+    }
+    for f in live(&p.biomarkers) {
+        let b = &f.value;
+        let mut text = format!("{}: {}", b.name, b.result);
+        if let Some(v) = &b.variant {
+            text.push_str(&format!(" ({v})"));
+        }
+        text.push('.');
+        out.push(FactUsed {
+            text,
+            source: source(&f.provenance),
+        });
+    }
+    let current: Vec<&sextant_records::Fact<sextant_records::Treatment>> = live(&p.treatments)
+        .filter(|f| f.value.status.as_deref() == Some("active"))
+        .collect();
+    if !current.is_empty() {
+        let names: Vec<String> = current
+            .iter()
+            .map(|f| {
+                f.value
+                    .name
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_lowercase()
+            })
+            .collect();
+        out.push(FactUsed {
+            text: format!("Current treatment: {}.", names.join(", ")),
+            source: current
+                .iter()
+                .map(|f| source(&f.provenance))
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    }
+    for f in live(&p.performance) {
+        out.push(FactUsed {
+            text: format!("{} performance status: {}.", f.value.scale, f.value.value),
+            source: source(&f.provenance),
+        });
+        break;
+    }
+    out
+}
+
+/// Questions for the care team that name the person's situation.
+pub fn questions(p: &Profile) -> Vec<String> {
+    let result = |name: &str| {
+        live(&p.biomarkers)
+            .find(|f| f.value.name.eq_ignore_ascii_case(name))
+            .map(|f| f.value.result.to_lowercase())
+    };
+    let mut out = Vec::new();
+    let hr_pos = ["ER", "PR"]
+        .iter()
+        .any(|m| result(m).as_deref() == Some("positive"));
+    match (hr_pos, result("HER2").as_deref()) {
+        (true, Some("negative")) => out.push(
+            "My tumor is hormone receptor-positive and HER2-negative: is a CDK4/6 inhibitor or other hormone therapy part of my plan?"
+                .to_string(),
+        ),
+        (_, Some("positive")) => {
+            out.push("My tumor is HER2-positive: which HER2-targeted treatments fit my situation?".to_string())
+        }
+        _ => {}
+    }
+    if matches!(
+        result("MSI").as_deref(),
+        Some("positive" | "high" | "msi-h")
+    ) {
+        out.push("My tumor is MSI-high: could immunotherapy be an option for me?".to_string());
+    }
+    for gene in [
+        "PIK3CA", "ESR1", "BRCA1", "BRCA2", "KRAS", "EGFR", "BRAF", "ALK", "ROS1",
+    ] {
+        if matches!(
+            result(gene).as_deref(),
+            Some("present" | "positive" | "detected")
+        ) {
+            out.push(format!(
+                "My records show a {gene} change: is there a treatment or a clinical trial that targets it?"
+            ));
+            break;
+        }
+    }
+    let sites: Vec<String> = live(&p.metastatic_sites)
+        .map(|f| f.value.name.clone())
+        .collect();
+    if !sites.is_empty() {
+        out.push(format!(
+            "The cancer has spread to the {}: which treatments are aimed at those places, and what are their goals?",
+            sites.join(", ")
+        ));
+    }
+    out
+}
