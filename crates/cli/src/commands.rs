@@ -276,10 +276,19 @@ pub fn eval_retrieval(
 
 /// Reads record files into one profile and prints it. Exit status 2 when a
 /// file cannot be read at all; parts that cannot be read are listed as issues.
-pub fn profile(files: &[PathBuf], json: bool) -> Result<()> {
+pub fn profile(files: &[PathBuf], apply: Option<&Path>, json: bool) -> Result<()> {
     let mut profile = sextant_records::Profile::default();
     for f in files {
-        profile.merge(sextant_records::read_file(f)?);
+        profile.merge(load_profile(f)?);
+    }
+    if let Some(patch) = apply {
+        let text =
+            std::fs::read_to_string(patch).with_context(|| format!("{}", patch.display()))?;
+        let patch: sextant_records::edit::Patch = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a correction patch", patch.display()))?;
+        for issue in sextant_records::edit::apply(&mut profile, &patch) {
+            eprintln!("warning: {issue}");
+        }
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&profile)?);

@@ -59,12 +59,15 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         profile: Option<PathBuf>,
     },
-    /// Read medical records (FHIR R4/mCODE JSON, Bundle or NDJSON) and print the patient profile, every fact with its source.
+    /// Read medical records (FHIR R4/mCODE JSON as a Bundle, a resource or NDJSON, gzipped or not; C-CDA XML; text reports) and print the patient profile, every fact with its source.
     Profile {
-        /// Record files; their facts are merged, and disagreements shown.
+        /// Record files, or a profile saved with --json; their facts are merged, and disagreements shown.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Print JSON.
+        /// Apply the person's corrections (a JSON patch: confirm, correct, remove or add facts).
+        #[arg(long, value_name = "PATCH")]
+        apply: Option<PathBuf>,
+        /// Print JSON (save it to use with `ask --profile` or to correct it later).
         #[arg(long)]
         json: bool,
     },
@@ -227,7 +230,9 @@ fn main() -> ExitCode {
         Command::Eval {
             suite: EvalSuite::Abstention { json, limit },
         } => commands::eval_abstention(cli.data.as_deref(), cli.kb.as_deref(), models, json, limit),
-        Command::Profile { files, json } => commands::profile(&files, json),
+        Command::Profile { files, apply, json } => {
+            commands::profile(&files, apply.as_deref(), json)
+        }
         Command::Bench {
             json,
             skip_ingest,

@@ -8,6 +8,7 @@
 //! personal health information: nothing here logs what it reads.
 
 pub mod ccda;
+pub mod edit;
 pub mod fhir;
 pub mod profile;
 pub mod render;
