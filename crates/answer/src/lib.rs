@@ -8,6 +8,7 @@
 
 pub mod ambiguity;
 pub mod analyze;
+pub mod civic;
 pub mod compose;
 pub mod fusion;
 pub mod personal;
@@ -186,6 +187,7 @@ pub struct Engine {
     embedder: Option<Embedder>,
     retriever: Retriever,
     locale: &'static Locale,
+    civic: Option<civic::Civic>,
 }
 
 impl Engine {
@@ -234,7 +236,14 @@ impl Engine {
             embedder: None,
             retriever: Retriever::DEFAULT,
             locale: Locale::default_locale(),
+            civic: None,
         }
+    }
+
+    /// Gives the engine CIViC's biomarker evidence, for personal answers.
+    pub fn with_civic(mut self, civic: Option<civic::Civic>) -> Engine {
+        self.civic = civic;
+        self
     }
 
     /// Sets the region whose emergency and crisis numbers are given.
@@ -613,9 +622,25 @@ impl Engine {
             qs.dedup();
             qs.truncate(7);
             answer.questions_to_ask = qs;
+            let mut biomarker_evidence = Vec::new();
+            if let Some(civic) = &self.civic {
+                let words = personal::disease_words(p);
+                let avoid = personal::subtypes_to_avoid(p);
+                for (gene, variant) in personal::gene_findings(p) {
+                    biomarker_evidence.extend(civic.evidence(
+                        &gene,
+                        variant.as_deref(),
+                        &words,
+                        &avoid,
+                        3,
+                    ));
+                }
+                biomarker_evidence.truncate(8);
+            }
             answer.personalization = Some(sextant_core::Personalization {
                 facts_used: personal::facts(p),
                 reading_chosen: chosen.map(|c| c.0),
+                biomarker_evidence,
             });
         }
         answer.retriever = used.as_str().to_string();

@@ -279,3 +279,91 @@ pub fn questions(p: &Profile) -> Vec<String> {
     }
     out
 }
+
+/// Biomarker names that are not genes (receptors, scores, blood markers).
+const NOT_GENES: &[&str] = &[
+    "ER", "PR", "HER2", "MSI", "MMR", "TMB", "KI-67", "PD-L1", "PSA", "CEA", "CA-125", "CA 19-9",
+    "CA 15-3",
+];
+
+/// The person's gene findings that are present: (gene, variant if stated).
+pub fn gene_findings(p: &Profile) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for f in live(&p.biomarkers) {
+        let b = &f.value;
+        let present = matches!(
+            b.result.to_lowercase().as_str(),
+            "present" | "positive" | "detected" | "mutated" | "amplified"
+        );
+        if !present || NOT_GENES.iter().any(|n| n.eq_ignore_ascii_case(&b.name)) {
+            continue;
+        }
+        // Without a named change, the kind of change picks CIViC's general
+        // item: a point mutation is not an overexpression.
+        let detail = b.detail.as_deref().unwrap_or("").to_lowercase();
+        let general = if detail.contains("mutation") {
+            Some("MUTATION".to_string())
+        } else if detail.contains("amplification") {
+            Some("AMPLIFICATION".to_string())
+        } else {
+            None
+        };
+        let item = (b.name.clone(), b.variant.clone().or(general));
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Words CIViC's disease names use for the person's cancers ("breast").
+pub fn disease_words(p: &Profile) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for ct in cancer_types(p) {
+        let words: &[&'static str] = match ct.id {
+            "colorectal" => &["colorectal", "colon", "rectal"],
+            "nsclc" => &["non-small cell lung", "lung"],
+            "sclc" => &["small cell lung", "lung"],
+            "melanoma" => &["melanoma"],
+            "aml" => &["acute myeloid"],
+            "cml" => &["chronic myeloid"],
+            "all" => &["acute lymphoblastic", "acute lymphoid"],
+            "cll" => &["chronic lymphocytic"],
+            "gist" => &["gastrointestinal stromal"],
+            _ => &[],
+        };
+        if words.is_empty() {
+            // The catalog name's first word: "breast", "ovarian", "prostate".
+            if let Some(w) = ct.name.split_whitespace().next() {
+                out.push(w);
+            }
+        }
+        out.extend(words.iter().copied());
+    }
+    out
+}
+
+/// CIViC disease subtypes that do not fit the person's receptors
+/// ("HER2-receptor positive breast cancer" for a HER2-negative tumor).
+pub fn subtypes_to_avoid(p: &Profile) -> Vec<&'static str> {
+    let result = |name: &str| {
+        live(&p.biomarkers)
+            .find(|f| f.value.name.eq_ignore_ascii_case(name))
+            .map(|f| f.value.result.to_lowercase())
+    };
+    let mut out = Vec::new();
+    if result("HER2").as_deref() == Some("negative") {
+        out.push("her2-receptor positive");
+    }
+    if result("HER2").as_deref() == Some("positive") {
+        out.push("her2-receptor negative");
+    }
+    if result("ER").as_deref() == Some("positive") || result("PR").as_deref() == Some("positive") {
+        out.push("triple-receptor negative");
+        out.push("estrogen-receptor negative");
+    }
+    if result("ER").as_deref() == Some("negative") {
+        out.push("estrogen-receptor positive");
+    }
+    out
+}

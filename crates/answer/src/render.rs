@@ -142,6 +142,25 @@ pub fn text(answer: &Answer) -> String {
                 ));
             }
         }
+        if !p.biomarker_evidence.is_empty() {
+            heading(&mut o, "What studies say about your gene findings", '-');
+            o.push_str(&block(
+                "From CIViC's summaries of published studies, as of August 2021; newer studies may say more. Ask your care team what they mean for you.",
+            ));
+            for e in &p.biomarker_evidence {
+                let pmid = e
+                    .pmid
+                    .as_deref()
+                    .map(|id| format!(" PubMed {id}."))
+                    .unwrap_or_default();
+                o.push_str(&wrap(
+                    &format!("{}{pmid}", e.summary),
+                    TEXT_WIDTH,
+                    "  - ",
+                    "    ",
+                ));
+            }
+        }
     }
     for s in &answer.sections {
         heading(&mut o, &s.heading, '-');
@@ -242,6 +261,17 @@ pub fn markdown(answer: &Answer) -> String {
             o.push_str("\n## For your situation (from your records)\n\n");
             for f in &p.facts_used {
                 o.push_str(&format!("- {} *(from {})*\n", f.text, f.source));
+            }
+        }
+        if !p.biomarker_evidence.is_empty() {
+            o.push_str("\n## What studies say about your gene findings\n\n*From CIViC's summaries of published studies, as of August 2021; newer studies may say more. Ask your care team what they mean for you.*\n\n");
+            for e in &p.biomarker_evidence {
+                let pmid = e
+                    .pmid
+                    .as_deref()
+                    .map(|id| format!(" [PubMed {id}](https://pubmed.ncbi.nlm.nih.gov/{id}/)"))
+                    .unwrap_or_default();
+                o.push_str(&format!("- {}{pmid}\n", e.summary));
             }
         }
     }

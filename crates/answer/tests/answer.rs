@@ -522,3 +522,43 @@ fn seed_question_for_a_breast_cancer_patient_answers_the_spread_to_the_liver_rea
     assert_eq!(plain.readings.len(), 2);
     assert!(plain.personalization.is_none());
 }
+
+#[test]
+fn civic_explains_a_patients_gene_findings_in_their_cancer_type() {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    let Some(civic) = sextant_answer::civic::Civic::load(&data).unwrap() else {
+        return;
+    };
+    assert!(civic.len() > 3000, "{}", civic.len());
+    let record =
+        data.join("records/mcode/ctm-app/src/utils/r4_test_patients/TrialMatching_Patient01.json");
+    let profile = sextant_records::read_file(&record).unwrap();
+    let genes = sextant_answer::personal::gene_findings(&profile);
+    assert!(
+        genes.contains(&("PIK3CA".to_string(), Some("MUTATION".to_string()))),
+        "{genes:?}"
+    );
+    let words = sextant_answer::personal::disease_words(&profile);
+    let avoid = sextant_answer::personal::subtypes_to_avoid(&profile);
+    let e = civic.evidence("PIK3CA", Some("MUTATION"), &words, &avoid, 3);
+    assert!(!e.is_empty());
+    assert!(
+        e.iter()
+            .all(|x| x.disease.to_lowercase().contains("breast")),
+        "{e:#?}"
+    );
+    // HER2-negative: no HER2-positive subtype evidence.
+    assert!(
+        e.iter()
+            .all(|x| !x.disease.to_lowercase().contains("her2-receptor positive")),
+        "{e:#?}"
+    );
+    assert!(
+        e.iter()
+            .any(|x| x.therapies.iter().any(|t| t == "Alpelisib")),
+        "{e:#?}"
+    );
+    assert!(e
+        .iter()
+        .all(|x| x.source.contains("2021") && x.pmid.is_some()));
+}

@@ -193,7 +193,13 @@ pub fn ask(
     sextant_answer::analyze::validate(question)?;
     let locale = locale(locale_flag)?;
     let profile = profile.map(load_profile).transpose()?;
-    let engine = open_engine(kb, models, &[retriever])?.with_locale(locale);
+    let mut engine = open_engine(kb, models, &[retriever])?.with_locale(locale);
+    // Biomarker evidence for personal answers, when the data folder has it.
+    if profile.is_some() {
+        if let Ok(data) = sextant_kb::locate_data(None) {
+            engine = engine.with_civic(sextant_answer::civic::Civic::load(&data)?);
+        }
+    }
     let answer = engine.ask_personal(question, retriever, profile.as_ref())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&answer)?);

@@ -164,6 +164,34 @@ pub struct Personalization {
     /// ambiguous.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reading_chosen: Option<String>,
+    /// What published studies say about the person's gene findings in
+    /// their cancer type (CIViC), strongest evidence first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub biomarker_evidence: Vec<BiomarkerEvidence>,
+}
+
+/// One CIViC evidence item about a person's gene finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BiomarkerEvidence {
+    pub gene: String,
+    pub variant: String,
+    pub disease: String,
+    /// Therapies, when the evidence is about treatment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub therapies: Vec<String>,
+    /// `Predictive`, `Prognostic`, `Diagnostic`, `Predisposing`.
+    pub evidence_type: String,
+    /// A (validated) to E (inferential).
+    pub level: String,
+    /// As CIViC says it: `Sensitivity/Response`, `Resistance`, `Poor Outcome`...
+    pub significance: String,
+    /// The item in plain words.
+    pub summary: String,
+    /// PubMed id of the study.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pmid: Option<String>,
+    /// The data release ("CIViC, 1 August 2021").
+    pub source: String,
 }
 
 /// One fact from the records, in plain words, with where it came from.
