@@ -618,7 +618,7 @@ impl Engine {
                 );
             }
             let mut qs = personal::questions(p);
-            qs.extend(answer.questions_to_ask.drain(..));
+            qs.append(&mut answer.questions_to_ask);
             qs.dedup();
             qs.truncate(7);
             answer.questions_to_ask = qs;

@@ -218,12 +218,11 @@ pub fn facts(p: &Profile) -> Vec<FactUsed> {
                 .join("; "),
         });
     }
-    for f in live(&p.performance) {
+    if let Some(f) = live(&p.performance).next() {
         out.push(FactUsed {
             text: format!("{} performance status: {}.", f.value.scale, f.value.value),
             source: source(&f.provenance),
         });
-        break;
     }
     out
 }

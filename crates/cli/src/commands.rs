@@ -178,35 +178,46 @@ fn load_profile(path: &Path) -> Result<sextant_records::Profile> {
     )?)
 }
 
+/// Where things are: the data folder, the knowledge base, the models.
+pub struct Paths<'a> {
+    pub data: Option<&'a Path>,
+    pub kb: Option<&'a Path>,
+    pub models: Option<&'a Path>,
+}
+
+/// How an answer is printed.
+#[derive(Clone, Copy)]
+pub enum Output {
+    Text,
+    Markdown,
+    Json,
+}
+
 pub fn ask(
-    kb: Option<&Path>,
-    models: Option<&Path>,
+    paths: &Paths,
     locale_flag: Option<&str>,
     profile: Option<&Path>,
     retriever: Retriever,
     question: &str,
-    markdown: bool,
-    json: bool,
+    output: Output,
 ) -> Result<()> {
     // Check the question before touching the knowledge base: a bad question
     // is the person's to fix, whatever state the KB is in.
     sextant_answer::analyze::validate(question)?;
     let locale = locale(locale_flag)?;
     let profile = profile.map(load_profile).transpose()?;
-    let mut engine = open_engine(kb, models, &[retriever])?.with_locale(locale);
+    let mut engine = open_engine(paths.kb, paths.models, &[retriever])?.with_locale(locale);
     // Biomarker evidence for personal answers, when the data folder has it.
     if profile.is_some() {
-        if let Ok(data) = sextant_kb::locate_data(None) {
+        if let Ok(data) = sextant_kb::locate_data(paths.data) {
             engine = engine.with_civic(sextant_answer::civic::Civic::load(&data)?);
         }
     }
     let answer = engine.ask_personal(question, retriever, profile.as_ref())?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
-    } else if markdown {
-        print!("{}", sextant_answer::render::markdown(&answer));
-    } else {
-        print!("{}", sextant_answer::render::text(&answer));
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&answer)?),
+        Output::Markdown => print!("{}", sextant_answer::render::markdown(&answer)),
+        Output::Text => print!("{}", sextant_answer::render::text(&answer)),
     }
     Ok(())
 }

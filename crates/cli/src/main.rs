@@ -177,14 +177,22 @@ fn main() -> ExitCode {
             retriever,
             profile,
         } => commands::ask(
-            cli.kb.as_deref(),
-            models,
+            &commands::Paths {
+                data: cli.data.as_deref(),
+                kb: cli.kb.as_deref(),
+                models,
+            },
             cli.locale.as_deref(),
             profile.as_deref(),
             retriever,
             &question,
-            markdown,
-            json,
+            if json {
+                commands::Output::Json
+            } else if markdown {
+                commands::Output::Markdown
+            } else {
+                commands::Output::Text
+            },
         ),
         Command::Eval {
             suite:

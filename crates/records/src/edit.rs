@@ -71,14 +71,19 @@ fn apply_to<T: serde::de::DeserializeOwned + PartialEq + Clone>(
             .value
             .clone()
             .ok_or_else(|| Issue::new(at, "this change needs a value"))?;
-        serde_json::from_value(v).map_err(|e| Issue::new(at, format!("the value does not fit {}: {e}", c.field)))
+        serde_json::from_value(v)
+            .map_err(|e| Issue::new(at, format!("the value does not fit {}: {e}", c.field)))
     };
     match c.op.as_str() {
         "confirm" | "remove" | "correct" => {
             let Some(i) = find() else {
                 return Some(Issue::new(
                     at,
-                    format!("no {} fact {:?} in the profile", c.field, c.fact.as_deref().unwrap_or("")),
+                    format!(
+                        "no {} fact {:?} in the profile",
+                        c.field,
+                        c.fact.as_deref().unwrap_or("")
+                    ),
                 ));
             };
             match c.op.as_str() {
@@ -110,7 +115,10 @@ fn apply_to<T: serde::de::DeserializeOwned + PartialEq + Clone>(
             }
             Err(issue) => Some(issue),
         },
-        other => Some(Issue::new(at, format!("unknown op {other:?}: use confirm, correct, remove or add"))),
+        other => Some(Issue::new(
+            at,
+            format!("unknown op {other:?}: use confirm, correct, remove or add"),
+        )),
     }
 }
 
@@ -133,7 +141,11 @@ fn lines_of(p: &Profile, field: &str, n: usize) -> Vec<String> {
                 _ => one.birth_date.push(p.birth_date[i].clone()),
             }
             // A removed fact has no line: it cannot be changed again.
-            one.canonical_facts().into_iter().next().map(|x| x.1).unwrap_or_default()
+            one.canonical_facts()
+                .into_iter()
+                .next()
+                .map(|x| x.1)
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -241,14 +253,26 @@ mod tests {
         .unwrap();
         let issues = apply(&mut p, &patch);
         assert_eq!(issues.len(), 1, "{issues:?}"); // no ER fact to confirm
-        let lines: Vec<String> = p.canonical_facts().into_iter().map(|(f, v)| format!("{f}: {v}")).collect();
+        let lines: Vec<String> = p
+            .canonical_facts()
+            .into_iter()
+            .map(|(f, v)| format!("{f}: {v}"))
+            .collect();
         assert_eq!(lines, vec!["biomarker: HER2 low", "metastasis: lung"]);
-        let her2 = p.biomarkers.iter().find(|f| f.value.result == "low").unwrap();
+        let her2 = p
+            .biomarkers
+            .iter()
+            .find(|f| f.value.result == "low")
+            .unwrap();
         assert_eq!(her2.status, FactStatus::Corrected);
         assert_eq!(her2.provenance[0].method, Method::Person);
         // Reading the record again does not bring back what was removed.
         p.merge(profile());
-        let lines: Vec<String> = p.canonical_facts().into_iter().map(|(f, v)| format!("{f}: {v}")).collect();
+        let lines: Vec<String> = p
+            .canonical_facts()
+            .into_iter()
+            .map(|(f, v)| format!("{f}: {v}"))
+            .collect();
         assert_eq!(lines, vec!["biomarker: HER2 low", "metastasis: lung"]);
         assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
     }

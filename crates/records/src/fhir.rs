@@ -28,7 +28,10 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Profile> {
             // NDJSON: one resource per line. Only when the first line is a
             // JSON object on its own; otherwise the file is malformed JSON.
             let text = String::from_utf8_lossy(bytes);
-            let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+            let mut lines = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty());
             let first_ok = lines
                 .clone()
                 .next()
@@ -58,12 +61,16 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Profile> {
 
 fn read_value(name: &str, v: &Value, p: &mut Profile, depth: usize) {
     let Some(rt) = v.get("resourceType").and_then(Value::as_str) else {
-        p.issues.push(Issue::new(name, "a JSON object without resourceType is not FHIR, skipped"));
+        p.issues.push(Issue::new(
+            name,
+            "a JSON object without resourceType is not FHIR, skipped",
+        ));
         return;
     };
     if rt == "Bundle" {
         if depth >= MAX_DEPTH {
-            p.issues.push(Issue::new(name, "Bundles nested too deep, skipped"));
+            p.issues
+                .push(Issue::new(name, "Bundles nested too deep, skipped"));
             return;
         }
         let entries = v.get("entry").and_then(Value::as_array);
@@ -83,7 +90,9 @@ fn read_value(name: &str, v: &Value, p: &mut Profile, depth: usize) {
         "Patient" => patient(&r, p),
         "Condition" => condition(&r, p),
         "Observation" => observation(&r, p),
-        "MedicationStatement" | "MedicationRequest" | "MedicationAdministration" => medication(&r, p),
+        "MedicationStatement" | "MedicationRequest" | "MedicationAdministration" => {
+            medication(&r, p)
+        }
         "Procedure" => procedure(&r, p),
         _ => {}
     }
@@ -115,7 +124,11 @@ impl Res<'_> {
         self.v
             .pointer("/meta/profile")
             .and_then(Value::as_array)
-            .is_some_and(|ps| ps.iter().filter_map(Value::as_str).any(|p| p.contains(part)))
+            .is_some_and(|ps| {
+                ps.iter()
+                    .filter_map(Value::as_str)
+                    .any(|p| p.contains(part))
+            })
     }
 
     fn str_at(&self, ptr: &str) -> Option<&str> {
@@ -126,12 +139,22 @@ impl Res<'_> {
 /// The first coding of a CodeableConcept, and its text.
 fn concept(c: Option<&Value>) -> (Option<Code>, Option<String>) {
     let Some(c) = c else { return (None, None) };
-    let coding = c.get("coding").and_then(Value::as_array).and_then(|cs| cs.first());
+    let coding = c
+        .get("coding")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.first());
     let code = coding.and_then(|cd| {
         Some(Code {
-            system: cd.get("system").and_then(Value::as_str).unwrap_or("").to_string(),
+            system: cd
+                .get("system")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
             code: cd.get("code")?.as_str()?.to_string(),
-            display: cd.get("display").and_then(Value::as_str).map(str::to_string),
+            display: cd
+                .get("display")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         })
     });
     let text = c
@@ -157,15 +180,32 @@ fn patient(r: &Res, p: &mut Profile) {
         add(&mut p.sex, Fact::new(g.to_string(), r.prov("gender")));
     }
     if let Some(b) = r.str_at("/birthDate") {
-        add(&mut p.birth_date, Fact::new(b.to_string(), r.prov("birthDate")));
+        add(
+            &mut p.birth_date,
+            Fact::new(b.to_string(), r.prov("birthDate")),
+        );
     }
 }
 
 /// Words of a condition that make it a cancer.
 const CANCER_WORDS: &[&str] = &[
-    "carcinoma", "cancer", "malignant", "neoplasm", "tumor", "tumour", "lymphoma", "leukemia",
-    "leukaemia", "melanoma", "sarcoma", "myeloma", "glioma", "glioblastoma", "blastoma",
-    "mesothelioma", "adenoma",
+    "carcinoma",
+    "cancer",
+    "malignant",
+    "neoplasm",
+    "tumor",
+    "tumour",
+    "lymphoma",
+    "leukemia",
+    "leukaemia",
+    "melanoma",
+    "sarcoma",
+    "myeloma",
+    "glioma",
+    "glioblastoma",
+    "blastoma",
+    "mesothelioma",
+    "adenoma",
 ];
 
 fn is_cancer(display: &str) -> bool {
@@ -201,11 +241,16 @@ fn condition(r: &Res, p: &mut Profile) {
     };
     let secondary = r.profile_has("secondary-cancer-condition")
         || display.to_lowercase().starts_with("secondary malignant")
-        || display.to_lowercase().contains("metastatic malignant neoplasm to");
+        || display
+            .to_lowercase()
+            .contains("metastatic malignant neoplasm to");
     let primary = r.profile_has("primary-cancer-condition") || (!secondary && is_cancer(&display));
     if secondary {
         let name = secondary_site(&display).unwrap_or_else(|| untag(&display).to_lowercase());
-        add(&mut p.metastatic_sites, Fact::new(Site { name, code }, r.prov("code")));
+        add(
+            &mut p.metastatic_sites,
+            Fact::new(Site { name, code }, r.prov("code")),
+        );
         return;
     }
     if !primary {
@@ -219,7 +264,11 @@ fn condition(r: &Res, p: &mut Profile) {
             .trim_end_matches(" (body structure)")
             .to_lowercase()
     });
-    let lower = format!("{} {}", name.to_lowercase(), site.clone().unwrap_or_default());
+    let lower = format!(
+        "{} {}",
+        name.to_lowercase(),
+        site.clone().unwrap_or_default()
+    );
     let laterality = ["left", "right", "bilateral"]
         .into_iter()
         .find(|l| lower.split(|c: char| !c.is_alphabetic()).any(|w| w == *l))
@@ -232,9 +281,12 @@ fn condition(r: &Res, p: &mut Profile) {
     .map(|c| c.id.to_string())
     .or_else(|| {
         // "Infiltrating duct carcinoma of breast": the organ names the type.
-        sextant_core::cancer::detect(&format!("{lower} cancer"), sextant_core::cancer::Matching::Exact)
-            .first()
-            .map(|c| c.id.to_string())
+        sextant_core::cancer::detect(
+            &format!("{lower} cancer"),
+            sextant_core::cancer::Matching::Exact,
+        )
+        .first()
+        .map(|c| c.id.to_string())
     });
     let histology = histology_of(&name);
     add(
@@ -295,7 +347,11 @@ fn histology_of(name: &str) -> Option<String> {
 /// → "IIA", "IIIB" stays.
 pub fn stage_group(s: &str) -> String {
     let t = untag(s);
-    let t = t.trim().trim_start_matches("Stage").trim_start_matches("stage").trim();
+    let t = t
+        .trim()
+        .trim_start_matches("Stage")
+        .trim_start_matches("stage")
+        .trim();
     let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
     let rest = &t[digits.len()..];
     let roman = match digits.as_str() {
@@ -410,18 +466,28 @@ fn observation(r: &Res, p: &mut Profile) {
             "n" => stage.n = Some(value),
             _ => stage.m = Some(value),
         }
-        add(&mut p.stages, Fact::new(stage, r.prov("valueCodeableConcept")));
+        add(
+            &mut p.stages,
+            Fact::new(stage, r.prov("valueCodeableConcept")),
+        );
         return;
     }
     // Performance status.
-    if loinc == "89247-1" || loinc == "89243-0" || r.profile_has("ecog") || r.profile_has("karnofsky") {
-        let scale = if loinc == "89243-0" || r.profile_has("karnofsky") { "Karnofsky" } else { "ECOG" };
-        let value = r
-            .v
-            .get("valueInteger")
-            .and_then(Value::as_i64)
-            .map(|v| v.to_string())
-            .or_else(|| concept(r.v.get("valueCodeableConcept")).1);
+    if loinc == "89247-1"
+        || loinc == "89243-0"
+        || r.profile_has("ecog")
+        || r.profile_has("karnofsky")
+    {
+        let scale = if loinc == "89243-0" || r.profile_has("karnofsky") {
+            "Karnofsky"
+        } else {
+            "ECOG"
+        };
+        let value =
+            r.v.get("valueInteger")
+                .and_then(Value::as_i64)
+                .map(|v| v.to_string())
+                .or_else(|| concept(r.v.get("valueCodeableConcept")).1);
         if let Some(value) = value {
             add(
                 &mut p.performance,
@@ -447,7 +513,12 @@ fn observation(r: &Res, p: &mut Profile) {
         .iter()
         .find(|(c, _)| *c == loinc)
         .map(|(_, n)| *n)
-        .or_else(|| MARKER_WORDS.iter().find(|(w, _)| lower.contains(w)).map(|(_, n)| *n));
+        .or_else(|| {
+            MARKER_WORDS
+                .iter()
+                .find(|(w, _)| lower.contains(w))
+                .map(|(_, n)| *n)
+        });
     let Some(name) = name.filter(|_| r.profile_has("tumor-marker") || !lower.is_empty()) else {
         return;
     };
@@ -461,10 +532,21 @@ fn observation(r: &Res, p: &mut Profile) {
                 _ => v.to_string(),
             };
             let unit = q.get("unit").and_then(Value::as_str).unwrap_or("");
-            (format!("{v}{}{unit}", if unit.is_empty() || unit == "%" { "" } else { " " }), "valueQuantity")
+            (
+                format!(
+                    "{v}{}{unit}",
+                    if unit.is_empty() || unit == "%" {
+                        ""
+                    } else {
+                        " "
+                    }
+                ),
+                "valueQuantity",
+            )
         })
     } else {
-        r.str_at("/valueString").map(|s| (s.to_lowercase(), "valueString"))
+        r.str_at("/valueString")
+            .map(|s| (s.to_lowercase(), "valueString"))
     };
     let Some((result, element)) = result else {
         return;
@@ -491,19 +573,45 @@ fn variant(r: &Res, p: &mut Profile) {
     let mut change = None;
     let mut protein = None;
     let mut origin = None;
-    for c in r.v.get("component").and_then(Value::as_array).into_iter().flatten() {
+    for c in
+        r.v.get("component")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    {
         let (cc, _) = concept(c.get("code"));
         let (vcode, vtext) = concept(c.get("valueCodeableConcept"));
         match cc.as_ref().map(|c| c.code.as_str()).unwrap_or("") {
             "48018-6" => {
                 gene = vcode
                     .as_ref()
-                    .and_then(|v| HGNC.iter().find(|(id, _)| *id == v.code).map(|(_, s)| s.to_string()))
-                    .or_else(|| vcode.as_ref().map(|v| v.code.clone()).filter(|c| !c.starts_with("HGNC")))
+                    .and_then(|v| {
+                        HGNC.iter()
+                            .find(|(id, _)| *id == v.code)
+                            .map(|(_, s)| s.to_string())
+                    })
+                    .or_else(|| {
+                        vcode
+                            .as_ref()
+                            .map(|v| v.code.clone())
+                            .filter(|c| !c.starts_with("HGNC"))
+                    })
                     .or(vtext);
             }
-            "48005-3" => protein = vtext.or_else(|| c.get("valueString").and_then(Value::as_str).map(str::to_string)),
-            "81290-9" | "48004-6" => change = vtext.or_else(|| c.get("valueString").and_then(Value::as_str).map(str::to_string)),
+            "48005-3" => {
+                protein = vtext.or_else(|| {
+                    c.get("valueString")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+            }
+            "81290-9" | "48004-6" => {
+                change = vtext.or_else(|| {
+                    c.get("valueString")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+            }
             "48002-0" => origin = vtext.map(|t| result_word(&t)),
             _ => {}
         }
@@ -522,7 +630,9 @@ fn variant(r: &Res, p: &mut Profile) {
         Fact::new(
             Biomarker {
                 name: gene,
-                result: value.map(|v| result_word(&v)).unwrap_or_else(|| "present".into()),
+                result: value
+                    .map(|v| result_word(&v))
+                    .unwrap_or_else(|| "present".into()),
                 variant: protein.or(change),
                 origin,
                 detail: interp.map(|i| untag(&i)),
@@ -536,22 +646,60 @@ fn variant(r: &Res, p: &mut Profile) {
 /// Stems of cancer medicines, for records (such as Synthea's) that list
 /// every prescription without saying which are cancer-related.
 const CANCER_DRUGS: &[&str] = &[
-    "platin", "taxel", "rubicin", "fluorouracil", "capecitabine", "gemcitabine", "cyclophosphamide",
-    "methotrexate", "tamoxifen", "letrozole", "anastrozole", "exemestane", "fulvestrant",
-    "leuprolide", "goserelin", "abiraterone", "enzalutamide", "bicalutamide", "mab", "nib",
-    "ciclib", "parib", "etoposide", "vincristine", "vinorelbine", "irinotecan", "topotecan",
-    "temozolomide", "lenalidomide", "bortezomib", "pemetrexed", "dacarbazine", "bleomycin",
-    "ifosfamide", "cytarabine", "fludarabine", "bendamustine", "mitomycin", "hydroxyurea",
-    "megestrol", "palbociclib", "ribociclib", "abemaciclib",
+    "platin",
+    "taxel",
+    "rubicin",
+    "fluorouracil",
+    "capecitabine",
+    "gemcitabine",
+    "cyclophosphamide",
+    "methotrexate",
+    "tamoxifen",
+    "letrozole",
+    "anastrozole",
+    "exemestane",
+    "fulvestrant",
+    "leuprolide",
+    "goserelin",
+    "abiraterone",
+    "enzalutamide",
+    "bicalutamide",
+    "mab",
+    "nib",
+    "ciclib",
+    "parib",
+    "etoposide",
+    "vincristine",
+    "vinorelbine",
+    "irinotecan",
+    "topotecan",
+    "temozolomide",
+    "lenalidomide",
+    "bortezomib",
+    "pemetrexed",
+    "dacarbazine",
+    "bleomycin",
+    "ifosfamide",
+    "cytarabine",
+    "fludarabine",
+    "bendamustine",
+    "mitomycin",
+    "hydroxyurea",
+    "megestrol",
+    "palbociclib",
+    "ribociclib",
+    "abemaciclib",
 ];
 
 fn medication(r: &Res, p: &mut Profile) {
     let (code, text) = concept(r.v.get("medicationCodeableConcept"));
-    let Some(name) = text.or_else(|| r.str_at("/medicationReference/display").map(str::to_string)) else {
+    let Some(name) = text.or_else(|| r.str_at("/medicationReference/display").map(str::to_string))
+    else {
         return;
     };
     let lower = name.to_lowercase();
-    let cancer_related = r.profile_has("cancer-related") || CANCER_DRUGS.iter().any(|d| lower.contains(d));
+    let cancer_related =
+        r.profile_has("cancer-related") || CANCER_DRUGS.iter().any(|d| lower.contains(d));
     if !cancer_related {
         return;
     }
@@ -581,13 +729,26 @@ fn procedure(r: &Res, p: &mut Profile) {
     let (code, text) = concept(r.v.get("code"));
     let Some(name) = text else { return };
     let lower = name.to_lowercase();
-    let radiation = ["radiation", "radiotherapy", "brachytherapy", "teleradiotherapy", "irradiation"]
-        .iter()
-        .any(|w| lower.contains(w))
+    let radiation = [
+        "radiation",
+        "radiotherapy",
+        "brachytherapy",
+        "teleradiotherapy",
+        "irradiation",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
         || r.profile_has("radiotherapy");
-    let surgery = ["ectomy", "resection", "excision", "lumpectomy", "amputation", "whipple"]
-        .iter()
-        .any(|w| lower.contains(w))
+    let surgery = [
+        "ectomy",
+        "resection",
+        "excision",
+        "lumpectomy",
+        "amputation",
+        "whipple",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
         || r.profile_has("cancer-related-surgical-procedure");
     let kind = match (radiation, surgery) {
         (true, _) => TreatmentKind::Radiation,

@@ -264,9 +264,16 @@ impl Profile {
             let richer = self.stages.iter().position(|b| {
                 let b = &b.value;
                 b != &a
-                    && [(&a.group, &b.group), (&a.t, &b.t), (&a.n, &b.n), (&a.m, &b.m), (&a.kind, &b.kind), (&a.system, &b.system)]
-                        .iter()
-                        .all(|(x, y)| x.is_none() || x == y)
+                    && [
+                        (&a.group, &b.group),
+                        (&a.t, &b.t),
+                        (&a.n, &b.n),
+                        (&a.m, &b.m),
+                        (&a.kind, &b.kind),
+                        (&a.system, &b.system),
+                    ]
+                    .iter()
+                    .all(|(x, y)| x.is_none() || x == y)
             });
             match richer {
                 Some(j) => {
@@ -313,7 +320,10 @@ impl Profile {
         groups.sort_unstable();
         groups.dedup();
         if groups.len() > 1 {
-            out.push(format!("stage: {} in different records", groups.join(" and ")));
+            out.push(format!(
+                "stage: {} in different records",
+                groups.join(" and ")
+            ));
         }
         for (what, list) in [("sex", &self.sex), ("birth date", &self.birth_date)] {
             let mut vals: Vec<&str> = list
@@ -324,7 +334,10 @@ impl Profile {
             vals.sort_unstable();
             vals.dedup();
             if vals.len() > 1 {
-                out.push(format!("{what}: {} in different records", vals.join(" and ")));
+                out.push(format!(
+                    "{what}: {} in different records",
+                    vals.join(" and ")
+                ));
             }
         }
         self.conflicts = out;
@@ -335,7 +348,9 @@ impl Profile {
     /// expected-profile tests compare.
     pub fn canonical_facts(&self) -> Vec<(&'static str, String)> {
         fn live<T>(fs: &[Fact<T>]) -> impl Iterator<Item = &T> {
-            fs.iter().filter(|f| f.status != FactStatus::Removed).map(|f| &f.value)
+            fs.iter()
+                .filter(|f| f.status != FactStatus::Removed)
+                .map(|f| &f.value)
         }
         fn opt(label: &str, v: &Option<String>) -> Option<String> {
             v.as_ref().map(|v| format!("{label}{v}"))
@@ -388,11 +403,23 @@ impl Profile {
             // The drug or procedure, as its first word for medicines
             // ("fulvestrant Injectable Product" → "fulvestrant").
             let name = match t.kind {
-                TreatmentKind::Medication => t.name.split_whitespace().next().unwrap_or("").to_lowercase(),
+                TreatmentKind::Medication => t
+                    .name
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_lowercase(),
                 _ => t.name.to_lowercase(),
             };
-            let when = t.start.as_deref().map(|d| d.get(..10).unwrap_or(d)).unwrap_or("?");
-            out.push((field, format!("{name} {} {when}", t.status.as_deref().unwrap_or("?"))));
+            let when = t
+                .start
+                .as_deref()
+                .map(|d| d.get(..10).unwrap_or(d))
+                .unwrap_or("?");
+            out.push((
+                field,
+                format!("{name} {} {when}", t.status.as_deref().unwrap_or("?")),
+            ));
         }
         for p in live(&self.performance) {
             out.push(("performance", format!("{} {}", p.scale, p.value)));
@@ -463,6 +490,9 @@ mod tests {
         c.biomarkers.push(er("negative", "c.txt"));
         a.merge(c);
         assert_eq!(a.biomarkers.len(), 2);
-        assert_eq!(a.conflicts, vec!["ER: positive and negative in different records"]);
+        assert_eq!(
+            a.conflicts,
+            vec!["ER: positive and negative in different records"]
+        );
     }
 }

@@ -17,7 +17,10 @@ fn line<T>(o: &mut String, f: &Fact<T>, text: String) {
         FactStatus::Corrected => " [corrected by you]",
         FactStatus::Removed => return,
     };
-    o.push_str(&format!("  - {text}{mark}\n      from {}\n", sources(&f.provenance)));
+    o.push_str(&format!(
+        "  - {text}{mark}\n      from {}\n",
+        sources(&f.provenance)
+    ));
 }
 
 /// The profile as text.
@@ -42,11 +45,19 @@ pub fn text(p: &Profile) -> String {
             t.push_str(&format!("; {l}"));
         }
         if let Some(code) = &c.code {
-            t.push_str(&format!(" [{} {}]", code.system.rsplit('/').next().unwrap_or(""), code.code));
+            t.push_str(&format!(
+                " [{} {}]",
+                code.system.rsplit('/').next().unwrap_or(""),
+                code.code
+            ));
         }
         line(&mut o, f, t);
     }
-    section(&mut o, "Spread to (metastatic sites)", p.metastatic_sites.is_empty());
+    section(
+        &mut o,
+        "Spread to (metastatic sites)",
+        p.metastatic_sites.is_empty(),
+    );
     for f in &p.metastatic_sites {
         line(&mut o, f, f.value.name.clone());
     }
@@ -108,7 +119,11 @@ pub fn text(p: &Profile) -> String {
     for f in &p.performance {
         line(&mut o, f, format!("{} {}", f.value.scale, f.value.value));
     }
-    section(&mut o, "About you", p.sex.is_empty() && p.birth_date.is_empty());
+    section(
+        &mut o,
+        "About you",
+        p.sex.is_empty() && p.birth_date.is_empty(),
+    );
     for f in &p.sex {
         line(&mut o, f, format!("sex: {}", f.value));
     }

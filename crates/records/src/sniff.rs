@@ -46,7 +46,13 @@ pub fn sniff(bytes: &[u8]) -> std::result::Result<Format, String> {
     }
     // Text: mostly printable UTF-8.
     match std::str::from_utf8(head) {
-        Ok(t) if t.chars().filter(|c| c.is_control() && !c.is_whitespace()).count() * 20 <= t.chars().count().max(1) => {
+        Ok(t)
+            if t.chars()
+                .filter(|c| c.is_control() && !c.is_whitespace())
+                .count()
+                * 20
+                <= t.chars().count().max(1) =>
+        {
             Ok(Format::Text)
         }
         Err(e) if e.valid_up_to() + 4 >= head.len() && e.error_len().is_none() => Ok(Format::Text),
@@ -91,11 +97,12 @@ pub fn read_file(path: &Path) -> Result<Profile> {
 pub fn gunzip(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(MAX_RECORD_BYTES + 1);
-    dec.read_to_end(&mut out).map_err(|e| RecordsError::Malformed {
-        path: name.to_string(),
-        format: "gzip",
-        detail: e.to_string(),
-    })?;
+    dec.read_to_end(&mut out)
+        .map_err(|e| RecordsError::Malformed {
+            path: name.to_string(),
+            format: "gzip",
+            detail: e.to_string(),
+        })?;
     if out.len() as u64 > MAX_RECORD_BYTES {
         return Err(RecordsError::TooLarge {
             path: name.to_string(),
@@ -143,9 +150,14 @@ mod tests {
             sniff(b"<?xml version=\"1.0\"?><ClinicalDocument xmlns=\"urn:hl7-org:v3\">"),
             Ok(Format::Ccda)
         );
-        assert_eq!(sniff(b"FINAL DIAGNOSIS: invasive ductal carcinoma"), Ok(Format::Text));
+        assert_eq!(
+            sniff(b"FINAL DIAGNOSIS: invasive ductal carcinoma"),
+            Ok(Format::Text)
+        );
         assert!(sniff(b"%PDF-1.7").unwrap_err().contains("PDF"));
         assert!(sniff(b"PK\x03\x04").unwrap_err().contains("zip"));
-        assert!(sniff(&[0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0]).unwrap_err().contains("binary"));
+        assert!(sniff(&[0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0])
+            .unwrap_err()
+            .contains("binary"));
     }
 }

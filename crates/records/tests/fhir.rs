@@ -34,7 +34,12 @@ fn mcode_patients_give_exactly_the_expected_profiles() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string()))
+            .map(|p| {
+                (
+                    p[0].as_str().unwrap().to_string(),
+                    p[1].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         want.sort();
         let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).collect();
@@ -82,7 +87,10 @@ fn every_mcode_fixture_reads_without_panicking() {
             Err(e) => panic!("{}: {e}", f.display()),
         }
     }
-    eprintln!("{with_facts} of {} mCODE JSON files gave facts", files.len());
+    eprintln!(
+        "{with_facts} of {} mCODE JSON files gave facts",
+        files.len()
+    );
     assert!(with_facts >= 20, "{with_facts}");
 }
 
@@ -92,15 +100,25 @@ fn bad_input_is_refused_clearly() {
         (&b"%PDF-1.7 ..."[..], "pdf"),
         (&b"\x00\x01\x02\x03\x04\x05\x06\x07\x00\x00"[..], "binary"),
         (&b"PK\x03\x04zipzip"[..], "archive"),
-        (&b"{\"resourceType\": \"Bundle\", \"entry\": [ {"[..], "malformed"),
+        (
+            &b"{\"resourceType\": \"Bundle\", \"entry\": [ {"[..],
+            "malformed",
+        ),
     ] {
         let e = read_bytes("upload.bin", bytes).unwrap_err().to_string();
-        assert!(e.contains("upload.bin") && e.to_lowercase().contains(want), "{e}");
+        assert!(
+            e.contains("upload.bin") && e.to_lowercase().contains(want),
+            "{e}"
+        );
     }
     // JSON that is not FHIR, and FHIR of types the profile does not use.
     let p = read_bytes("x.json", b"{\"hello\": 1}").unwrap();
     assert!(p.is_empty() && p.issues.len() == 1, "{p:?}");
-    let p = read_bytes("x.json", b"{\"resourceType\": \"Encounter\", \"id\": \"e\"}").unwrap();
+    let p = read_bytes(
+        "x.json",
+        b"{\"resourceType\": \"Encounter\", \"id\": \"e\"}",
+    )
+    .unwrap();
     assert!(p.is_empty() && p.issues.is_empty());
     // A file over the limit is refused before it is read.
     let dir = std::env::temp_dir().join(format!("sextant-records-{}", std::process::id()));
