@@ -22,6 +22,10 @@ use crate::profile::{
     add, Biomarker, Cancer, Code, Fact, Method, Profile, Provenance, Site, Stage, Treatment,
     TreatmentKind,
 };
+use crate::vocab::{
+    histology_of, is_cancer, is_cancer_drug, is_secondary, laterality, marker_name, secondary_site,
+    type_id, untag, Staging, RADIATION_WORDS, STAGING, SURGERY_WORDS,
+};
 use crate::{RecordsError, Result};
 
 /// The HL7 v3 namespace C-CDA elements live in.
@@ -381,16 +385,6 @@ fn original_text(el: N, ids: &Ids) -> Option<String> {
     nonempty(text_of(*ids.get(id)?))
 }
 
-/// "Infiltrating duct carcinoma of breast (disorder)" → without the
-/// SNOMED semantic tag.
-fn untag(s: &str) -> String {
-    let s = s.trim();
-    match s.rfind(" (") {
-        Some(i) if s.ends_with(')') => s[..i].trim().to_string(),
-        _ => s.to_string(),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Dates.
 
@@ -736,119 +730,8 @@ fn problem(obs: N, at: &At, ids: &Ids, p: &mut Profile) {
     add(&mut p.primary_cancers, Fact::new(cancer, at.prov()));
 }
 
-/// Words of a condition that make it a cancer.
-#[rustfmt::skip]
-const CANCER_WORDS: &[&str] = &[
-    "carcinoma", "cancer", "malignant", "neoplasm", "tumor", "tumour", "lymphoma", "leukemia",
-    "leukaemia", "melanoma", "sarcoma", "myeloma", "glioma", "glioblastoma", "blastoma",
-    "mesothelioma", "adenoma",
-];
-
-fn is_cancer(display: &str) -> bool {
-    let l = display.to_lowercase();
-    CANCER_WORDS.iter().any(|w| l.contains(w))
-        && !l.contains("benign")
-        && !l.contains("screening")
-        && !l.contains("history of")
-}
-
-/// How names of a spread to a site begin.
-const SECONDARY_PREFIXES: &[&str] = &[
-    "secondary malignant neoplasm of ",
-    "metastatic malignant neoplasm to ",
-    "metastasis to ",
-    "secondary carcinoma of ",
-];
-
-fn is_secondary(display: &str) -> bool {
-    let l = untag(display).to_lowercase();
-    l.starts_with("secondary malignant")
-        || l.contains("metastatic malignant neoplasm to")
-        || SECONDARY_PREFIXES.iter().any(|p| l.starts_with(p))
-}
-
-/// "Secondary malignant neoplasm of liver" → "liver".
-fn secondary_site(display: &str) -> String {
-    let l = untag(display).to_lowercase();
-    SECONDARY_PREFIXES
-        .iter()
-        .find_map(|p| l.find(p).map(|i| l[i + p.len()..].trim().to_string()))
-        .filter(|s| !s.is_empty())
-        .unwrap_or(l)
-}
-
-/// Sextant's catalog id: from the name (and site) as is, else from the
-/// organ with "cancer" added, since "Malignant neoplasm of colon,
-/// unspecified" names its organ only.
-fn type_id(name: &str, site: Option<&str>) -> Option<String> {
-    use sextant_core::cancer::{detect, Matching};
-    let text = format!("{name} {}", site.unwrap_or_default()).to_lowercase();
-    let organ = name.to_lowercase().rsplit_once(" of ").and_then(|(_, o)| {
-        o.split([',', '(', ';'])
-            .next()
-            .map(str::trim)
-            .map(str::to_string)
-    });
-    [
-        Some(text.clone()),
-        organ.map(|o| format!("{o} cancer")),
-        Some(format!("{text} cancer")),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|t| {
-        detect(&t, Matching::Exact)
-            .first()
-            .map(|c| c.id.to_string())
-    })
-}
-
-fn laterality(words: &str) -> Option<String> {
-    ["left", "right", "bilateral"]
-        .into_iter()
-        .find(|l| words.split(|c: char| !c.is_alphabetic()).any(|w| w == *l))
-        .map(str::to_string)
-}
-
-/// The histology a problem's name states ("Infiltrating duct carcinoma").
-fn histology_of(name: &str) -> Option<String> {
-    let lower = name.to_lowercase();
-    [
-        ("infiltrating duct", "invasive ductal carcinoma"),
-        ("invasive ductal", "invasive ductal carcinoma"),
-        ("lobular", "lobular carcinoma"),
-        ("ductal carcinoma in situ", "ductal carcinoma in situ"),
-        ("adenocarcinoma", "adenocarcinoma"),
-        ("squamous cell", "squamous cell carcinoma"),
-        ("small cell", "small cell carcinoma"),
-        ("transitional cell", "urothelial carcinoma"),
-        ("urothelial", "urothelial carcinoma"),
-        ("hepatocellular", "hepatocellular carcinoma"),
-        ("melanoma", "melanoma"),
-        ("glioblastoma", "glioblastoma"),
-    ]
-    .into_iter()
-    .find(|(cue, _)| lower.contains(cue))
-    .map(|(_, hist)| hist.to_string())
-}
-
 // ---------------------------------------------------------------------------
 // Stages and tumor markers.
-
-/// LOINC codes of staging observations: (code, which part, clinical or
-/// pathologic).
-type Staging = (&'static str, &'static str, &'static str);
-
-const STAGING: &[Staging] = &[
-    ("21908-9", "group", "clinical"),
-    ("21902-2", "group", "pathologic"),
-    ("21905-5", "t", "clinical"),
-    ("21906-3", "n", "clinical"),
-    ("21907-1", "m", "clinical"),
-    ("21899-0", "t", "pathologic"),
-    ("21900-6", "n", "pathologic"),
-    ("21901-4", "m", "pathologic"),
-];
 
 /// What an observation stages, by its code.
 fn staging_of(obs: N) -> Option<&'static Staging> {
@@ -878,79 +761,6 @@ fn stage(obs: N, staging: &Staging, at: &At, ids: &Ids, p: &mut Profile) {
         _ => stage.m = Some(value),
     }
     add(&mut p.stages, Fact::new(stage, at.prov()));
-}
-
-/// Tumor markers by LOINC code, then by words of their names.
-const MARKER_CODES: &[(&str, &str)] = &[
-    ("40556-3", "ER"),
-    ("16112-5", "ER"),
-    ("85337-4", "ER"),
-    ("40557-1", "PR"),
-    ("16113-3", "PR"),
-    ("85339-0", "PR"),
-    ("18474-7", "HER2"),
-    ("48676-1", "HER2"),
-    ("85319-2", "HER2"),
-    ("85318-4", "HER2"),
-    ("72383-3", "HER2"),
-    ("62862-8", "MSI"),
-    ("81695-9", "MSI"),
-    ("85147-7", "Ki-67"),
-    ("94076-7", "TMB"),
-    ("83052-1", "PD-L1"),
-    ("2857-1", "PSA"),
-    ("2039-6", "CEA"),
-    ("10334-1", "CA-125"),
-    ("24108-3", "CA 19-9"),
-    ("6875-9", "CA 15-3"),
-];
-const MARKER_WORDS: &[(&str, &str)] = &[
-    ("estrogen receptor", "ER"),
-    ("progesterone receptor", "PR"),
-    ("her2", "HER2"),
-    ("erbb2", "HER2"),
-    ("microsatellite", "MSI"),
-    ("mismatch repair", "MMR"),
-    ("ki-67", "Ki-67"),
-    ("ki67", "Ki-67"),
-    ("pd-l1", "PD-L1"),
-    ("tumor mutational burden", "TMB"),
-    ("prostate specific", "PSA"),
-    ("carcinoembryonic", "CEA"),
-    ("ca 125", "CA-125"),
-    ("ca-125", "CA-125"),
-    ("ca125", "CA-125"),
-    ("cancer ag 125", "CA-125"),
-    ("ca 19-9", "CA 19-9"),
-    ("cancer ag 19-9", "CA 19-9"),
-    ("ca 15-3", "CA 15-3"),
-    ("cancer ag 15-3", "CA 15-3"),
-];
-/// Abbreviations that name a marker only as a whole word.
-const MARKER_ABBREVIATIONS: &[(&str, &str)] = &[
-    ("psa", "PSA"),
-    ("cea", "CEA"),
-    ("msi", "MSI"),
-    ("tmb", "TMB"),
-];
-
-fn marker_name(code: Option<&str>, names: &[String]) -> Option<&'static str> {
-    if let Some(m) = MARKER_CODES.iter().find(|(c, _)| Some(*c) == code) {
-        return Some(m.1);
-    }
-    names.iter().find_map(|n| {
-        let lower = n.to_lowercase();
-        MARKER_WORDS
-            .iter()
-            .find(|(w, _)| lower.contains(w))
-            .or_else(|| {
-                let words = || lower.split(|c: char| !c.is_alphanumeric());
-                MARKER_ABBREVIATIONS
-                    .iter()
-                    .find(|(a, _)| words().any(|w| w == *a))
-            })
-            .map(|(_, m)| *m)
-    })
 }
 
 /// A value in words: text, a code's name ("Positive"), or a quantity with
@@ -1035,24 +845,6 @@ fn marker(obs: N, name: &str, code: Option<Code>, at: &At, ids: &Ids, p: &mut Pr
 // ---------------------------------------------------------------------------
 // Medications.
 
-/// Stems of cancer medicines, for records that list every prescription
-/// without saying which are cancer-related (as in the FHIR reader).
-#[rustfmt::skip]
-const CANCER_DRUGS: &[&str] = &[
-    "platin", "taxel", "rubicin", "fluorouracil", "capecitabine", "gemcitabine",
-    "cyclophosphamide", "methotrexate", "tamoxifen", "letrozole", "anastrozole", "exemestane",
-    "fulvestrant", "leuprolide", "goserelin", "abiraterone", "enzalutamide", "bicalutamide",
-    "mab", "nib", "ciclib", "parib", "etoposide", "vincristine", "vinorelbine", "irinotecan",
-    "topotecan", "temozolomide", "lenalidomide", "bortezomib", "pemetrexed", "dacarbazine",
-    "bleomycin", "ifosfamide", "cytarabine", "fludarabine", "bendamustine", "mitomycin",
-    "hydroxyurea", "megestrol", "palbociclib", "ribociclib", "abemaciclib",
-];
-
-fn is_cancer_drug(name: &str) -> bool {
-    let lower = name.to_lowercase();
-    CANCER_DRUGS.iter().any(|d| lower.contains(d))
-}
-
 fn medications(entry: N, at: &At, ids: &Ids, p: &mut Profile) {
     let found = outermost(entry, &["substanceAdministration"]);
     if found.is_empty() {
@@ -1122,15 +914,6 @@ fn medication(sa: N, entry: N, at: &At, ids: &Ids, p: &mut Profile) {
 
 // ---------------------------------------------------------------------------
 // Procedures.
-
-/// Words of procedure names that make them cancer treatments (as in the
-/// FHIR reader).
-#[rustfmt::skip]
-const RADIATION_WORDS: &[&str] =
-    &["radiation", "radiotherapy", "brachytherapy", "teleradiotherapy", "irradiation"];
-#[rustfmt::skip]
-const SURGERY_WORDS: &[&str] =
-    &["ectomy", "resection", "excision", "lumpectomy", "amputation", "whipple"];
 
 fn procedures(entry: N, at: &At, ids: &Ids, p: &mut Profile) {
     let found = outermost(entry, &["procedure", "act", "observation"]);

@@ -14,6 +14,10 @@ use crate::profile::{
     add, Biomarker, Cancer, Code, Fact, Method, Performance, Profile, Provenance, Site, Stage,
     Treatment, TreatmentKind,
 };
+use crate::vocab::{
+    histology_of, is_cancer, is_cancer_drug, is_secondary, laterality, marker_name, secondary_site,
+    type_id, untag, RADIATION_WORDS, STAGING, SURGERY_WORDS,
+};
 use crate::{RecordsError, Result};
 
 /// Bundles nest at most this deep (a Bundle of Bundles is legal FHIR).
@@ -165,16 +169,6 @@ fn concept(c: Option<&Value>) -> (Option<Code>, Option<String>) {
     (code, text)
 }
 
-/// "Infiltrating duct carcinoma of breast (disorder)" → without the
-/// SNOMED semantic tag.
-fn untag(s: &str) -> String {
-    let s = s.trim();
-    match s.rfind(" (") {
-        Some(i) if s.ends_with(')') => s[..i].trim().to_string(),
-        _ => s.to_string(),
-    }
-}
-
 fn patient(r: &Res, p: &mut Profile) {
     if let Some(g) = r.str_at("/gender") {
         add(&mut p.sex, Fact::new(g.to_string(), r.prov("gender")));
@@ -187,66 +181,15 @@ fn patient(r: &Res, p: &mut Profile) {
     }
 }
 
-/// Words of a condition that make it a cancer.
-const CANCER_WORDS: &[&str] = &[
-    "carcinoma",
-    "cancer",
-    "malignant",
-    "neoplasm",
-    "tumor",
-    "tumour",
-    "lymphoma",
-    "leukemia",
-    "leukaemia",
-    "melanoma",
-    "sarcoma",
-    "myeloma",
-    "glioma",
-    "glioblastoma",
-    "blastoma",
-    "mesothelioma",
-    "adenoma",
-];
-
-fn is_cancer(display: &str) -> bool {
-    let l = display.to_lowercase();
-    CANCER_WORDS.iter().any(|w| l.contains(w))
-        && !l.contains("benign")
-        && !l.contains("screening")
-        && !l.contains("history of")
-}
-
-/// "Secondary malignant neoplasm of liver" → "liver".
-fn secondary_site(display: &str) -> Option<String> {
-    let l = untag(display);
-    let lower = l.to_lowercase();
-    for prefix in [
-        "secondary malignant neoplasm of ",
-        "metastatic malignant neoplasm to ",
-        "metastasis to ",
-        "metastasis from malignant tumor of ",
-        "secondary carcinoma of ",
-    ] {
-        if let Some(rest) = lower.strip_prefix(prefix) {
-            return Some(rest.trim().to_string());
-        }
-    }
-    (lower.contains("metasta") || lower.starts_with("secondary ")).then_some(lower)
-}
-
 fn condition(r: &Res, p: &mut Profile) {
     let (code, text) = concept(r.v.get("code"));
     let Some(display) = text else {
         return;
     };
-    let secondary = r.profile_has("secondary-cancer-condition")
-        || display.to_lowercase().starts_with("secondary malignant")
-        || display
-            .to_lowercase()
-            .contains("metastatic malignant neoplasm to");
+    let secondary = r.profile_has("secondary-cancer-condition") || is_secondary(&display);
     let primary = r.profile_has("primary-cancer-condition") || (!secondary && is_cancer(&display));
     if secondary {
-        let name = secondary_site(&display).unwrap_or_else(|| untag(&display).to_lowercase());
+        let name = secondary_site(&display);
         add(
             &mut p.metastatic_sites,
             Fact::new(Site { name, code }, r.prov("code")),
@@ -269,25 +212,8 @@ fn condition(r: &Res, p: &mut Profile) {
         name.to_lowercase(),
         site.clone().unwrap_or_default()
     );
-    let laterality = ["left", "right", "bilateral"]
-        .into_iter()
-        .find(|l| lower.split(|c: char| !c.is_alphabetic()).any(|w| w == *l))
-        .map(str::to_string);
-    let type_id = sextant_core::cancer::detect(
-        &format!("{name} {}", site.clone().unwrap_or_default()),
-        sextant_core::cancer::Matching::Exact,
-    )
-    .first()
-    .map(|c| c.id.to_string())
-    .or_else(|| {
-        // "Infiltrating duct carcinoma of breast": the organ names the type.
-        sextant_core::cancer::detect(
-            &format!("{lower} cancer"),
-            sextant_core::cancer::Matching::Exact,
-        )
-        .first()
-        .map(|c| c.id.to_string())
-    });
+    let laterality = laterality(&lower);
+    let type_id = type_id(&name, site.as_deref());
     let histology = histology_of(&name);
     add(
         &mut p.primary_cancers,
@@ -319,30 +245,6 @@ fn condition(r: &Res, p: &mut Profile) {
     }
 }
 
-/// The histology a condition's name states ("Infiltrating duct carcinoma").
-fn histology_of(name: &str) -> Option<String> {
-    let lower = name.to_lowercase();
-    for (cue, hist) in [
-        ("infiltrating duct", "invasive ductal carcinoma"),
-        ("invasive ductal", "invasive ductal carcinoma"),
-        ("lobular", "lobular carcinoma"),
-        ("ductal carcinoma in situ", "ductal carcinoma in situ"),
-        ("adenocarcinoma", "adenocarcinoma"),
-        ("squamous cell", "squamous cell carcinoma"),
-        ("small cell", "small cell carcinoma"),
-        ("transitional cell", "urothelial carcinoma"),
-        ("urothelial", "urothelial carcinoma"),
-        ("hepatocellular", "hepatocellular carcinoma"),
-        ("melanoma", "melanoma"),
-        ("glioblastoma", "glioblastoma"),
-    ] {
-        if lower.contains(cue) {
-            return Some(hist.to_string());
-        }
-    }
-    None
-}
-
 /// A stage group in Roman numerals with its letter: "4" → "IV", "Stage 2A"
 /// → "IIA", "IIIB" stays.
 pub fn stage_group(s: &str) -> String {
@@ -364,55 +266,6 @@ pub fn stage_group(s: &str) -> String {
     };
     format!("{roman}{}", rest.trim().to_uppercase())
 }
-
-/// LOINC codes of staging observations: (code, which part, clinical or pathologic).
-const STAGING: &[(&str, &str, &str)] = &[
-    ("21908-9", "group", "clinical"),
-    ("21902-2", "group", "pathologic"),
-    ("21905-5", "t", "clinical"),
-    ("21906-3", "n", "clinical"),
-    ("21907-1", "m", "clinical"),
-    ("21899-0", "t", "pathologic"),
-    ("21900-6", "n", "pathologic"),
-    ("21901-4", "m", "pathologic"),
-];
-
-/// Tumor markers by LOINC code, then by words of their display.
-const MARKER_CODES: &[(&str, &str)] = &[
-    ("40556-3", "ER"),
-    ("16112-5", "ER"),
-    ("85337-4", "ER"),
-    ("40557-1", "PR"),
-    ("16113-3", "PR"),
-    ("85339-0", "PR"),
-    ("18474-7", "HER2"),
-    ("48676-1", "HER2"),
-    ("85319-2", "HER2"),
-    ("85318-4", "HER2"),
-    ("72383-3", "HER2"),
-    ("62862-8", "MSI"),
-    ("81695-9", "MSI"),
-    ("85147-7", "Ki-67"),
-    ("94076-7", "TMB"),
-    ("83052-1", "PD-L1"),
-];
-const MARKER_WORDS: &[(&str, &str)] = &[
-    ("estrogen receptor", "ER"),
-    ("progesterone receptor", "PR"),
-    ("her2", "HER2"),
-    ("erbb2", "HER2"),
-    ("microsatellite", "MSI"),
-    ("mismatch repair", "MMR"),
-    ("ki-67", "Ki-67"),
-    ("ki67", "Ki-67"),
-    ("pd-l1", "PD-L1"),
-    ("tumor mutational burden", "TMB"),
-    ("tumor mutation burden", "TMB"),
-    ("prostate specific", "PSA"),
-    ("carcinoembryonic", "CEA"),
-    ("ca 125", "CA-125"),
-    ("cancer ag 125", "CA-125"),
-];
 
 /// Gene symbols of HGNC ids that oncology records use.
 const HGNC: &[(&str, &str)] = &[
@@ -509,16 +362,7 @@ fn observation(r: &Res, p: &mut Profile) {
     }
     // Tumor markers.
     let lower = text.as_deref().unwrap_or("").to_lowercase();
-    let name = MARKER_CODES
-        .iter()
-        .find(|(c, _)| *c == loinc)
-        .map(|(_, n)| *n)
-        .or_else(|| {
-            MARKER_WORDS
-                .iter()
-                .find(|(w, _)| lower.contains(w))
-                .map(|(_, n)| *n)
-        });
+    let name = marker_name(Some(loinc), std::slice::from_ref(&lower));
     let Some(name) = name.filter(|_| r.profile_has("tumor-marker") || !lower.is_empty()) else {
         return;
     };
@@ -643,54 +487,6 @@ fn variant(r: &Res, p: &mut Profile) {
     );
 }
 
-/// Stems of cancer medicines, for records (such as Synthea's) that list
-/// every prescription without saying which are cancer-related.
-const CANCER_DRUGS: &[&str] = &[
-    "platin",
-    "taxel",
-    "rubicin",
-    "fluorouracil",
-    "capecitabine",
-    "gemcitabine",
-    "cyclophosphamide",
-    "methotrexate",
-    "tamoxifen",
-    "letrozole",
-    "anastrozole",
-    "exemestane",
-    "fulvestrant",
-    "leuprolide",
-    "goserelin",
-    "abiraterone",
-    "enzalutamide",
-    "bicalutamide",
-    "mab",
-    "nib",
-    "ciclib",
-    "parib",
-    "etoposide",
-    "vincristine",
-    "vinorelbine",
-    "irinotecan",
-    "topotecan",
-    "temozolomide",
-    "lenalidomide",
-    "bortezomib",
-    "pemetrexed",
-    "dacarbazine",
-    "bleomycin",
-    "ifosfamide",
-    "cytarabine",
-    "fludarabine",
-    "bendamustine",
-    "mitomycin",
-    "hydroxyurea",
-    "megestrol",
-    "palbociclib",
-    "ribociclib",
-    "abemaciclib",
-];
-
 fn medication(r: &Res, p: &mut Profile) {
     let (code, text) = concept(r.v.get("medicationCodeableConcept"));
     let Some(name) = text.or_else(|| r.str_at("/medicationReference/display").map(str::to_string))
@@ -698,8 +494,7 @@ fn medication(r: &Res, p: &mut Profile) {
         return;
     };
     let lower = name.to_lowercase();
-    let cancer_related =
-        r.profile_has("cancer-related") || CANCER_DRUGS.iter().any(|d| lower.contains(d));
+    let cancer_related = r.profile_has("cancer-related") || is_cancer_drug(&lower);
     if !cancer_related {
         return;
     }
@@ -729,26 +524,9 @@ fn procedure(r: &Res, p: &mut Profile) {
     let (code, text) = concept(r.v.get("code"));
     let Some(name) = text else { return };
     let lower = name.to_lowercase();
-    let radiation = [
-        "radiation",
-        "radiotherapy",
-        "brachytherapy",
-        "teleradiotherapy",
-        "irradiation",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-        || r.profile_has("radiotherapy");
-    let surgery = [
-        "ectomy",
-        "resection",
-        "excision",
-        "lumpectomy",
-        "amputation",
-        "whipple",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
+    let radiation =
+        RADIATION_WORDS.iter().any(|w| lower.contains(w)) || r.profile_has("radiotherapy");
+    let surgery = SURGERY_WORDS.iter().any(|w| lower.contains(w))
         || r.profile_has("cancer-related-surgical-procedure");
     let kind = match (radiation, surgery) {
         (true, _) => TreatmentKind::Radiation,

@@ -14,6 +14,7 @@ pub mod profile;
 pub mod render;
 pub mod sniff;
 pub mod text;
+mod vocab;
 
 pub use profile::{
     Biomarker, Cancer, Code, Fact, FactStatus, Method, Performance, Profile, Provenance, Site,
