@@ -43,6 +43,20 @@ pub enum Route {
 }
 
 impl Route {
+    /// The route's name as labeled sets write it (`emergency`, `dosing`,
+    /// `out_of_scope`, `ambiguous`, `unclear`, `question`), and its detail:
+    /// the emergency situation, the dosing kind, or the ambiguity.
+    pub fn label(&self) -> (&'static str, &'static str) {
+        match self {
+            Route::Emergency(e) => ("emergency", e.situation.id),
+            Route::Unclear => ("unclear", ""),
+            Route::Dosing(d) => ("dosing", d.kind),
+            Route::OutOfScope => ("out_of_scope", ""),
+            Route::Ambiguous(d) => ("ambiguous", d.ambiguity.id),
+            Route::Question => ("question", ""),
+        }
+    }
+
     /// The answer kind the route leads to (`Question` and `Ambiguous` may
     /// still end as `no_evidence`).
     pub fn kind(&self) -> sextant_core::AnswerKind {
@@ -554,13 +568,13 @@ impl Engine {
                 let also = match &e.rest {
                     Some(rest) => match self.route(rest) {
                         Route::Emergency(_) | Route::Unclear | Route::OutOfScope => None,
-                        _ => Some(self.ask_routed(rest, used, profile)?),
+                        route => Some(self.ask_routed(rest, route, used, profile)?),
                     },
                     None => None,
                 };
                 routes::emergency(self, &q, &e, used, also)?
             }
-            _ => self.ask_routed(&q, used, profile)?,
+            route => self.ask_routed(&q, route, used, profile)?,
         };
         answer.retriever = used.as_str().to_string();
         if used != retriever {
@@ -569,15 +583,17 @@ impl Engine {
         Ok(answer)
     }
 
-    /// Answers a validated question that is not an emergency.
+    /// Answers a validated question along its route (routed once, by the
+    /// caller: routing runs before every answer).
     fn ask_routed(
         &self,
         q: &str,
+        route: Route,
         used: Retriever,
         profile: Option<&sextant_records::Profile>,
     ) -> Result<Answer> {
         let mut chosen = None;
-        let mut answer = match self.route(q) {
+        let mut answer = match route {
             Route::Emergency(e) => routes::emergency(self, q, &e, used, None)?,
             Route::Unclear => routes::unclear(q),
             Route::Dosing(d) => routes::dosing(self, q, &d, used)?,

@@ -58,22 +58,10 @@ const DEV_SETS: &[&str] = &[
     "safety-dev-e.tsv",
 ];
 
-/// The label a route gives, as in the set.
-fn label(r: &Route) -> (&'static str, String) {
-    match r {
-        Route::Emergency(e) => ("emergency", e.situation.id.to_string()),
-        Route::Unclear => ("unclear", String::new()),
-        Route::Dosing(d) => ("dosing", d.kind.to_string()),
-        Route::OutOfScope => ("out_of_scope", String::new()),
-        Route::Ambiguous(d) => ("ambiguous", d.ambiguity.id.to_string()),
-        Route::Question => ("question", String::new()),
-    }
-}
-
 /// Routes one row; `None` when it gets its label.
 fn check(file: &str, row: &Row) -> Option<String> {
     let r = route(&row.question, &[]);
-    let (got, detail) = label(&r);
+    let (got, detail) = r.label();
     let ok = got == row.expect && (row.expect != "ambiguous" || detail == row.category);
     (!ok).then(|| {
         format!(

@@ -86,22 +86,9 @@ pub fn load(path: &Path) -> Result<(Vec<Row>, Vec<Issue>)> {
     Ok((rows, issues))
 }
 
-/// The route's label, as in the set's `expect` column, and its detail (the
-/// emergency situation or the ambiguity).
-pub fn label(route: &Route) -> (&'static str, String) {
-    match route {
-        Route::Emergency(e) => ("emergency", e.situation.id.to_string()),
-        Route::Unclear => ("unclear", String::new()),
-        Route::Dosing(d) => ("dosing", d.kind.to_string()),
-        Route::OutOfScope => ("out_of_scope", String::new()),
-        Route::Ambiguous(d) => ("ambiguous", d.ambiguity.id.to_string()),
-        Route::Question => ("question", String::new()),
-    }
-}
-
 /// Does a route satisfy a row? Ambiguous rows must find their own ambiguity.
 pub fn satisfied(row: &Row, route: &Route) -> bool {
-    let (got, detail) = label(route);
+    let (got, detail) = route.label();
     got == row.expect && (row.expect != "ambiguous" || detail == row.category)
 }
 
@@ -158,7 +145,7 @@ pub fn run(
         let us = t.elapsed().as_secs_f64() * 1e6;
         total_us += us;
         max_us = max_us.max(us);
-        let (got, detail) = label(&route);
+        let (got, detail) = route.label();
         *per_expect.entry(row.expect.clone()).or_default() += 1;
         *confusion
             .entry(row.expect.clone())

@@ -53,14 +53,27 @@ fn person() -> Provenance {
     }
 }
 
-/// Applies the change `c` to `list`, whose facts' canonical lines are
-/// `lines` (same order). Returns an issue when it cannot.
+/// Applies the change `c` to `list`. `put` adds a fact to a profile's
+/// field, which gives each fact its canonical line (the name changes use).
 fn apply_to<T: serde::de::DeserializeOwned + PartialEq + Clone>(
     list: &mut Vec<Fact<T>>,
-    lines: &[String],
+    put: fn(&mut Profile, Fact<T>),
     c: &Change,
     at: &str,
 ) -> Option<Issue> {
+    // A removed fact has no line: it cannot be changed again.
+    let lines: Vec<String> = list
+        .iter()
+        .map(|f| {
+            let mut one = Profile::default();
+            put(&mut one, f.clone());
+            one.canonical_facts()
+                .into_iter()
+                .next()
+                .map(|x| x.1)
+                .unwrap_or_default()
+        })
+        .collect();
     let find = || {
         c.fact
             .as_ref()
@@ -122,34 +135,6 @@ fn apply_to<T: serde::de::DeserializeOwned + PartialEq + Clone>(
     }
 }
 
-/// The canonical lines of one field's facts, in list order.
-fn lines_of(p: &Profile, field: &str, n: usize) -> Vec<String> {
-    // canonical_facts sorts and skips removed facts; rebuild per fact so
-    // positions match the list.
-    (0..n)
-        .map(|i| {
-            let mut one = Profile::default();
-            match field {
-                "cancer" => one.primary_cancers.push(p.primary_cancers[i].clone()),
-                "metastasis" => one.metastatic_sites.push(p.metastatic_sites[i].clone()),
-                "stage" => one.stages.push(p.stages[i].clone()),
-                "grade" => one.grades.push(p.grades[i].clone()),
-                "biomarker" => one.biomarkers.push(p.biomarkers[i].clone()),
-                "treatment" => one.treatments.push(p.treatments[i].clone()),
-                "performance" => one.performance.push(p.performance[i].clone()),
-                "sex" => one.sex.push(p.sex[i].clone()),
-                _ => one.birth_date.push(p.birth_date[i].clone()),
-            }
-            // A removed fact has no line: it cannot be changed again.
-            one.canonical_facts()
-                .into_iter()
-                .next()
-                .map(|x| x.1)
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 /// Applies a patch. Changes that cannot be applied are returned as issues;
 /// the others are applied.
 pub fn apply(p: &mut Profile, patch: &Patch) -> Vec<Issue> {
@@ -157,42 +142,25 @@ pub fn apply(p: &mut Profile, patch: &Patch) -> Vec<Issue> {
     for (k, c) in patch.changes.iter().enumerate() {
         let at = format!("change {}", k + 1);
         let issue = match c.field.as_str() {
-            "cancer" => {
-                let l = lines_of(p, "cancer", p.primary_cancers.len());
-                apply_to(&mut p.primary_cancers, &l, c, &at)
-            }
-            "metastasis" => {
-                let l = lines_of(p, "metastasis", p.metastatic_sites.len());
-                apply_to(&mut p.metastatic_sites, &l, c, &at)
-            }
-            "stage" => {
-                let l = lines_of(p, "stage", p.stages.len());
-                apply_to(&mut p.stages, &l, c, &at)
-            }
-            "grade" => {
-                let l = lines_of(p, "grade", p.grades.len());
-                apply_to(&mut p.grades, &l, c, &at)
-            }
-            "biomarker" => {
-                let l = lines_of(p, "biomarker", p.biomarkers.len());
-                apply_to(&mut p.biomarkers, &l, c, &at)
-            }
-            "treatment" => {
-                let l = lines_of(p, "treatment", p.treatments.len());
-                apply_to(&mut p.treatments, &l, c, &at)
-            }
-            "performance" => {
-                let l = lines_of(p, "performance", p.performance.len());
-                apply_to(&mut p.performance, &l, c, &at)
-            }
-            "sex" => {
-                let l = lines_of(p, "sex", p.sex.len());
-                apply_to(&mut p.sex, &l, c, &at)
-            }
-            "birth_date" => {
-                let l = lines_of(p, "birth_date", p.birth_date.len());
-                apply_to(&mut p.birth_date, &l, c, &at)
-            }
+            "cancer" => apply_to(
+                &mut p.primary_cancers,
+                |p, f| p.primary_cancers.push(f),
+                c,
+                &at,
+            ),
+            "metastasis" => apply_to(
+                &mut p.metastatic_sites,
+                |p, f| p.metastatic_sites.push(f),
+                c,
+                &at,
+            ),
+            "stage" => apply_to(&mut p.stages, |p, f| p.stages.push(f), c, &at),
+            "grade" => apply_to(&mut p.grades, |p, f| p.grades.push(f), c, &at),
+            "biomarker" => apply_to(&mut p.biomarkers, |p, f| p.biomarkers.push(f), c, &at),
+            "treatment" => apply_to(&mut p.treatments, |p, f| p.treatments.push(f), c, &at),
+            "performance" => apply_to(&mut p.performance, |p, f| p.performance.push(f), c, &at),
+            "sex" => apply_to(&mut p.sex, |p, f| p.sex.push(f), c, &at),
+            "birth_date" => apply_to(&mut p.birth_date, |p, f| p.birth_date.push(f), c, &at),
             other => Some(Issue::new(&at, format!("unknown field {other:?}"))),
         };
         issues.extend(issue);
