@@ -13,3 +13,5 @@ cd "$(dirname "$0")/.."
 cargo fmt --all --check
 cargo clippy --release --locked --workspace --all-targets -- -D warnings
 cargo test --release --locked --workspace
+# A short fuzz of the record parsers (20 s per target; SEXTANT_FUZZ_SECONDS).
+./scripts/fuzz.sh

@@ -264,6 +264,9 @@ pub struct Analysis {
     /// lower-case words (a reading about cancer spread to the liver keeps
     /// to the liver).
     pub focus: &'static [&'static str],
+    /// Words from the person's records (stage, receptors, genes) that
+    /// retrieval favours a little: "stage IV", "hormone receptor positive".
+    pub profile_terms: Vec<String>,
 }
 
 /// Problems with the question itself.
@@ -384,6 +387,7 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
         about_child,
         stage_variants,
         focus: &[],
+        profile_terms: Vec::new(),
     }
 }
 

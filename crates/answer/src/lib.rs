@@ -191,6 +191,9 @@ pub mod boosts {
     pub const SYNONYM_WEIGHT: f32 = 0.35;
     /// Weight of intent words added to the query.
     pub const INTENT_WEIGHT: f32 = 0.3;
+    /// Weight of words from the person's records (stage, receptors, genes):
+    /// below a synonym's, so the question's own words still lead.
+    pub const PROFILE_WEIGHT: f32 = 0.25;
 }
 
 /// An open knowledge base, ready to answer.
@@ -385,6 +388,12 @@ impl Engine {
             terms.push(QueryTerm {
                 text: w.to_string(),
                 weight: boosts::INTENT_WEIGHT,
+            });
+        }
+        for t in &a.profile_terms {
+            terms.push(QueryTerm {
+                text: t.clone(),
+                weight: boosts::PROFILE_WEIGHT,
             });
         }
         for v in &a.stage_variants {
@@ -599,8 +608,10 @@ impl Engine {
             Route::Dosing(d) => routes::dosing(self, q, &d, used)?,
             Route::OutOfScope => routes::out_of_scope(q),
             Route::Ambiguous(d) => {
-                let plans = match profile.and_then(|p| personal::choose(&d, p)) {
-                    Some(plan) => {
+                let chosen_plan = profile.and_then(|p| Some((p, personal::choose(&d, p)?)));
+                let plans = match chosen_plan {
+                    Some((p, mut plan)) => {
+                        plan.terms = personal::retrieval_terms(p);
                         chosen = Some((plan.label.clone(), d.ambiguity.phrase));
                         vec![plan]
                     }
@@ -620,6 +631,7 @@ impl Engine {
                     if a.cancer_types.is_empty() {
                         a.cancer_types = personal::cancer_types(p);
                     }
+                    a.profile_terms = personal::retrieval_terms(p);
                 }
                 self.answer_analyzed(&a, used)?
             }
@@ -695,6 +707,7 @@ impl Engine {
             // option"), not one its rewrite suggests.
             a.intent = whole.intent;
             a.focus = spec.focus;
+            a.profile_terms = spec.terms.clone();
             let (hits, qvec) = self.retrieve_with_query(&a, COMPOSE_PASSAGES * 4, used)?;
             let hits: Vec<Hit> = hits
                 .into_iter()

@@ -24,6 +24,8 @@ pub struct Plan {
     /// sources may say little about breast cancer in the liver, but much
     /// about metastatic breast cancer.
     pub fallback_focus: Option<&'static [&'static str]>,
+    /// Words from the records that retrieval favours ([`retrieval_terms`]).
+    pub terms: Vec<String>,
 }
 
 impl From<&ReadingSpec> for Plan {
@@ -35,12 +37,20 @@ impl From<&ReadingSpec> for Plan {
             focus: s.focus,
             require_types: s.require_types.to_vec(),
             fallback_focus: None,
+            terms: Vec::new(),
         }
     }
 }
 
 fn live<T>(facts: &[sextant_records::Fact<T>]) -> impl Iterator<Item = &sextant_records::Fact<T>> {
     facts.iter().filter(|f| f.status != FactStatus::Removed)
+}
+
+/// The lower-case result of the profile's first live `name` biomarker.
+fn biomarker_result(p: &Profile, name: &str) -> Option<String> {
+    live(&p.biomarkers)
+        .find(|f| f.value.name.eq_ignore_ascii_case(name))
+        .map(|f| f.value.result.to_lowercase())
 }
 
 /// The catalog types of the profile's primary cancers.
@@ -99,6 +109,7 @@ pub fn choose(d: &Detected, p: &Profile) -> Option<Plan> {
             focus: base.focus,
             require_types: vec![primary.id],
             fallback_focus: Some(&["metasta", "spread", "stage iv", "advanced", "distant"]),
+            terms: Vec::new(),
         })
     };
     match d.ambiguity.id {
@@ -133,6 +144,74 @@ pub fn choose(d: &Detected, p: &Profile) -> Option<Plan> {
         }
         _ => None,
     }
+}
+
+/// Words the sources use for the person's stage and biomarkers, for
+/// retrieval to favour a little ([`crate::boosts::PROFILE_WEIGHT`]): a
+/// stage IV, ER-positive, HER2-negative breast cancer brings up passages on
+/// metastatic, hormone receptor-positive, HER2-negative disease first.
+/// The person's cancer type is boosted separately, as a named type.
+pub fn retrieval_terms(p: &Profile) -> Vec<String> {
+    let mut out: Vec<&str> = Vec::new();
+    let groups = live(&p.stages).filter_map(|f| f.value.group.as_deref());
+    let mut stage_iv = live(&p.stages).any(|f| {
+        f.value
+            .m
+            .as_deref()
+            .is_some_and(|m| m.trim_start_matches(['c', 'p']).starts_with("M1"))
+    }) || live(&p.metastatic_sites).next().is_some();
+    for g in groups {
+        let g = g.trim().to_uppercase();
+        let roman = g.trim_start_matches("STAGE").trim();
+        let base =
+            roman.trim_end_matches(|c: char| c.is_ascii_alphabetic() && c != 'I' && c != 'V');
+        match base {
+            "IV" => stage_iv = true,
+            "III" => out.extend(["stage iii", "locally advanced"]),
+            "II" => out.push("stage ii"),
+            "I" => out.extend(["stage i", "early stage"]),
+            "0" => out.push("stage 0"),
+            _ => {}
+        }
+    }
+    if stage_iv {
+        out.extend(["stage iv", "metastatic", "advanced"]);
+    }
+    let result = |name: &str| biomarker_result(p, name);
+    let (er, pr, her2) = (result("ER"), result("PR"), result("HER2"));
+    let pos = |r: &Option<String>| r.as_deref() == Some("positive");
+    let neg = |r: &Option<String>| r.as_deref() == Some("negative");
+    if pos(&er) || pos(&pr) {
+        out.extend(["hormone receptor positive", "hormone therapy"]);
+    }
+    if pos(&her2) {
+        out.extend(["her2 positive", "targeted therapy"]);
+    } else if neg(&her2) {
+        out.push("her2 negative");
+    }
+    if neg(&er) && neg(&pr) && neg(&her2) {
+        out.push("triple negative");
+    }
+    let msi = result("MSI");
+    if msi
+        .as_deref()
+        .is_some_and(|r| r.contains("high") || r == "positive")
+    {
+        out.extend(["microsatellite instability", "immunotherapy"]);
+    }
+    if result("PD-L1").as_deref().is_some_and(|r| r != "negative") {
+        out.extend(["pd-l1", "immunotherapy"]);
+    }
+    let mut terms: Vec<String> = out.into_iter().map(str::to_string).collect();
+    // Genes with a finding ("KRAS", "EGFR"): pages name the gene.
+    for (gene, _) in gene_findings(p) {
+        let g = gene.to_lowercase();
+        if !terms.contains(&g) {
+            terms.push(g);
+        }
+    }
+    terms.dedup();
+    terms
 }
 
 /// "TrialMatching_Patient01.json, Condition/abc code".
@@ -229,11 +308,7 @@ pub fn facts(p: &Profile) -> Vec<FactUsed> {
 
 /// Questions for the care team that name the person's situation.
 pub fn questions(p: &Profile) -> Vec<String> {
-    let result = |name: &str| {
-        live(&p.biomarkers)
-            .find(|f| f.value.name.eq_ignore_ascii_case(name))
-            .map(|f| f.value.result.to_lowercase())
-    };
+    let result = |name: &str| biomarker_result(p, name);
     let mut out = Vec::new();
     let hr_pos = ["ER", "PR"]
         .iter()
@@ -345,11 +420,7 @@ pub fn disease_words(p: &Profile) -> Vec<&'static str> {
 /// CIViC disease subtypes that do not fit the person's receptors
 /// ("HER2-receptor positive breast cancer" for a HER2-negative tumor).
 pub fn subtypes_to_avoid(p: &Profile) -> Vec<&'static str> {
-    let result = |name: &str| {
-        live(&p.biomarkers)
-            .find(|f| f.value.name.eq_ignore_ascii_case(name))
-            .map(|f| f.value.result.to_lowercase())
-    };
+    let result = |name: &str| biomarker_result(p, name);
     let mut out = Vec::new();
     if result("HER2").as_deref() == Some("negative") {
         out.push("her2-receptor positive");

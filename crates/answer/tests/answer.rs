@@ -562,3 +562,39 @@ fn civic_explains_a_patients_gene_findings_in_their_cancer_type() {
         .iter()
         .all(|x| x.source.contains("2021") && x.pmid.is_some()));
 }
+
+#[test]
+fn the_records_stage_and_receptors_steer_retrieval() {
+    let Some(engine) = real_engine() else { return };
+    let record = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/data/records/mcode/ctm-app/src/utils/r4_test_patients/TrialMatching_Patient01.json",
+    );
+    let profile = sextant_records::read_file(&record).unwrap();
+    let terms = sextant_answer::personal::retrieval_terms(&profile);
+    // Stage IV, ER-positive, HER2-negative, with gene findings.
+    for t in ["stage iv", "hormone receptor positive", "her2 negative"] {
+        assert!(terms.iter().any(|x| x == t), "{t} not in {terms:?}");
+    }
+    // "What treatments might work for me?": the records name the cancer;
+    // with their stage and receptors, passages about metastatic,
+    // hormone-receptor-positive disease rank higher.
+    let about_situation = |with_terms: bool| {
+        let mut a = sextant_answer::analyze::analyze("What treatments might work for me?", &[]);
+        a.cancer_types = sextant_answer::personal::cancer_types(&profile);
+        if with_terms {
+            a.profile_terms = terms.clone();
+        }
+        let hits = engine.retrieve(&a, 10, Retriever::DEFAULT).unwrap();
+        hits.iter()
+            .filter(|h| {
+                let t = engine.kb().passage(h.ord).unwrap().text.to_lowercase();
+                ["stage iv", "metasta", "hormone", "her2-negative"]
+                    .iter()
+                    .any(|w| t.contains(w))
+            })
+            .count()
+    };
+    let (without, with) = (about_situation(false), about_situation(true));
+    eprintln!("top-10 passages on the person's situation: {without} without the records' terms, {with} with");
+    assert!(with > without, "{with} <= {without}");
+}

@@ -293,7 +293,7 @@ pub fn eval_retrieval(
 
 /// Reads record files into one profile and prints it. Exit status 2 when a
 /// file cannot be read at all; parts that cannot be read are listed as issues.
-pub fn profile(files: &[PathBuf], apply: Option<&Path>, json: bool) -> Result<()> {
+pub fn profile(files: &[PathBuf], apply: Option<&Path>, edit: bool, json: bool) -> Result<()> {
     let mut profile = sextant_records::Profile::default();
     for f in files {
         profile.merge(load_profile(f)?);
@@ -306,6 +306,14 @@ pub fn profile(files: &[PathBuf], apply: Option<&Path>, json: bool) -> Result<()
         for issue in sextant_records::edit::apply(&mut profile, &patch) {
             eprintln!("warning: {issue}");
         }
+    }
+    if edit {
+        let stdin = std::io::stdin();
+        let patch = crate::review::review(&profile, &mut stdin.lock(), &mut std::io::stderr())?;
+        for issue in sextant_records::edit::apply(&mut profile, &patch) {
+            eprintln!("warning: {issue}");
+        }
+        eprintln!("{} changes applied.", patch.changes.len());
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&profile)?);

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use sextant_answer::Retriever;
 
 mod commands;
+mod review;
 
 #[derive(Parser)]
 #[command(
@@ -67,6 +68,9 @@ enum Command {
         /// Apply the person's corrections (a JSON patch: confirm, correct, remove or add facts).
         #[arg(long, value_name = "PATCH")]
         apply: Option<PathBuf>,
+        /// Review the facts one by one (confirm, correct, remove) and add missing ones; prompts on stderr, the result on stdout.
+        #[arg(long)]
+        edit: bool,
         /// Print JSON (save it to use with `ask --profile` or to correct it later).
         #[arg(long)]
         json: bool,
@@ -131,7 +135,7 @@ enum EvalSuite {
         #[arg(long, value_name = "TSV")]
         set: Vec<PathBuf>,
     },
-    /// Records extraction: field-level F1 on the expected mCODE profiles, the mCODE fixtures, FHIR parsing speed on Synthea's bundles.
+    /// Records extraction: field-level F1 on the expected mCODE profiles, the mCODE fixtures, FHIR parsing speed on Synthea's bundles, TCGA pathology-report agreement with silver labels and text reports per second.
     Records {
         /// Print JSON.
         #[arg(long)]
@@ -238,9 +242,12 @@ fn main() -> ExitCode {
         Command::Eval {
             suite: EvalSuite::Abstention { json, limit },
         } => commands::eval_abstention(cli.data.as_deref(), cli.kb.as_deref(), models, json, limit),
-        Command::Profile { files, apply, json } => {
-            commands::profile(&files, apply.as_deref(), json)
-        }
+        Command::Profile {
+            files,
+            apply,
+            edit,
+            json,
+        } => commands::profile(&files, apply.as_deref(), edit, json),
         Command::Bench {
             json,
             skip_ingest,

@@ -1290,3 +1290,45 @@ fn missing_model_means_bm25_with_a_warning_and_a_damaged_one_an_error() {
         stderr(&o)
     );
 }
+
+#[test]
+fn profile_edit_reviews_facts_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.txt");
+    std::fs::write(
+        &report,
+        "FINAL DIAGNOSIS: Left breast, invasive ductal carcinoma. Estrogen receptor: positive. HER2: negative.\n",
+    )
+    .unwrap();
+    let plain = run(sextant().args(["profile", "--json"]).arg(&report));
+    assert_ok(&plain, "profile --json");
+    let before: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert!(!before["biomarkers"].as_array().unwrap().is_empty());
+    // Remove every fact reviewed, then add a metastasis.
+    let mut child = sextant()
+        .args(["profile", "--edit", "--json"])
+        .arg(&report)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all("r\nr\nr\nr\nr\nr\nr\nr\nmetastasis\nbone\n\n".as_bytes())
+            .unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_ok(&o, "profile --edit");
+    let after: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let bone = &after["metastatic_sites"][0];
+    assert_eq!(bone["value"]["name"], "bone");
+    assert_eq!(bone["status"], "corrected");
+    assert_eq!(bone["provenance"][0]["method"], "person");
+    for b in after["biomarkers"].as_array().unwrap() {
+        assert_eq!(b["status"], "removed", "{b}");
+    }
+    assert!(stderr(&o).contains("(from "), "{}", stderr(&o));
+}

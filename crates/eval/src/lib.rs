@@ -10,6 +10,7 @@ pub mod medquad;
 pub mod records;
 pub mod retrieval;
 pub mod safety;
+pub mod tcga;
 
 /// Errors of evaluation.
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,9 @@
 //! - The mCODE fixtures: how many files read, how many gave facts.
 //! - Synthea's cancer bundles: FHIR resources parsed and extracted per
 //!   second on one core (unpacking is not timed).
+//! - TCGA pathology reports: agreement of the text reader with the silver
+//!   labels per cancer type and field, and text reports read per second
+//!   ([`crate::tcga`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +48,8 @@ pub struct Report {
     pub synthea_seconds: f64,
     pub synthea_resources_per_s: f64,
     pub synthea_with_cancer: usize,
+    /// TCGA pathology reports, when the data is there.
+    pub tcga: Option<crate::tcga::Report>,
 }
 
 fn score(field: &str, expected: usize, extracted: usize, correct: usize) -> FieldScore {
@@ -172,6 +177,11 @@ pub fn run(data: &Path) -> Result<Report> {
         seconds += t.elapsed().as_secs_f64();
         with_cancer += usize::from(!p.primary_cancers.is_empty());
     }
+    let tcga = if data.join("records/tcga-path-reports").is_dir() {
+        Some(crate::tcga::run(data, false)?.0)
+    } else {
+        None
+    };
     Ok(Report {
         profiles: cases.len(),
         fields,
@@ -186,6 +196,7 @@ pub fn run(data: &Path) -> Result<Report> {
         synthea_seconds: seconds,
         synthea_resources_per_s: resources as f64 / seconds.max(1e-9),
         synthea_with_cancer: with_cancer,
+        tcga,
     })
 }
 
@@ -217,5 +228,9 @@ pub fn table(r: &Report) -> String {
         r.synthea_seconds,
         r.synthea_resources_per_s
     ));
+    if let Some(t) = &r.tcga {
+        o.push('\n');
+        o.push_str(&crate::tcga::table(t));
+    }
     o
 }

@@ -17,19 +17,19 @@
 //! merges into the removed one. Corrected and added facts are marked as the
 //! person's, and win.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sextant_core::Issue;
 
 use crate::profile::{Fact, FactStatus, Method, Profile, Provenance};
 
 /// A set of changes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Patch {
     pub changes: Vec<Change>,
 }
 
 /// One change.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Change {
     /// `confirm`, `correct`, `remove` or `add`.
     pub op: String,
@@ -37,10 +37,10 @@ pub struct Change {
     /// `performance`, `sex`, `birth_date`.
     pub field: String,
     /// The canonical line of the fact changed (not for `add`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fact: Option<String>,
     /// The new value (for `correct` and `add`), in the field's JSON shape.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<serde_json::Value>,
 }
 
@@ -53,8 +53,19 @@ fn person() -> Provenance {
     }
 }
 
-/// Applies the change `c` to `list`. `put` adds a fact to a profile's
-/// field, which gives each fact its canonical line (the name changes use).
+/// The canonical line of one fact: the name corrections use for it. `put`
+/// adds a fact to a profile's field.
+fn line_of<T: Clone>(f: &Fact<T>, put: fn(&mut Profile, Fact<T>)) -> String {
+    let mut one = Profile::default();
+    put(&mut one, f.clone());
+    one.canonical_facts()
+        .into_iter()
+        .next()
+        .map(|x| x.1)
+        .unwrap_or_default()
+}
+
+/// Applies the change `c` to `list`.
 fn apply_to<T: serde::de::DeserializeOwned + PartialEq + Clone>(
     list: &mut Vec<Fact<T>>,
     put: fn(&mut Profile, Fact<T>),
@@ -62,18 +73,7 @@ fn apply_to<T: serde::de::DeserializeOwned + PartialEq + Clone>(
     at: &str,
 ) -> Option<Issue> {
     // A removed fact has no line: it cannot be changed again.
-    let lines: Vec<String> = list
-        .iter()
-        .map(|f| {
-            let mut one = Profile::default();
-            put(&mut one, f.clone());
-            one.canonical_facts()
-                .into_iter()
-                .next()
-                .map(|x| x.1)
-                .unwrap_or_default()
-        })
-        .collect();
+    let lines: Vec<String> = list.iter().map(|f| line_of(f, put)).collect();
     let find = || {
         c.fact
             .as_ref()
@@ -135,38 +135,142 @@ fn apply_to<T: serde::de::DeserializeOwned + PartialEq + Clone>(
     }
 }
 
+/// Something done to every field of a profile, whatever its value type.
+trait FieldVisitor {
+    fn visit<T: Serialize + serde::de::DeserializeOwned + PartialEq + Clone>(
+        &mut self,
+        field: &'static str,
+        list: &mut Vec<Fact<T>>,
+        put: fn(&mut Profile, Fact<T>),
+    );
+}
+
+/// The one list of the fields corrections name, with the profile list each
+/// names.
+fn visit_fields(p: &mut Profile, v: &mut impl FieldVisitor) {
+    v.visit("cancer", &mut p.primary_cancers, |p, f| {
+        p.primary_cancers.push(f)
+    });
+    v.visit("metastasis", &mut p.metastatic_sites, |p, f| {
+        p.metastatic_sites.push(f)
+    });
+    v.visit("stage", &mut p.stages, |p, f| p.stages.push(f));
+    v.visit("grade", &mut p.grades, |p, f| p.grades.push(f));
+    v.visit("biomarker", &mut p.biomarkers, |p, f| p.biomarkers.push(f));
+    v.visit("treatment", &mut p.treatments, |p, f| p.treatments.push(f));
+    v.visit("performance", &mut p.performance, |p, f| {
+        p.performance.push(f)
+    });
+    v.visit("sex", &mut p.sex, |p, f| p.sex.push(f));
+    v.visit("birth_date", &mut p.birth_date, |p, f| p.birth_date.push(f));
+}
+
+/// The fields corrections can change, with the keys of each one's value
+/// (none: the value is a plain string, as for `grade`), the order a person
+/// is asked for them in.
+pub const FIELDS: &[(&str, &[&str])] = &[
+    (
+        "cancer",
+        &["name", "type_id", "histology", "site", "laterality"],
+    ),
+    ("metastasis", &["name"]),
+    ("stage", &["group", "t", "n", "m", "kind", "system"]),
+    ("grade", &[]),
+    (
+        "biomarker",
+        &["name", "result", "variant", "origin", "detail"],
+    ),
+    ("treatment", &["kind", "name", "status", "start", "end"]),
+    ("performance", &["scale", "value"]),
+    ("sex", &[]),
+    ("birth_date", &[]),
+];
+
 /// Applies a patch. Changes that cannot be applied are returned as issues;
 /// the others are applied.
 pub fn apply(p: &mut Profile, patch: &Patch) -> Vec<Issue> {
+    struct One<'a> {
+        change: &'a Change,
+        at: String,
+        issue: Option<Issue>,
+        found: bool,
+    }
+    impl FieldVisitor for One<'_> {
+        fn visit<T: Serialize + serde::de::DeserializeOwned + PartialEq + Clone>(
+            &mut self,
+            field: &'static str,
+            list: &mut Vec<Fact<T>>,
+            put: fn(&mut Profile, Fact<T>),
+        ) {
+            if field == self.change.field {
+                self.found = true;
+                self.issue = apply_to(list, put, self.change, &self.at);
+            }
+        }
+    }
     let mut issues = Vec::new();
     for (k, c) in patch.changes.iter().enumerate() {
-        let at = format!("change {}", k + 1);
-        let issue = match c.field.as_str() {
-            "cancer" => apply_to(
-                &mut p.primary_cancers,
-                |p, f| p.primary_cancers.push(f),
-                c,
-                &at,
-            ),
-            "metastasis" => apply_to(
-                &mut p.metastatic_sites,
-                |p, f| p.metastatic_sites.push(f),
-                c,
-                &at,
-            ),
-            "stage" => apply_to(&mut p.stages, |p, f| p.stages.push(f), c, &at),
-            "grade" => apply_to(&mut p.grades, |p, f| p.grades.push(f), c, &at),
-            "biomarker" => apply_to(&mut p.biomarkers, |p, f| p.biomarkers.push(f), c, &at),
-            "treatment" => apply_to(&mut p.treatments, |p, f| p.treatments.push(f), c, &at),
-            "performance" => apply_to(&mut p.performance, |p, f| p.performance.push(f), c, &at),
-            "sex" => apply_to(&mut p.sex, |p, f| p.sex.push(f), c, &at),
-            "birth_date" => apply_to(&mut p.birth_date, |p, f| p.birth_date.push(f), c, &at),
-            other => Some(Issue::new(&at, format!("unknown field {other:?}"))),
+        let mut one = One {
+            change: c,
+            at: format!("change {}", k + 1),
+            issue: None,
+            found: false,
         };
-        issues.extend(issue);
+        visit_fields(p, &mut one);
+        if !one.found {
+            issues.push(Issue::new(
+                &one.at,
+                format!(
+                    "unknown field {:?}: use one of {}",
+                    c.field,
+                    FIELDS.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        issues.extend(one.issue);
     }
     p.find_conflicts();
     issues
+}
+
+/// A fact the person can review, named as corrections name it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The patch field (`biomarker`).
+    pub field: &'static str,
+    /// The fact's canonical line (`HER2 negative`).
+    pub line: String,
+    /// The value in the field's JSON shape, the starting point of a
+    /// correction.
+    pub value: serde_json::Value,
+    pub provenance: Vec<Provenance>,
+    pub status: FactStatus,
+}
+
+/// Every fact not removed, in profile order, for review.
+pub fn entries(p: &Profile) -> Vec<Entry> {
+    struct Collect(Vec<Entry>);
+    impl FieldVisitor for Collect {
+        fn visit<T: Serialize + serde::de::DeserializeOwned + PartialEq + Clone>(
+            &mut self,
+            field: &'static str,
+            list: &mut Vec<Fact<T>>,
+            put: fn(&mut Profile, Fact<T>),
+        ) {
+            for f in list.iter().filter(|f| f.status != FactStatus::Removed) {
+                self.0.push(Entry {
+                    field,
+                    line: line_of(f, put),
+                    value: serde_json::to_value(&f.value).unwrap_or_default(),
+                    provenance: f.provenance.clone(),
+                    status: f.status,
+                });
+            }
+        }
+    }
+    let mut c = Collect(Vec::new());
+    visit_fields(&mut p.clone(), &mut c);
+    c.0
 }
 
 #[cfg(test)]
@@ -243,5 +347,37 @@ mod tests {
             .collect();
         assert_eq!(lines, vec!["biomarker: HER2 low", "metastasis: lung"]);
         assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
+    }
+
+    #[test]
+    fn every_field_can_be_added_from_its_keys() {
+        let mut p = Profile::default();
+        let changes = FIELDS
+            .iter()
+            .map(|(field, keys)| Change {
+                op: "add".into(),
+                field: field.to_string(),
+                fact: None,
+                value: Some(if keys.is_empty() {
+                    serde_json::json!("x")
+                } else {
+                    keys.iter()
+                        .map(|k| {
+                            let v = if *k == "kind" && *field == "treatment" {
+                                "medication"
+                            } else {
+                                "x"
+                            };
+                            (k.to_string(), serde_json::json!(v))
+                        })
+                        .collect()
+                }),
+            })
+            .collect();
+        let issues = apply(&mut p, &Patch { changes });
+        assert!(issues.is_empty(), "{issues:?}");
+        let listed: Vec<&str> = entries(&p).iter().map(|e| e.field).collect();
+        let fields: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
+        assert_eq!(listed, fields);
     }
 }

@@ -15,8 +15,9 @@ use crate::profile::{
     Treatment, TreatmentKind,
 };
 use crate::vocab::{
-    histology_of, is_cancer, is_cancer_drug, is_secondary, laterality, marker_name, secondary_site,
-    type_id, untag, RADIATION_WORDS, STAGING, SURGERY_WORDS,
+    coded_result, histology_of, icd10_site, is_cancer, is_cancer_drug, is_icd10, is_secondary,
+    laterality, marker_name, procedure_by_code, secondary_site, site_from_name, type_id, untag,
+    ProcedureKind, MARKER_CODES, RADIATION_WORDS, STAGING, SURGERY_WORDS,
 };
 use crate::{RecordsError, Result};
 
@@ -26,8 +27,9 @@ const MAX_DEPTH: usize = 4;
 /// Reads FHIR JSON (a Bundle, a resource, or NDJSON) into a profile.
 pub fn read(name: &str, bytes: &[u8]) -> Result<Profile> {
     let mut profile = Profile::default();
+    let mut parts = Vec::new();
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(v) => read_value(name, &v, &mut profile, 0),
+        Ok(v) => read_value(name, &v, &mut profile, &mut parts, 0),
         Err(whole) => {
             // NDJSON: one resource per line. Only when the first line is a
             // JSON object on its own; otherwise the file is malformed JSON.
@@ -49,7 +51,7 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Profile> {
             }
             for (i, line) in lines.by_ref() {
                 match serde_json::from_str::<Value>(line) {
-                    Ok(v) => read_value(name, &v, &mut profile, 0),
+                    Ok(v) => read_value(name, &v, &mut profile, &mut parts, 0),
                     Err(e) => profile.issues.push(Issue::new(
                         format!("{name}:{}", i + 1),
                         format!("not a JSON resource, skipped: {e}"),
@@ -58,13 +60,69 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Profile> {
             }
         }
     }
+    combine_stage_parts(parts, &mut profile);
     profile.fold_stages();
     profile.find_conflicts();
     Ok(profile)
 }
 
-fn read_value(name: &str, v: &Value, p: &mut Profile, depth: usize) {
+/// One staging observation (a group, or a T, N or M category), kept until
+/// the whole file is read so that the parts of one staging are one stage.
+struct StagePart {
+    /// Parts of one staging share their kind, date and the condition they
+    /// stage.
+    key: (Option<String>, Option<String>, Option<String>),
+    stage: Stage,
+    prov: Provenance,
+}
+
+/// Joins the group and the T, N and M categories of one staging (same
+/// kind, date and condition, as mCODE's stage group and its `hasMember`
+/// categories are) into one stage; parts that would overwrite one another
+/// stay apart.
+fn combine_stage_parts(parts: Vec<StagePart>, p: &mut Profile) {
+    let mut joined: Vec<(StagePart, Vec<Provenance>)> = Vec::new();
+    for part in parts {
+        let slots = |s: &Stage| [s.group.clone(), s.t.clone(), s.n.clone(), s.m.clone()];
+        let fits = joined.iter_mut().find(|(j, _)| {
+            j.key == part.key
+                && j.stage.system == part.stage.system
+                && slots(&j.stage)
+                    .iter()
+                    .zip(slots(&part.stage).iter())
+                    .all(|(a, b)| a.is_none() || b.is_none())
+        });
+        match fits {
+            Some((j, provs)) => {
+                let s = part.stage;
+                j.stage.group = j.stage.group.take().or(s.group);
+                j.stage.t = j.stage.t.take().or(s.t);
+                j.stage.n = j.stage.n.take().or(s.n);
+                j.stage.m = j.stage.m.take().or(s.m);
+                provs.push(part.prov);
+            }
+            None => joined.push((part, Vec::new())),
+        }
+    }
+    for (j, provs) in joined {
+        let mut fact = Fact::new(j.stage, j.prov);
+        fact.provenance.extend(provs);
+        add(&mut p.stages, fact);
+    }
+}
+
+fn read_value(name: &str, v: &Value, p: &mut Profile, parts: &mut Vec<StagePart>, depth: usize) {
     let Some(rt) = v.get("resourceType").and_then(Value::as_str) else {
+        // A Bundle entry on its own (`fullUrl` and `resource`).
+        if let Some(r) = v
+            .get("resource")
+            .filter(|r| r.get("resourceType").is_some())
+        {
+            if depth < MAX_DEPTH {
+                read_value(name, r, p, parts, depth + 1);
+                return;
+            }
+        }
         p.issues.push(Issue::new(
             name,
             "a JSON object without resourceType is not FHIR, skipped",
@@ -80,7 +138,7 @@ fn read_value(name: &str, v: &Value, p: &mut Profile, depth: usize) {
         let entries = v.get("entry").and_then(Value::as_array);
         for (i, e) in entries.into_iter().flatten().enumerate() {
             match e.get("resource") {
-                Some(r) => read_value(name, r, p, depth + 1),
+                Some(r) => read_value(name, r, p, parts, depth + 1),
                 None => p.issues.push(Issue::new(
                     format!("{name} Bundle entry {i}"),
                     "entry without a resource, skipped",
@@ -93,7 +151,7 @@ fn read_value(name: &str, v: &Value, p: &mut Profile, depth: usize) {
     match rt {
         "Patient" => patient(&r, p),
         "Condition" => condition(&r, p),
-        "Observation" => observation(&r, p),
+        "Observation" => observation(&r, p, parts),
         "MedicationStatement" | "MedicationRequest" | "MedicationAdministration" => {
             medication(&r, p)
         }
@@ -169,9 +227,42 @@ fn concept(c: Option<&Value>) -> (Option<Code>, Option<String>) {
     (code, text)
 }
 
+/// Every coding of a CodeableConcept.
+fn codings(c: Option<&Value>) -> Vec<Code> {
+    c.and_then(|c| c.get("coding"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|cd| {
+            Some(Code {
+                system: cd
+                    .get("system")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                code: cd.get("code")?.as_str()?.to_string(),
+                display: cd
+                    .get("display")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+/// FHIR's administrative genders.
+const GENDERS: &[&str] = &["male", "female", "other", "unknown"];
+
 fn patient(r: &Res, p: &mut Profile) {
     if let Some(g) = r.str_at("/gender") {
-        add(&mut p.sex, Fact::new(g.to_string(), r.prov("gender")));
+        if GENDERS.contains(&g) {
+            add(&mut p.sex, Fact::new(g.to_string(), r.prov("gender")));
+        } else {
+            p.issues.push(Issue::new(
+                format!("{} Patient/{}", r.name, r.id()),
+                "gender is not a FHIR administrative gender (male, female, other, unknown), skipped",
+            ));
+        }
     }
     if let Some(b) = r.str_at("/birthDate") {
         add(
@@ -183,13 +274,39 @@ fn patient(r: &Res, p: &mut Profile) {
 
 fn condition(r: &Res, p: &mut Profile) {
     let (code, text) = concept(r.v.get("code"));
-    let Some(display) = text else {
+    let all = codings(r.v.get("code"));
+    // ICD-10 says primary (C00-C76, C80-C96) or secondary (C77-C79) by
+    // code, whatever the display says.
+    let icd: Vec<&Code> = all
+        .iter()
+        .filter(|c| is_icd10(&c.system) && c.code.starts_with('C'))
+        .collect();
+    let icd_secondary = icd.iter().find(|c| {
+        c.code
+            .get(1..3)
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| (77..=79).contains(&n))
+    });
+    let icd_primary = icd.iter().find(|c| icd10_site(&c.code).is_some());
+    let Some(display) = text.or_else(|| icd_primary.and_then(|c| c.display.clone())) else {
         return;
     };
-    let secondary = r.profile_has("secondary-cancer-condition") || is_secondary(&display);
-    let primary = r.profile_has("primary-cancer-condition") || (!secondary && is_cancer(&display));
+    let secondary = r.profile_has("secondary-cancer-condition")
+        || is_secondary(&display)
+        || icd_secondary.is_some();
+    let primary = r.profile_has("primary-cancer-condition")
+        || (!secondary && (is_cancer(&display) || icd_primary.is_some()));
     if secondary {
-        let name = secondary_site(&display);
+        let (name, code) = match icd_secondary {
+            Some(c) if !is_secondary(&display) => (
+                c.display
+                    .as_deref()
+                    .map(secondary_site)
+                    .unwrap_or_else(|| "unspecified site".into()),
+                Some((*c).clone()),
+            ),
+            _ => (secondary_site(&display), code),
+        };
         add(
             &mut p.metastatic_sites,
             Fact::new(Site { name, code }, r.prov("code")),
@@ -201,20 +318,41 @@ fn condition(r: &Res, p: &mut Profile) {
     }
     let name = untag(&display);
     let (_, site) = concept(r.v.pointer("/bodySite/0"));
-    let site = site.map(|s| {
-        untag(&s)
-            .replace(" structure", "")
-            .trim_end_matches(" (body structure)")
-            .to_lowercase()
-    });
+    let icd_site = icd_primary.and_then(|c| icd10_site(&c.code));
+    // The site the body site states, else the one the ICD-10 code or the
+    // name states ("... of upper-inner quadrant of right female breast").
+    let site = site
+        .map(|s| {
+            untag(&s)
+                .replace(" structure", "")
+                .trim_end_matches(" (body structure)")
+                .to_lowercase()
+        })
+        .or_else(|| icd_site.map(str::to_string))
+        .or_else(|| site_from_name(&name));
     let lower = format!(
         "{} {}",
         name.to_lowercase(),
         site.clone().unwrap_or_default()
     );
     let laterality = laterality(&lower);
-    let type_id = type_id(&name, site.as_deref());
-    let histology = histology_of(&name);
+    let type_id = icd_site
+        .and_then(|s| type_id(&format!("{s} cancer"), None))
+        .or_else(|| type_id(&name, site.as_deref()));
+    // mCODE's histology-morphology-behavior extension, else the name.
+    let histology =
+        r.v.get("extension")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                e.get("url")
+                    .and_then(Value::as_str)
+                    .is_some_and(|u| u.contains("histology-morphology-behavior"))
+            })
+            .find_map(|e| concept(e.get("valueCodeableConcept")).1)
+            .and_then(|h| histology_of(&h))
+            .or_else(|| histology_of(&name));
     add(
         &mut p.primary_cancers,
         Fact::new(
@@ -297,12 +435,25 @@ fn result_word(s: &str) -> String {
     untag(s).to_lowercase()
 }
 
-fn observation(r: &Res, p: &mut Profile) {
+/// A coded value's words: its text or display, else the word of a SNOMED
+/// qualifier value ("10828004" → "Positive"), else its code where the
+/// code system is a staging one ("cT3" from cancerstaging.org).
+fn value_words(c: Option<&Value>) -> Option<String> {
+    let (code, text) = concept(c);
+    text.or_else(|| {
+        let code = code?;
+        coded_result(&code.code)
+            .map(str::to_string)
+            .or_else(|| code.system.contains("cancerstaging").then_some(code.code))
+    })
+}
+
+fn observation(r: &Res, p: &mut Profile, parts: &mut Vec<StagePart>) {
     let (code, text) = concept(r.v.get("code"));
     let loinc = code.as_ref().map(|c| c.code.as_str()).unwrap_or("");
     // Staging.
     if let Some((_, part, kind)) = STAGING.iter().find(|(c, _, _)| *c == loinc) {
-        let (_, value) = concept(r.v.get("valueCodeableConcept"));
+        let value = value_words(r.v.get("valueCodeableConcept"));
         let Some(value) = value.or_else(|| r.str_at("/valueString").map(str::to_string)) else {
             return;
         };
@@ -319,10 +470,16 @@ fn observation(r: &Res, p: &mut Profile) {
             "n" => stage.n = Some(value),
             _ => stage.m = Some(value),
         }
-        add(
-            &mut p.stages,
-            Fact::new(stage, r.prov("valueCodeableConcept")),
-        );
+        let date = r
+            .str_at("/effectiveDateTime")
+            .or_else(|| r.str_at("/effectivePeriod/start"))
+            .map(|d| d.get(..10).unwrap_or(d).to_string());
+        let focus = r.str_at("/focus/0/reference").map(str::to_string);
+        parts.push(StagePart {
+            key: (Some(kind.to_string()), date, focus),
+            stage,
+            prov: r.prov("valueCodeableConcept"),
+        });
         return;
     }
     // Performance status.
@@ -363,10 +520,12 @@ fn observation(r: &Res, p: &mut Profile) {
     // Tumor markers.
     let lower = text.as_deref().unwrap_or("").to_lowercase();
     let name = marker_name(Some(loinc), std::slice::from_ref(&lower));
-    let Some(name) = name.filter(|_| r.profile_has("tumor-marker") || !lower.is_empty()) else {
+    let by_code = MARKER_CODES.iter().any(|(c, _)| *c == loinc);
+    let Some(name) = name.filter(|_| r.profile_has("tumor-marker") || !lower.is_empty() || by_code)
+    else {
         return;
     };
-    let result = if let (_, Some(v)) = concept(r.v.get("valueCodeableConcept")) {
+    let result = if let Some(v) = value_words(r.v.get("valueCodeableConcept")) {
         Some((result_word(&v), "valueCodeableConcept"))
     } else if let Some(q) = r.v.get("valueQuantity") {
         q.get("value").map(|v| {
@@ -522,12 +681,21 @@ fn medication(r: &Res, p: &mut Profile) {
 
 fn procedure(r: &Res, p: &mut Profile) {
     let (code, text) = concept(r.v.get("code"));
-    let Some(name) = text else { return };
+    // A SNOMED code of a cancer surgery or radiation, for codes given
+    // without a display.
+    let known = codings(r.v.get("code"))
+        .iter()
+        .find_map(|c| procedure_by_code(&c.system, &c.code));
+    let Some(name) = text.or_else(|| known.map(|(n, _)| n.to_string())) else {
+        return;
+    };
     let lower = name.to_lowercase();
-    let radiation =
-        RADIATION_WORDS.iter().any(|w| lower.contains(w)) || r.profile_has("radiotherapy");
+    let radiation = RADIATION_WORDS.iter().any(|w| lower.contains(w))
+        || r.profile_has("radiotherapy")
+        || matches!(known, Some((_, ProcedureKind::Radiation)));
     let surgery = SURGERY_WORDS.iter().any(|w| lower.contains(w))
-        || r.profile_has("cancer-related-surgical-procedure");
+        || r.profile_has("cancer-related-surgical-procedure")
+        || matches!(known, Some((_, ProcedureKind::Surgery)));
     let kind = match (radiation, surgery) {
         (true, _) => TreatmentKind::Radiation,
         (false, true) => TreatmentKind::Surgery,

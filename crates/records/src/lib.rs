@@ -1,5 +1,5 @@
 //! Sextant's records: read what people have — FHIR R4 and mCODE JSON,
-//! C-CDA XML, text reports — and extract a patient [`Profile`]: cancers,
+//! C-CDA XML, text reports, PDF reports with a text layer — and extract a patient [`Profile`]: cancers,
 //! metastatic sites, stage, grade, biomarkers, treatments, performance
 //! status, age and sex, each fact with its source ([`Provenance`]).
 //!
@@ -10,6 +10,7 @@
 pub mod ccda;
 pub mod edit;
 pub mod fhir;
+pub mod pdf;
 pub mod profile;
 pub mod render;
 pub mod sniff;
@@ -43,6 +44,16 @@ pub enum RecordsError {
         format: &'static str,
         detail: String,
     },
+    #[error(
+        "{path}: this PDF has no text layer (a scanned image?); Sextant does not read images \
+         — upload the text report, or a FHIR/C-CDA export"
+    )]
+    NoTextLayer { path: String },
+    #[error(
+        "{path}: this PDF is password-protected; save an unprotected copy, or upload the text \
+         report or a FHIR/C-CDA export"
+    )]
+    EncryptedPdf { path: String },
 }
 
 pub type Result<T> = std::result::Result<T, RecordsError>;

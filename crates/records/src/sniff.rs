@@ -19,6 +19,8 @@ pub enum Format {
     Ccda,
     /// Plain text (a pathology report, a clinic note).
     Text,
+    /// A PDF (`%PDF-`); only its text layer is read, see [`crate::pdf`].
+    Pdf,
 }
 
 /// Tells the format from the first bytes.
@@ -28,8 +30,8 @@ pub fn sniff(bytes: &[u8]) -> std::result::Result<Format, String> {
         .position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF)
         .unwrap_or(bytes.len());
     let head = &bytes[start..bytes.len().min(start + 4096)];
-    if head.starts_with(b"%PDF") {
-        return Err("a PDF; PDF records are not read yet, save the report as text".into());
+    if head.starts_with(b"%PDF-") {
+        return Ok(Format::Pdf);
     }
     if head.starts_with(b"PK\x03\x04") {
         return Err("a zip archive; unpack it first".into());
@@ -132,6 +134,7 @@ pub fn read_bytes(name: &str, bytes: &[u8]) -> Result<Profile> {
         Ok(Format::Fhir) => crate::fhir::read(name, bytes),
         Ok(Format::Ccda) => crate::ccda::read(name, bytes),
         Ok(Format::Text) => Ok(crate::text::read(name, &String::from_utf8_lossy(bytes))),
+        Ok(Format::Pdf) => crate::pdf::read(name, bytes),
         Err(why) => Err(RecordsError::Unrecognized {
             path: name.to_string(),
             why,
@@ -154,7 +157,7 @@ mod tests {
             sniff(b"FINAL DIAGNOSIS: invasive ductal carcinoma"),
             Ok(Format::Text)
         );
-        assert!(sniff(b"%PDF-1.7").unwrap_err().contains("PDF"));
+        assert_eq!(sniff(b"%PDF-1.7"), Ok(Format::Pdf));
         assert!(sniff(b"PK\x03\x04").unwrap_err().contains("zip"));
         assert!(sniff(&[0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0])
             .unwrap_err()

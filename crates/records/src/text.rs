@@ -12,10 +12,13 @@
 //! it was read from (`chars A..B`, byte offsets) with those words as its
 //! excerpt.
 //!
-//! What is read: the primary cancer (histology, organ, laterality, and the
-//! catalog type from [`sextant_core::cancer::detect`]), TNM categories and
+//! What is read: the primary cancer (histology — with a renal cell
+//! carcinoma's subtype stated after it, "..., clear cell type" —, organ,
+//! laterality, and the catalog type from [`sextant_core::cancer::detect`]),
+//! TNM categories and
 //! AJCC stage groups, grades (numeric, WHO/Nottingham/Fuhrman, Gleason,
-//! differentiation, high/low grade), biomarkers (ER, PR, HER2 with IHC and
+//! differentiation, high/low grade; not a tissue block's "G2", nor the grade
+//! of hepatitis, fibrosis or dysplasia), biomarkers (ER, PR, HER2 with IHC and
 //! FISH, Ki-67, PD-L1, MSI, MMR, TMB, and variants of KRAS, EGFR, BRAF, ALK,
 //! ROS1, BRCA1/2, PIK3CA and a few more genes), and metastatic sites.
 //!
@@ -271,11 +274,17 @@ impl<'a> Doc<'a> {
     /// Whether a negation cue stands within `reach` tokens before `i`, in
     /// the same clause.
     fn negated_before(&self, i: usize, reach: usize) -> bool {
+        self.cue_before(i, reach, NEG_BEFORE)
+    }
+
+    /// Whether one of `cues` stands within `reach` tokens before `i`, in the
+    /// same clause.
+    fn cue_before(&self, i: usize, reach: usize, cues: &[&str]) -> bool {
         for j in (i.saturating_sub(reach)..i).rev() {
             if self.stop(j) || self.is(j, &[":", "but", "however", "although", "except"]) {
                 return false;
             }
-            if self.any_phrase(j, NEG_BEFORE).is_some_and(|e| e <= i) {
+            if self.any_phrase(j, cues).is_some_and(|e| e <= i) {
                 return true;
             }
         }
@@ -301,7 +310,33 @@ impl<'a> Doc<'a> {
             j += 1;
             n += 1;
         }
-        self.any_phrase(j, NEG_AFTER).is_some()
+        if self.any_phrase(j, NEG_AFTER).is_some() {
+            return true;
+        }
+        // Further on in the clause, the finding as the subject of a negated
+        // verb ("features of glioblastoma (necrosis, vascular proliferation)
+        // are not identified"); a comma or "with" ends the subject, so that
+        // "carcinoma, invasion not identified" is not this.
+        let end = (e + 12).min(self.len());
+        let mut depth = 0usize;
+        for j in e..end {
+            match self.w(j) {
+                "(" => depth += 1,
+                ")" => depth = depth.saturating_sub(1),
+                _ if depth > 0 => {}
+                _ if self.stop(j) || self.is(j, &[",", ":", "with", "and", "but", "or"]) => {
+                    return false
+                }
+                "is" | "are" | "was" | "were" => {
+                    return self.any_phrase(j + 1, NEG_VERB).is_some();
+                }
+                _ => {}
+            }
+            if self.line_start(j) && j > e {
+                return false;
+            }
+        }
+        false
     }
 
     /// Provenance for tokens `a..b`.
@@ -411,6 +446,22 @@ const NEG_AFTER: &[&str] = &[
     "absent", "none", "negative", "excluded", "cannot",
 ];
 
+/// Negated verbs that negate their subject from afar ("... are not
+/// identified").
+#[rustfmt::skip]
+const NEG_VERB: &[&str] = &[
+    "not identified", "not seen", "not present", "not detected", "not found", "not evident",
+    "absent", "excluded",
+];
+
+/// Cues that make a cancer a past one, not this report's ("history of
+/// breast cancer", "prior prostate cancer").
+#[rustfmt::skip]
+const HISTORY: &[&str] = &[
+    "history of", "h / o", "hx of", "prior", "previous", "previously", "remote", "past",
+    "old",
+];
+
 // ---------------------------------------------------------------------------
 // Primary cancer
 
@@ -510,11 +561,33 @@ const ORGAN_WORDS: &[(&str, &str)] = &[
     ("larynx", "larynx"), ("laryngeal", "larynx"), ("oral cavity", "oral cavity"),
     ("testis", "testis"), ("testicular", "testis"), ("adrenal", "adrenal gland"),
     ("fallopian tube", "fallopian tube"),
+    // Head and neck: the subsite, so that its catalog type is the right one.
+    ("glossectomy", "tongue"), ("hemiglossectomy", "tongue"), ("oral tongue", "tongue"),
+    ("base of tongue", "base of tongue"), ("base of the tongue", "base of tongue"),
+    ("tongue base", "base of tongue"), ("tonsil", "tonsil"), ("tonsils", "tonsil"),
+    ("tonsillar", "tonsil"), ("tonsillectomy", "tonsil"), ("oropharynx", "oropharynx"),
+    ("oropharyngeal", "oropharynx"), ("soft palate", "oropharynx"), ("uvula", "oropharynx"),
+    ("vallecula", "oropharynx"), ("floor of mouth", "floor of mouth"),
+    ("floor of the mouth", "floor of mouth"), ("buccal mucosa", "buccal mucosa"),
+    ("buccal", "buccal mucosa"), ("alveolar ridge", "alveolar ridge"),
+    ("retromolar trigone", "retromolar trigone"), ("retromolar", "retromolar trigone"),
+    ("gingiva", "gingiva"), ("gingival", "gingiva"), ("hard palate", "palate"),
+    ("palate", "palate"), ("lip", "lip"), ("lips", "lip"), ("oral", "oral cavity"),
+    ("glottis", "larynx"), ("glottic", "larynx"), ("supraglottis", "larynx"),
+    ("supraglottic", "larynx"), ("subglottis", "larynx"), ("subglottic", "larynx"),
+    ("transglottic", "larynx"), ("epiglottis", "larynx"), ("vocal cord", "larynx"),
+    ("vocal cords", "larynx"), ("laryngectomy", "larynx"), ("hypopharynx", "hypopharynx"),
+    ("hypopharyngeal", "hypopharynx"), ("pyriform sinus", "hypopharynx"),
+    ("piriform sinus", "hypopharynx"), ("laryngopharynx", "hypopharynx"),
+    ("nasopharynx", "nasopharynx"), ("nasopharyngeal", "nasopharynx"), ("pharynx", "pharynx"),
 ];
 
 /// Organ words that name other things when not right next to the cancer
 /// ("cervical lymph nodes", "frontal sinus").
-const ADJACENT_ONLY: &[&str] = &["cervical", "frontal", "temporal", "sigmoid", "hepatic"];
+#[rustfmt::skip]
+const ADJACENT_ONLY: &[&str] = &[
+    "cervical", "frontal", "temporal", "sigmoid", "hepatic", "oral", "lip", "lips",
+];
 
 /// Organs: whether the body has two (so laterality applies), and the words
 /// that name its cancer in the catalog.
@@ -533,6 +606,13 @@ const ORGANS: &[(&str, bool, &str)] = &[
     ("larynx", false, "laryngeal cancer"), ("oral cavity", false, "oral cavity cancer"),
     ("testis", true, "testicular cancer"), ("adrenal gland", true, "adrenal cancer"),
     ("fallopian tube", true, "fallopian tube cancer"),
+    ("base of tongue", false, "oropharyngeal cancer"), ("tonsil", true, "oropharyngeal cancer"),
+    ("oropharynx", false, "oropharyngeal cancer"), ("floor of mouth", false, "oral cavity cancer"),
+    ("buccal mucosa", true, "oral cavity cancer"), ("alveolar ridge", false, "oral cavity cancer"),
+    ("retromolar trigone", true, "oral cavity cancer"), ("gingiva", false, "oral cavity cancer"),
+    ("palate", false, "oral cavity cancer"), ("lip", false, "lip cancer"),
+    ("hypopharynx", false, "hypopharyngeal cancer"),
+    ("nasopharynx", false, "nasopharyngeal cancer"), ("pharynx", false, "head and neck cancer"),
 ];
 
 fn organ(name: &str) -> (bool, &'static str) {
@@ -561,11 +641,49 @@ fn cancers(d: &Doc, p: &mut Profile) {
             i += 1;
             continue;
         };
+        let (end, hist) = match hist {
+            Some(h) if h.name == "renal cell carcinoma" => {
+                renal_subtype(d, end).map_or((end, hist), |(e, h)| (e, Some(h)))
+            }
+            _ => (end, hist),
+        };
         if let Some(fact) = cancer_at(d, i, end, hist) {
             note(&mut p.primary_cancers, fact);
         }
         i = end;
     }
+}
+
+/// The subtype named after "renal cell carcinoma" ("..., clear cell type",
+/// "..., conventional (clear cell) type", "... - papillary variant"), within
+/// the clause: the token after it and the subtype's histology.
+fn renal_subtype(d: &Doc, e: usize) -> Option<(usize, &'static Hist)> {
+    let mut j = e;
+    while j < e + 4 && d.is(j, &[",", "-", ":", "("]) {
+        j += 1;
+    }
+    let name = match d.w(j) {
+        "conventional" | "clear" => "clear cell renal cell carcinoma",
+        "papillary" => "papillary renal cell carcinoma",
+        "chromophobe" => "chromophobe renal cell carcinoma",
+        _ => return None,
+    };
+    if d.w(j) == "clear" && d.w(j + 1) != "cell" {
+        return None;
+    }
+    let end = (j + 1..j + 6)
+        .take_while(|&k| !d.stop(k))
+        .find(|&k| d.is(k, &["type", "variant", "subtype"]))?;
+    let end = if d.w(end + 1) == ")" {
+        end + 2
+    } else {
+        end + 1
+    };
+    let hist = HISTOLOGIES
+        .iter()
+        .find(|(p, _)| *p == name)
+        .map(|(_, h)| h)?;
+    Some((end, hist))
 }
 
 /// Words before a histology that make it a deposit elsewhere, not the
@@ -579,7 +697,7 @@ const SPREAD: &[&str] = &[
 /// The cancer named by tokens `s..e` (a histology, or a generic word that
 /// needs its organ next to it), unless negated.
 fn cancer_at(d: &Doc, s: usize, e: usize, hist: Option<&Hist>) -> Option<Fact<Cancer>> {
-    if d.negated_before(s, 6) || d.negated_after(e) {
+    if d.negated_before(s, 6) || d.negated_after(e) || d.cue_before(s, 6, HISTORY) {
         return None;
     }
     let spread = (s.saturating_sub(3)..s).any(|j| d.is(j, SPREAD));
@@ -594,7 +712,7 @@ fn cancer_at(d: &Doc, s: usize, e: usize, hist: Option<&Hist>) -> Option<Fact<Ca
         Some(o) => Some(o),
         None => primary_organ_after(d, e).or_else(|| {
             let hist = hist.filter(|_| !spread)?;
-            organ_heading(d, s).filter(|o| hist.organs.is_empty() || hist.organs.contains(&o.organ))
+            organ_heading(d, s, |o| hist.organs.is_empty() || hist.organs.contains(&o))
         }),
     };
     let organ_name = site.as_ref().map(|o| o.organ);
@@ -685,21 +803,66 @@ fn primary_organ_after(d: &Doc, e: usize) -> Option<OrganAt> {
     })
 }
 
-/// The nearest organ in the dozen words before a histology, in the same
-/// sentence: the heading of a diagnosis line.
-fn organ_heading(d: &Doc, s: usize) -> Option<OrganAt> {
+/// The organ heading a diagnosis line, in the dozen words before a
+/// histology, of those the histology arises in (`fits`): the nearest
+/// organ's heading, read back to its start; of a list of organs the first
+/// that fits ("HEAD OF PANCREAS, PORTION OF DUODENUM AND STOMACH:
+/// Adenocarcinoma" is the pancreas's), else the nearest that fits. The search stays in the histology's
+/// sentence, but for a heading that ends the line before it ("Left tongue,
+/// hemiglossectomy.\n- Squamous cell carcinoma").
+fn organ_heading(d: &Doc, s: usize, fits: impl Fn(&str) -> bool) -> Option<OrganAt> {
     let lo = s.saturating_sub(14);
-    for k in (lo..s).rev() {
-        if d.stop(k) {
+    let at = |k: usize| match d.longest(k, ORGAN_WORDS) {
+        Some((e, o)) if e <= s && !(e == k + 1 && d.is(k, ADJACENT_ONLY)) => {
+            Some(OrganAt { s: k, e, organ: o })
+        }
+        _ => None,
+    };
+    // The histology's line, and whether a sentence end may still be crossed.
+    let line = (lo..=s).rev().find(|&k| d.line_start(k)).unwrap_or(lo);
+    let mut crossed = false;
+    let mut k = s;
+    let nearest = loop {
+        if k == lo {
             return None;
         }
-        if let Some((e, o)) = d.longest(k, ORGAN_WORDS) {
-            if e <= s && !d.is(k, ADJACENT_ONLY) {
-                return Some(OrganAt { s: k, e, organ: o });
+        k -= 1;
+        if d.stop(k) {
+            if crossed || k + 1 != line || d.w(k) != "." {
+                return None;
+            }
+            crossed = true;
+            continue;
+        }
+        if let Some(o) = at(k) {
+            break o;
+        }
+    };
+    // The heading's organs: back from the nearest to the start of its line,
+    // a colon or a sentence end.
+    let mut organs = vec![nearest];
+    let mut k = nearest.s;
+    while k > lo && !d.line_start(k) {
+        k -= 1;
+        if d.stop(k) || d.w(k) == ":" {
+            break;
+        }
+        if let Some(o) = at(k) {
+            // Not a modifier of the organ after it ("uterine cervix").
+            if o.e < organs.last().map_or(s, |l| l.s) {
+                organs.push(o);
             }
         }
     }
-    None
+    // A list of organs ("pancreas, duodenum and stomach", "cervix and
+    // uterus") is headed by the first; a chain ("uterus, cervix, biopsy")
+    // narrows down to the last.
+    let first = organs.last().map_or(nearest.s, |o| o.s);
+    let list = (first..nearest.s).any(|j| d.is(j, &["and", "&"]));
+    if !list {
+        organs.reverse();
+    }
+    organs.into_iter().rev().find(|o| fits(o.organ))
 }
 
 /// Left, right or bilateral within three words of a paired organ, in the
@@ -1320,6 +1483,13 @@ fn grade_word(d: &Doc, i: usize) -> Option<(usize, usize, String)> {
             }
         }
     }
+    // "(Grade 1) chronic hepatitis": another condition's grade.
+    if system.is_none() {
+        let after = if d.w(end) == ")" { end + 1 } else { end };
+        if (after..after + 3).any(|k| d.is(k, OTHER_GRADED) || precursor(d.w(k))) {
+            return None;
+        }
+    }
     let label = match (system, nuclear) {
         (Some(s), _) => format!("{s} grade"),
         (None, true) => "nuclear grade".to_string(),
@@ -1343,15 +1513,39 @@ fn g_grade(d: &Doc, i: usize) -> Option<(usize, usize, String)> {
     if template_option(d, i) || d.w(i.wrapping_sub(1)) == "-" {
         return None;
     }
+    // "in block G2", "blocks G3 and G4": a tissue block's name.
+    if (i.saturating_sub(3)..i).any(|j| d.is(j, SPECIMEN_PARTS)) {
+        return None;
+    }
     let v = grade_value(d.w(i))?;
     Some((i, i + 1, format!("grade {v}")))
 }
+
+/// Words naming the parts a specimen is cut into, whose labels ("block
+/// G2") look like grades.
+#[rustfmt::skip]
+const SPECIMEN_PARTS: &[&str] = &[
+    "block", "blocks", "cassette", "cassettes", "slide", "slides", "jar", "container",
+];
+
+/// Conditions other than the cancer that are graded too ("mild (grade 1)
+/// chronic hepatitis", "grade 2 fibrosis").
+#[rustfmt::skip]
+const OTHER_GRADED: &[&str] = &[
+    "hepatitis", "inflammation", "inflammatory", "activity", "fibrosis", "steatosis",
+    "esophagitis", "gastritis", "colitis", "cystitis", "siderosis",
+];
 
 /// Lesions before cancer, whose grade is not a cancer's.
 #[rustfmt::skip]
 const PRECURSORS: &[&str] = &[
     "dysplasia", "pin", "intraepithelial", "adenoma", "sil", "hsil", "lsil", "squamous",
 ];
+
+/// A precursor lesion's word that names no cancer ("squamous" can).
+fn precursor(w: &str) -> bool {
+    w != "squamous" && PRECURSORS.contains(&w)
+}
 
 /// "high-grade urothelial carcinoma", not "high-grade dysplasia".
 fn high_low_grade(d: &Doc, i: usize) -> Option<(usize, usize, String)> {
@@ -1369,6 +1563,11 @@ fn high_low_grade(d: &Doc, i: usize) -> Option<(usize, usize, String)> {
         "neoplasm", "lymphoma",
     ];
     let found = Some((i, g, format!("{} grade", d.w(i))));
+    // "neoplasm with high-grade dysplasia": the precursor's grade, whatever
+    // comes before.
+    if precursor(d.w(g)) || d.is(g, OTHER_GRADED) {
+        return None;
+    }
     // "urothelial carcinoma of the bladder, high grade"
     for j in (i.saturating_sub(6)..i).rev() {
         if d.stop(j) || d.w(j) == ":" {

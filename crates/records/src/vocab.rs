@@ -148,6 +148,8 @@ pub(crate) const MARKER_CODES: &[(&str, &str)] = &[
     ("10334-1", "CA-125"),
     ("24108-3", "CA 19-9"),
     ("6875-9", "CA 15-3"),
+    ("1695-6", "5-HIAA"),
+    ("31203-3", "5-HIAA"),
 ];
 pub(crate) const MARKER_WORDS: &[(&str, &str)] = &[
     ("estrogen receptor", "ER"),
@@ -171,6 +173,7 @@ pub(crate) const MARKER_WORDS: &[(&str, &str)] = &[
     ("cancer ag 19-9", "CA 19-9"),
     ("ca 15-3", "CA 15-3"),
     ("cancer ag 15-3", "CA 15-3"),
+    ("hydroxyindoleacetate", "5-HIAA"),
 ];
 /// Abbreviations that name a marker only as a whole word.
 pub(crate) const MARKER_ABBREVIATIONS: &[(&str, &str)] = &[
@@ -225,3 +228,103 @@ pub(crate) const RADIATION_WORDS: &[&str] =
 #[rustfmt::skip]
 pub(crate) const SURGERY_WORDS: &[&str] =
     &["ectomy", "resection", "excision", "lumpectomy", "amputation", "whipple"];
+
+/// Whether a code system is ICD-10 (WHO or CM, by URI or OID).
+pub(crate) fn is_icd10(system: &str) -> bool {
+    let s = system.to_lowercase();
+    s.contains("icd-10")
+        || s.contains("icd10")
+        || s == "urn:oid:2.16.840.1.113883.6.90"
+        || s == "urn:oid:2.16.840.1.113883.6.3"
+}
+
+/// The site of a primary malignant neoplasm by its ICD-10 category
+/// (C00-C75, C80): "C50.211" → "breast". Secondary neoplasms (C77-C79)
+/// and the blood cancers are not here.
+#[rustfmt::skip]
+const ICD10_SITES: &[(&str, &str)] = &[
+    ("C00", "lip"), ("C01", "base of tongue"), ("C02", "tongue"), ("C03", "gum"),
+    ("C04", "floor of mouth"), ("C05", "palate"), ("C06", "mouth"), ("C07", "parotid gland"),
+    ("C08", "salivary gland"), ("C09", "tonsil"), ("C10", "oropharynx"),
+    ("C11", "nasopharynx"), ("C12", "pyriform sinus"), ("C13", "hypopharynx"),
+    ("C15", "esophagus"), ("C16", "stomach"), ("C17", "small intestine"), ("C18", "colon"),
+    ("C19", "rectosigmoid junction"), ("C20", "rectum"), ("C21", "anus"), ("C22", "liver"),
+    ("C23", "gallbladder"), ("C24", "bile duct"), ("C25", "pancreas"),
+    ("C30", "nasal cavity"), ("C31", "paranasal sinus"), ("C32", "larynx"),
+    ("C33", "trachea"), ("C34", "lung"), ("C37", "thymus"), ("C40", "bone"), ("C41", "bone"),
+    ("C43", "skin"), ("C44", "skin"), ("C45", "mesothelium"), ("C48", "peritoneum"),
+    ("C49", "soft tissue"), ("C50", "breast"), ("C51", "vulva"), ("C52", "vagina"),
+    ("C53", "cervix"), ("C54", "uterus"), ("C55", "uterus"), ("C56", "ovary"),
+    ("C60", "penis"), ("C61", "prostate"), ("C62", "testis"), ("C64", "kidney"),
+    ("C65", "renal pelvis"), ("C66", "ureter"), ("C67", "bladder"), ("C68", "urethra"),
+    ("C69", "eye"), ("C70", "meninges"), ("C71", "brain"), ("C72", "spinal cord"),
+    ("C73", "thyroid"), ("C74", "adrenal gland"), ("C80", "unknown primary"),
+];
+
+pub(crate) fn icd10_site(code: &str) -> Option<&'static str> {
+    let cat = code.get(..3)?.to_uppercase();
+    ICD10_SITES.iter().find(|(c, _)| *c == cat).map(|(_, s)| *s)
+}
+
+/// The organ a cancer's name states when no body site is given: the words
+/// after its last "of", without side or sex ("Malignant neoplasm of
+/// upper-inner quadrant of right female breast" → "breast"), when they
+/// name an organ Sextant knows cancers of.
+pub(crate) fn site_from_name(name: &str) -> Option<String> {
+    let lower = untag(name).to_lowercase();
+    let (_, organ) = lower.rsplit_once(" of ")?;
+    let organ = organ.split([',', '(', ';']).next()?;
+    let organ: Vec<&str> = organ
+        .split_whitespace()
+        .filter(|w| !["right", "left", "bilateral", "female", "male", "the"].contains(w))
+        .collect();
+    let organ = organ.join(" ");
+    (!organ.is_empty() && type_id(&format!("{organ} cancer"), None).is_some()).then_some(organ)
+}
+
+/// SNOMED qualifier values that results are coded with, for codes given
+/// without a display.
+#[rustfmt::skip]
+const RESULT_CODES: &[(&str, &str)] = &[
+    ("10828004", "Positive"), ("260385009", "Negative"), ("52101004", "Present"),
+    ("2667000", "Absent"), ("260373001", "Detected"), ("260415000", "Not detected"),
+    ("42425007", "Equivocal"), ("75540009", "High"), ("62482003", "Low"),
+];
+
+pub(crate) fn coded_result(code: &str) -> Option<&'static str> {
+    RESULT_CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, w)| *w)
+}
+
+/// Whether a procedure is a surgery or a radiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProcedureKind {
+    Surgery,
+    Radiation,
+}
+
+/// SNOMED codes of cancer surgeries and radiation, for codes given without
+/// a display.
+#[rustfmt::skip]
+const PROCEDURE_CODES: &[(&str, &str, ProcedureKind)] = &[
+    ("152198000", "Brachytherapy", ProcedureKind::Radiation),
+    ("10611004", "Teleradiotherapy protons", ProcedureKind::Radiation),
+    ("173170008", "Bilobectomy of lung", ProcedureKind::Surgery),
+    ("173171007", "Lobectomy of lung", ProcedureKind::Surgery),
+    ("359615001", "Partial lobectomy of lung", ProcedureKind::Surgery),
+    ("49795001", "Total pneumonectomy", ProcedureKind::Surgery),
+    ("172043006", "Total mastectomy", ProcedureKind::Surgery),
+    ("392021009", "Lumpectomy of breast", ProcedureKind::Surgery),
+];
+
+pub(crate) fn procedure_by_code(system: &str, code: &str) -> Option<(&'static str, ProcedureKind)> {
+    if !system.contains("snomed") {
+        return None;
+    }
+    PROCEDURE_CODES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, n, k)| (*n, *k))
+}

@@ -619,3 +619,54 @@ fn tcga_reports_read_without_panics_and_mostly_yield_their_cancer() {
         }
     }
 }
+
+/// Regressions found reading TCGA reports against their silver labels.
+#[test]
+fn tcga_regressions() {
+    // A tissue block's name is not a grade.
+    let p = read(
+        "r.txt",
+        "Two lymph node candidates submitted in block G1, two candidates in block G2, and one each in blocks G3 and G4.",
+    );
+    assert!(p.grades.is_empty(), "{:?}", p.grades);
+    // Another condition's grade is not the cancer's.
+    let p = read(
+        "r.txt",
+        "Hepatocellular carcinoma. Also present are mild portal infiltrates, consistent with a mild (Grade 1) chronic hepatitis.",
+    );
+    assert!(p.grades.is_empty(), "{:?}", p.grades);
+    let p = read("r.txt", "Grade 2 fibrosis of the background liver.");
+    assert!(p.grades.is_empty(), "{:?}", p.grades);
+    // A precursor's grade, even after a neoplasm.
+    let p = read(
+        "r.txt",
+        "Intraductal papillary mucinous neoplasm with high-grade dysplasia, present in the pancreatic duct.",
+    );
+    assert!(p.grades.is_empty(), "{:?}", p.grades);
+    // Still read: a grade before a carcinoma, a lone G-grade.
+    check(
+        "Invasive high grade urothelial carcinoma.",
+        &[
+            ("cancer", "type=bladder histology=urothelial carcinoma"),
+            ("grade", "high grade"),
+        ],
+        &["high grade"],
+    );
+    // The renal cell carcinoma's subtype stated after it.
+    check(
+        "KIDNEY, LEFT, NEPHRECTOMY - RENAL CELL CARCINOMA, CONVENTIONAL (CLEAR CELL) TYPE.",
+        &[(
+            "cancer",
+            "type=kidney histology=clear cell renal cell carcinoma site=kidney laterality=left",
+        )],
+        &["CONVENTIONAL (CLEAR CELL) TYPE"],
+    );
+    check(
+        "Left kidney: renal cell carcinoma, papillary type.",
+        &[(
+            "cancer",
+            "type=kidney histology=papillary renal cell carcinoma site=kidney laterality=left",
+        )],
+        &["papillary type"],
+    );
+}
