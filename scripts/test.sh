@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, and every test (unit, integration,
-# property, snapshot, crash). Tests that need ../shared/data skip themselves
+# property, snapshot, crash), a short fuzz of the record parsers, and the
+# web app in a real browser. Tests that need ../shared/data skip themselves
 # with a message when it is absent.
 #
 # The embedding model is fetched first (once per machine; checked by sha256).
 # The first run on a machine embeds the whole corpus (about 40 minutes on
 # 2 cores); the embeddings are cached by content under ~/.cache/sextant, so
 # later runs take seconds for it.
+#
+# The store's tests run against SQLite and against a throwaway PostgreSQL
+# cluster (initdb in a temp dir); PostgreSQL's server comes from Debian's
+# packages when the machine lacks it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/fetch-models.sh
+./scripts/install-postgres.sh
+export SEXTANT_REQUIRE_PG=1
 cargo fmt --all --check
 cargo clippy --release --locked --workspace --all-targets -- -D warnings
 cargo test --release --locked --workspace

@@ -221,6 +221,22 @@ pub fn ask(
     }
     Ok(())
 }
+/// The engine `sextant serve` answers with: the KB, the model when the
+/// retrieval needs it, the region's emergency numbers, and CIViC evidence
+/// for personal answers when the data folder has it.
+pub fn serving_engine(
+    paths: &Paths,
+    locale_flag: Option<&str>,
+    retriever: Retriever,
+) -> Result<sextant_answer::Engine> {
+    let locale = locale(locale_flag)?;
+    let mut engine = open_engine(paths.kb, paths.models, &[retriever])?.with_locale(locale);
+    if let Ok(data) = sextant_kb::locate_data(paths.data) {
+        engine = engine.with_civic(sextant_answer::civic::Civic::load(&data)?);
+    }
+    Ok(engine)
+}
+
 pub fn eval_medquad(
     data: Option<&Path>,
     kb: Option<&Path>,

@@ -8,6 +8,7 @@ use sextant_answer::Retriever;
 
 mod commands;
 mod review;
+mod server;
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +31,35 @@ struct Cli {
     locale: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where the server's database and master key are.
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// Database: sqlite://PATH or postgres://USER@HOST/DB. Default: $SEXTANT_DATABASE_URL, else sqlite in $XDG_DATA_HOME/sextant/sextant.db (~/.local/share/...).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Master key file. Default: $SEXTANT_KEY_FILE, else $XDG_CONFIG_HOME/sextant/master.key (~/.config/...). $SEXTANT_MASTER_KEY (base64) wins over any file.
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    fn paths(self) -> server::ServerPaths {
+        server::ServerPaths {
+            database_url: self.database_url,
+            key_file: self.key_file,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Walk the hash chain: reports the first edited, deleted or reordered row.
+    Verify {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -74,6 +104,33 @@ enum Command {
         /// Print JSON (save it to use with `ask --profile` or to correct it later).
         #[arg(long)]
         json: bool,
+    },
+    /// Create the server's master key (kept apart from the database) and its database.
+    Init {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Run the web app and HTTP API (accounts and records need `sextant init` first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Session cookies without `Secure`: only for plain-HTTP localhost.
+        #[arg(long)]
+        insecure_cookies: bool,
+        /// General questions only: no accounts, records or database (no key needed).
+        #[arg(long)]
+        anonymous_only: bool,
+        /// Retrieval: bm25, dense or hybrid.
+        #[arg(long, default_value_t = Retriever::DEFAULT)]
+        retriever: Retriever,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Check the audit log of record access.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
     },
     /// Measure retrieval and answer quality.
     Eval {
@@ -248,6 +305,37 @@ fn main() -> ExitCode {
             edit,
             json,
         } => commands::profile(&files, apply.as_deref(), edit, json),
+        Command::Init { server } => server::init(&server.paths()),
+        Command::Audit {
+            action: AuditAction::Verify { server },
+        } => server::audit_verify(&server.paths()),
+        Command::Serve {
+            addr,
+            insecure_cookies,
+            anonymous_only,
+            retriever,
+            server,
+        } => commands::serving_engine(
+            &commands::Paths {
+                data: cli.data.as_deref(),
+                kb: cli.kb.as_deref(),
+                models,
+            },
+            cli.locale.as_deref(),
+            retriever,
+        )
+        .and_then(|engine| {
+            server::serve(
+                engine,
+                &server.paths(),
+                &server::ServeOptions {
+                    addr,
+                    insecure_cookies,
+                    anonymous_only,
+                    retriever,
+                },
+            )
+        }),
         Command::Bench {
             json,
             skip_ingest,

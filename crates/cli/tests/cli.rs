@@ -1332,3 +1332,50 @@ fn profile_edit_reviews_facts_from_the_terminal() {
     }
     assert!(stderr(&o).contains("(from "), "{}", stderr(&o));
 }
+
+#[test]
+fn init_creates_the_key_apart_from_the_database_and_serve_refuses_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("conf/master.key");
+    let db = format!("sqlite://{}", dir.path().join("data/s.db").display());
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let server = |c: &mut Command| {
+        c.env_remove("SEXTANT_MASTER_KEY")
+            .arg("--key-file")
+            .arg(&key)
+            .args(["--database-url", &db]);
+    };
+    // Without a key the server does not start (records would be unprotected).
+    let mut serve = sextant();
+    serve.args(["serve", "--addr", "127.0.0.1:0"]);
+    server(&mut serve);
+    let o = run(&mut serve);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("sextant init"), "{}", stderr(&o));
+
+    let mut init = sextant();
+    init.arg("init");
+    server(&mut init);
+    let o = run(&mut init);
+    assert_ok(&o, "init");
+    let first = std::fs::read(&key).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "key readable by others: {mode:o}");
+    }
+    // A second init keeps the key: replacing it would lose every record.
+    let mut again = sextant();
+    again.arg("init");
+    server(&mut again);
+    assert_ok(&run(&mut again), "init again");
+    assert_eq!(std::fs::read(&key).unwrap(), first);
+
+    let mut verify = sextant();
+    verify.args(["audit", "verify"]);
+    server(&mut verify);
+    let o = run(&mut verify);
+    assert_ok(&o, "audit verify");
+    assert!(stdout(&o).contains("intact"), "{}", stdout(&o));
+}

@@ -24,10 +24,15 @@
 //!
 //! Negation: a cue ("no", "not", "without", "negative for", "free of", "no
 //! evidence of", "suspicious for"...) a few words before a finding, in the
-//! same clause, or "not identified"/"not detected"/"absent" just after it,
+//! same clause, "not identified"/"not detected"/"absent" just after it, or
+//! the finding as the subject of "... are not identified" later in the
+//! clause,
 //! keeps a cancer or a metastasis from becoming a fact; for a biomarker it
 //! is the negative result. A negated finding is never turned into a positive
-//! one, and a negated "MSI-H" is not turned into "stable" either. Sentences
+//! one, and a negated "MSI-H" is not turned into "stable" either. A past
+//! cancer ("history of breast cancer") is not taken as the report's; a
+//! cancer "in situ" is recorded with that histology, apart from an invasive
+//! one. Sentences
 //! about cancers in general ("BRAF mutations can be found in 14% of
 //! colorectal cancers") and a form's printed choices ("ER o Negative o
 //! Positive") give no biomarker.
@@ -457,10 +462,7 @@ const NEG_VERB: &[&str] = &[
 /// Cues that make a cancer a past one, not this report's ("history of
 /// breast cancer", "prior prostate cancer").
 #[rustfmt::skip]
-const HISTORY: &[&str] = &[
-    "history of", "h / o", "hx of", "prior", "previous", "previously", "remote", "past",
-    "old",
-];
+const HISTORY: &[&str] = &["history of", "h / o", "hx of", "remote"];
 
 // ---------------------------------------------------------------------------
 // Primary cancer
@@ -510,6 +512,7 @@ const HISTOLOGIES: &[(&str, Hist)] = &[
     ("endometrioid adenocarcinoma", h("endometrioid adenocarcinoma", GYN, false)),
     ("endometrioid carcinoma", h("endometrioid carcinoma", GYN, false)),
     ("squamous cell carcinoma", h("squamous cell carcinoma", ANY, false)),
+    ("squamous carcinoma", h("squamous cell carcinoma", ANY, false)),
     ("urothelial carcinoma", h("urothelial carcinoma", UROTHELIUM, false)),
     ("papillary urothelial carcinoma", h("papillary urothelial carcinoma", UROTHELIUM, false)),
     ("transitional cell carcinoma", h("urothelial carcinoma", UROTHELIUM, false)),
@@ -647,7 +650,12 @@ fn cancers(d: &Doc, p: &mut Profile) {
             }
             _ => (end, hist),
         };
-        if let Some(fact) = cancer_at(d, i, end, hist) {
+        // "adenocarcinoma in situ", "carcinoma in situ": recorded as such.
+        let (end, in_situ) = match d.phrase(end, "in situ") {
+            Some(e) if hist.is_none_or(|h| !h.name.contains("in situ")) => (e, true),
+            _ => (end, false),
+        };
+        if let Some(fact) = cancer_at(d, i, end, hist, in_situ) {
             note(&mut p.primary_cancers, fact);
         }
         i = end;
@@ -696,8 +704,14 @@ const SPREAD: &[&str] = &[
 
 /// The cancer named by tokens `s..e` (a histology, or a generic word that
 /// needs its organ next to it), unless negated.
-fn cancer_at(d: &Doc, s: usize, e: usize, hist: Option<&Hist>) -> Option<Fact<Cancer>> {
-    if d.negated_before(s, 6) || d.negated_after(e) || d.cue_before(s, 6, HISTORY) {
+fn cancer_at(
+    d: &Doc,
+    s: usize,
+    e: usize,
+    hist: Option<&Hist>,
+    in_situ: bool,
+) -> Option<Fact<Cancer>> {
+    if d.negated_before(s, 6) || d.negated_after(e) || d.cue_before(s, 4, HISTORY) {
         return None;
     }
     let spread = (s.saturating_sub(3)..s).any(|j| d.is(j, SPREAD));
@@ -739,7 +753,12 @@ fn cancer_at(d: &Doc, s: usize, e: usize, hist: Option<&Hist>) -> Option<Fact<Ca
         Cancer {
             type_id,
             name,
-            histology: hist.map(|h| h.name.to_string()),
+            histology: match (hist, in_situ) {
+                (Some(h), true) => Some(format!("{} in situ", h.name)),
+                (Some(h), false) => Some(h.name.to_string()),
+                (None, true) if d.w(s) == "carcinoma" => Some("carcinoma in situ".to_string()),
+                (None, _) => None,
+            },
             site: organ_name.map(str::to_string),
             laterality: side.map(|(w, _)| w),
             code: None,
@@ -835,7 +854,10 @@ fn organ_heading(d: &Doc, s: usize, fits: impl Fn(&str) -> bool) -> Option<Organ
             continue;
         }
         if let Some(o) = at(k) {
-            break o;
+            // The longest naming that holds it ("base of tongue").
+            let wider =
+                (k.saturating_sub(3).max(lo)..k).find_map(|k2| at(k2).filter(|w| w.e >= o.e));
+            break wider.unwrap_or(o);
         }
     };
     // The heading's organs: back from the nearest to the start of its line,
@@ -850,6 +872,11 @@ fn organ_heading(d: &Doc, s: usize, fits: impl Fn(&str) -> bool) -> Option<Organ
         if let Some(o) = at(k) {
             // Not a modifier of the organ after it ("uterine cervix").
             if o.e < organs.last().map_or(s, |l| l.s) {
+                // The same organ twice ("RIGHT TONSIL, TONSILLECTOMY"): the
+                // first naming, with its side.
+                if organs.last().is_some_and(|l| l.organ == o.organ) {
+                    organs.pop();
+                }
                 organs.push(o);
             }
         }
@@ -909,7 +936,10 @@ fn catalog_type(hist: Option<&str>, organ_name: Option<&str>) -> Option<String> 
 fn cancer_covers(b: &Cancer, a: &Cancer) -> bool {
     let hist = match (&a.histology, &b.histology) {
         (None, _) => true,
-        (Some(x), Some(y)) => y.contains(x.as_str()),
+        // An invasive cancer and one in situ are two.
+        (Some(x), Some(y)) => {
+            y.contains(x.as_str()) && x.contains("in situ") == y.contains("in situ")
+        }
         _ => false,
     };
     hist && covers(&b.site, &a.site)
@@ -1305,6 +1335,14 @@ fn stage_groups(d: &Doc) -> Vec<StageAt> {
         if glued || d.line_start(j) || (group == "I" && !d.upper(j)) {
             continue;
         }
+        // The letter split off by a space: "Stage IV A", "stage 1 B2" (a
+        // capital, ending its words: not the article in "stage I a tumor").
+        let (group, j) = match split_substage(d, j + 1) {
+            Some(sub) if group.chars().all(|c| matches!(c, 'I' | 'V' | '0')) && group != "0" => {
+                (format!("{group}{sub}"), j + 1)
+            }
+            _ => (group, j),
+        };
         let kind = match prev {
             "pathologic" | "pathological" => Some("pathologic".to_string()),
             "clinical" => Some("clinical".to_string()),
@@ -1332,6 +1370,21 @@ fn stage_groups(d: &Doc) -> Vec<StageAt> {
         });
     }
     out
+}
+
+/// A substage letter at `k` written apart from its group: "A", "B2".
+fn split_substage(d: &Doc, k: usize) -> Option<String> {
+    let w = d.w(k).as_bytes();
+    let ok = match w {
+        [l] => matches!(l, b'a'..=b'c'),
+        [l, n] => matches!(l, b'a'..=b'c') && matches!(n, b'1'..=b'3'),
+        _ => false,
+    };
+    let ends = k + 1 >= d.len()
+        || d.line_start(k + 1)
+        || !d.w(k + 1).as_bytes()[0].is_ascii_alphanumeric();
+    (ok && d.upper(k) && !d.line_start(k) && !d.touching(k - 1) && ends)
+        .then(|| d.w(k).to_ascii_uppercase())
 }
 
 /// "iiib" → "IIIB", "4" → "IV", "2a" → "IIA", "0" → "0".

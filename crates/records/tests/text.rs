@@ -670,3 +670,98 @@ fn tcga_regressions() {
         &["papillary type"],
     );
 }
+
+/// Faults found by reading the TCGA disagreements, one case per fix.
+#[test]
+fn reading_faults_fixed() {
+    // Head-and-neck subsites name their catalog type.
+    check(
+        "RIGHT TONSIL, RADICAL TONSILLECTOMY:\n- INVASIVE SQUAMOUS CELL CARCINOMA.",
+        &[(
+            "cancer",
+            "type=oropharyngeal histology=squamous cell carcinoma site=tonsil laterality=right",
+        )],
+        &["RIGHT TONSIL", "SQUAMOUS CELL CARCINOMA"],
+    );
+    check(
+        "Floor of mouth, resection: squamous cell carcinoma.",
+        &[(
+            "cancer",
+            "type=oral histology=squamous cell carcinoma site=floor of mouth",
+        )],
+        &["Floor of mouth", "squamous cell carcinoma"],
+    );
+    check(
+        "Supraglottic squamous cell carcinoma.",
+        &[(
+            "cancer",
+            "type=laryngeal histology=squamous cell carcinoma site=larynx",
+        )],
+        &["Supraglottic squamous cell carcinoma"],
+    );
+    check(
+        "Base of tongue, biopsy: squamous carcinoma.",
+        &[(
+            "cancer",
+            "type=oropharyngeal histology=squamous cell carcinoma site=base of tongue",
+        )],
+        &["Base of tongue"],
+    );
+    // A heading ending the line before its diagnosis.
+    check(
+        "I: Left tongue, hemiglossectomy.\n-Squamous cell carcinoma, invasive.",
+        &[(
+            "cancer",
+            "type=oral histology=squamous cell carcinoma site=tongue",
+        )],
+        &["tongue", "Squamous cell carcinoma"],
+    );
+    // A past cancer is not this report's.
+    check(
+        "Clinical history: history of breast cancer. Colon, resection: adenocarcinoma.",
+        &[(
+            "cancer",
+            "type=colorectal histology=adenocarcinoma site=colon",
+        )],
+        &["Colon, resection: adenocarcinoma"],
+    );
+    // A list of organs is headed by the first; a chain narrows to the last.
+    check(
+        "HEAD OF PANCREAS, PORTION OF DUODENUM AND STOMACH: Adenocarcinoma.",
+        &[(
+            "cancer",
+            "type=pancreatic histology=adenocarcinoma site=pancreas",
+        )],
+        &["PANCREAS", "Adenocarcinoma"],
+    );
+    check(
+        "UTERUS, CERVIX, BIOPSY: INVASIVE SQUAMOUS CELL CARCINOMA.",
+        &[(
+            "cancer",
+            "type=cervical histology=squamous cell carcinoma site=cervix",
+        )],
+        &["CERVIX", "SQUAMOUS CELL CARCINOMA"],
+    );
+    // Negated from afar, as the subject of "are not identified".
+    check(
+        "Features of a glioblastoma multiforme (necrosis, microvascular proliferation) are not identified.",
+        &[],
+        &[],
+    );
+    // A stage group's letter written apart.
+    check(
+        "FIGO Stage IV A.",
+        &[("stage", "group=IVA")],
+        &["Stage IV A"],
+    );
+    check("Stage 1 B2.", &[("stage", "group=IB2")], &["Stage 1 B2"]);
+    // In situ is recorded as such, apart from an invasive cancer.
+    check(
+        "Lung, right upper lobe: adenocarcinoma in situ.",
+        &[(
+            "cancer",
+            "type=lung histology=adenocarcinoma in situ site=lung laterality=right",
+        )],
+        &["adenocarcinoma in situ"],
+    );
+}

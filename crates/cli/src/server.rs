@@ -1,0 +1,192 @@
+//! `sextant init`, `sextant serve` and `sextant audit verify`: where the
+//! server's key and database live, and starting it.
+//!
+//! The master key is kept apart from the database: by default the database
+//! is in the data home (`~/.local/share/sextant/sextant.db`) and the key in
+//! the config home (`~/.config/sextant/master.key`, mode 0600), or in
+//! `$SEXTANT_MASTER_KEY` (base64), which wins. A backup of the database
+//! alone reveals no record.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+
+/// Where the server keeps its state.
+pub struct ServerPaths {
+    pub database_url: Option<String>,
+    pub key_file: Option<PathBuf>,
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn env_dir(var: &str, fallback: &str) -> PathBuf {
+    std::env::var_os(var)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(fallback))
+        .join("sextant")
+}
+
+impl ServerPaths {
+    /// `--key-file`, else `$SEXTANT_KEY_FILE`, else
+    /// `$XDG_CONFIG_HOME/sextant/master.key`, else `~/.config/sextant/master.key`.
+    pub fn key_file(&self) -> PathBuf {
+        if let Some(p) = &self.key_file {
+            return p.clone();
+        }
+        if let Some(p) = std::env::var_os("SEXTANT_KEY_FILE").filter(|s| !s.is_empty()) {
+            return PathBuf::from(p);
+        }
+        env_dir("XDG_CONFIG_HOME", ".config").join("master.key")
+    }
+
+    /// `--database-url`, else `$SEXTANT_DATABASE_URL`, else a SQLite file
+    /// `$XDG_DATA_HOME/sextant/sextant.db` (`~/.local/share/...`).
+    pub fn database_url(&self) -> Result<String> {
+        if let Some(u) = &self.database_url {
+            return Ok(u.clone());
+        }
+        if let Ok(u) = std::env::var("SEXTANT_DATABASE_URL") {
+            if !u.is_empty() {
+                return Ok(u);
+            }
+        }
+        let dir = env_dir("XDG_DATA_HOME", ".local/share");
+        std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
+        Ok(format!("sqlite://{}", dir.join("sextant.db").display()))
+    }
+
+    fn master_key(&self) -> Result<sextant_store::MasterKey> {
+        let env = std::env::var("SEXTANT_MASTER_KEY").ok();
+        let path = self.key_file();
+        sextant_store::MasterKey::from_env_or_file(env.as_deref(), &path).with_context(|| {
+            "the server needs its master key: run `sextant init` first (or set SEXTANT_MASTER_KEY)"
+        })
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn open_store(paths: &ServerPaths) -> Result<sextant_store::Store> {
+    let key = paths.master_key()?;
+    let url = paths.database_url()?;
+    sextant_store::Store::open(&url, key, Arc::new(sextant_store::SystemClock))
+        .await
+        .with_context(|| "opening the database".to_string())
+}
+
+/// `sextant init`: creates the master key (never overwriting one) and the
+/// database with its tables.
+pub fn init(paths: &ServerPaths) -> Result<()> {
+    let path = paths.key_file();
+    if std::env::var("SEXTANT_MASTER_KEY").is_ok_and(|v| !v.trim().is_empty()) {
+        println!("using the master key from SEXTANT_MASTER_KEY; no key file written");
+    } else if path.exists() {
+        println!("master key: {} (exists; kept)", path.display());
+    } else {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+        }
+        sextant_store::MasterKey::create_file(&path)?;
+        println!(
+            "master key: {} (new, mode 0600). Back it up apart from the database: without it no record can be read.",
+            path.display()
+        );
+    }
+    runtime()?.block_on(async {
+        let store = open_store(paths).await?;
+        store.close().await;
+        anyhow::Ok(())
+    })?;
+    println!("database: {}", redact(&paths.database_url()?));
+    Ok(())
+}
+
+/// A database URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Options of `sextant serve`.
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    pub insecure_cookies: bool,
+    pub anonymous_only: bool,
+    pub retriever: sextant_answer::Retriever,
+}
+
+/// `sextant serve`: answers on `addr` until Ctrl-C.
+pub fn serve(
+    engine: sextant_answer::Engine,
+    paths: &ServerPaths,
+    options: &ServeOptions,
+) -> Result<()> {
+    if options.insecure_cookies && !options.addr.ip().is_loopback() {
+        bail!(
+            "--insecure-cookies is only for plain-HTTP localhost; serve {} behind TLS instead",
+            options.addr
+        );
+    }
+    let config = sextant_server::Config {
+        secure_cookies: !options.insecure_cookies,
+        retriever: options.retriever,
+        ..Default::default()
+    };
+    let engine = Arc::new(engine);
+    runtime()?.block_on(async {
+        let state = if options.anonymous_only {
+            sextant_server::AppState::new(engine, config)
+        } else {
+            // No key, no server: records must never be stored unencrypted.
+            let store = open_store(paths).await?;
+            sextant_server::AppState::with_store(engine, config, store)
+        };
+        eprintln!("sextant: serving on http://{}", options.addr);
+        sextant_server::serve(options.addr, state)
+            .await
+            .with_context(|| format!("serving on {}", options.addr))
+    })
+}
+
+/// `sextant audit verify`: walks the audit log's hash chain.
+pub fn audit_verify(paths: &ServerPaths) -> Result<()> {
+    runtime()?.block_on(async {
+        let store = open_store(paths).await?;
+        let report = store.audit_verify().await?;
+        store.close().await;
+        match (&report.first_broken, &report.problem) {
+            (None, _) => println!(
+                "audit log intact: {} rows, head {}",
+                report.rows, report.head_hash
+            ),
+            (Some(seq), problem) => {
+                println!(
+                    "audit log BROKEN at row {seq} of {}: {}",
+                    report.rows,
+                    problem.as_deref().unwrap_or("changed")
+                );
+                bail!("the audit log was edited or rows were deleted");
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,664 @@
+//! Accounts, records and the profile, over [`sextant_store::Store`].
+//!
+//! - The session lives in the cookie `sextant_session` (HttpOnly,
+//!   SameSite=Strict, Path=/, Secure unless configured off for plain-HTTP
+//!   localhost). Only the store sees the token's hash.
+//! - CSRF: every state-changing request (POST, PUT, PATCH, DELETE) that
+//!   comes with a session must carry `X-CSRF-Token` equal to the session's
+//!   token (pages' forms: a hidden `csrf` field); otherwise 403 `csrf`.
+//! - Every id-bearing route goes through the person's [`UserScope`], so
+//!   another person's id is a 404, exactly like an id that does not exist.
+//! - Uploads: per-file and per-request caps (413, nothing written), type by
+//!   content (`sextant_records::sniff`), the file name is only a label. The
+//!   profile is re-extracted from all records after every change, and the
+//!   person's corrections are re-applied on top.
+//! - Records are never served back as HTML: a download is
+//!   `application/octet-stream` with `Content-Disposition: attachment`.
+
+use axum::extract::{FromRequestParts, Multipart, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sextant_core::Answer;
+use sextant_records::edit::Patch;
+use sextant_records::Profile;
+use sextant_store::{RecordId, SessionInfo, Store, StoreError, UserScope};
+
+use crate::api::ApiJson;
+use crate::error::ApiError;
+use crate::library::{AnswerLibrary, BoxFuture, PublicAnswer};
+use crate::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "sextant_session";
+/// The header that carries the CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// A logged-in person.
+#[derive(Clone)]
+pub struct User {
+    pub token: String,
+    pub session: SessionInfo,
+}
+
+/// The logged-in person, if any. For a state-changing request with a
+/// session, extraction fails (403 `csrf`) unless `X-CSRF-Token` matches; a
+/// form post may instead carry the token in its body, which the handler
+/// checks ([`MaybeUser::form_csrf_pending`]).
+#[derive(Clone, Default)]
+pub struct MaybeUser(pub Option<User>, pub bool);
+
+impl MaybeUser {
+    /// Whether the CSRF check is left to the handler (a form field).
+    pub fn form_csrf_pending(&self) -> bool {
+        self.1
+    }
+
+    /// Checks a form's `csrf` field when the header was absent.
+    pub fn check_form_csrf(&self, field: Option<&str>) -> Result<(), ApiError> {
+        match (&self.0, self.1) {
+            (Some(u), true) if !field.is_some_and(|f| ct_eq(f, &u.session.csrf)) => {
+                Err(ApiError::Csrf)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn csrf(&self) -> Option<&str> {
+        self.0.as_ref().map(|u| u.session.csrf.as_str())
+    }
+}
+
+/// Constant-time string comparison.
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The session token from the `Cookie` headers.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
+        if let Some(u) = parts.extensions.get::<MaybeUser>() {
+            return Ok(u.clone());
+        }
+        let (Some(store), Some(token)) = (st.store(), session_token(&parts.headers)) else {
+            return Ok(MaybeUser(None, false));
+        };
+        let Some(session) = store.session(&token).await.map_err(store_error)? else {
+            return Ok(MaybeUser(None, false));
+        };
+        let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let mut pending = false;
+        if unsafe_method {
+            match parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+                Some(h) if ct_eq(h, &session.csrf) => {}
+                None if is_form(&parts.headers) => pending = true,
+                _ => return Err(ApiError::Csrf),
+            }
+        }
+        let u = MaybeUser(Some(User { token, session }), pending);
+        parts.extensions.insert(u.clone());
+        Ok(u)
+    }
+}
+
+/// A logged-in person whose request passed the CSRF check (401 without a
+/// session, 503 without a store).
+pub struct Authed(pub User);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
+        if st.store().is_none() {
+            return Err(ApiError::NotFound);
+        }
+        match MaybeUser::from_request_parts(parts, st).await? {
+            MaybeUser(Some(u), false) => Ok(Authed(u)),
+            // JSON routes take no form token.
+            MaybeUser(Some(_), true) => Err(ApiError::Csrf),
+            MaybeUser(None, _) => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// The client, for the store's login throttling: the peer address when
+/// known.
+pub struct Client(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "local".into());
+        Ok(Client(ip))
+    }
+}
+
+/// A store error in the error table: its own stable code, a status, and a
+/// message without internals.
+pub fn store_error(e: StoreError) -> ApiError {
+    let (status, message): (StatusCode, String) = match &e {
+        StoreError::InvalidEmail
+        | StoreError::WeakPassword { .. }
+        | StoreError::InvalidInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        StoreError::EmailTaken => (StatusCode::CONFLICT, e.to_string()),
+        StoreError::BadCredentials => (StatusCode::UNAUTHORIZED, e.to_string()),
+        StoreError::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+        StoreError::QuotaExceeded(_) => (StatusCode::CONFLICT, e.to_string()),
+        StoreError::NotFound => return ApiError::NotFound,
+        StoreError::Integrity => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Stored data failed its integrity check; it was not shown.".into(),
+        ),
+        _ => return ApiError::Internal,
+    };
+    ApiError::Store {
+        code: e.code(),
+        status,
+        message,
+    }
+}
+
+fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("sextant_session=; Max-Age=0; Path=/"))
+}
+
+fn clear_cookie(st: &AppState) -> HeaderValue {
+    cookie("", 0, st.config().secure_cookies)
+}
+
+fn store(st: &AppState) -> Result<&Store, ApiError> {
+    st.store().ok_or(ApiError::NotFound)
+}
+
+/// `POST /api/account/register` and `/login`.
+#[derive(Deserialize)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// `POST /api/account/register`: 201 `{"user": id}`.
+pub async fn register(
+    State(st): State<AppState>,
+    ApiJson(c): ApiJson<Credentials>,
+) -> Result<Response, ApiError> {
+    let id = store(&st)?
+        .register(&c.email, &c.password)
+        .await
+        .map_err(store_error)?;
+    Ok((StatusCode::CREATED, Json(json!({"user": id}))).into_response())
+}
+
+/// `POST /api/account/login`: sets the session cookie; the body carries
+/// the CSRF token for later requests.
+pub async fn login(
+    State(st): State<AppState>,
+    Client(client): Client,
+    ApiJson(c): ApiJson<Credentials>,
+) -> Result<Response, ApiError> {
+    let s = store(&st)?
+        .login(&c.email, &c.password, &client)
+        .await
+        .map_err(store_error)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let max_age = (s.expires_at - now).clamp(60, 12 * 3600);
+    let mut r =
+        Json(json!({"user": s.user, "csrf": s.csrf, "expires_at": s.expires_at})).into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie(&s.token, max_age, st.config().secure_cookies),
+    );
+    Ok(r)
+}
+
+/// `POST /api/account/logout`.
+pub async fn logout(State(st): State<AppState>, Authed(u): Authed) -> Result<Response, ApiError> {
+    store(&st)?.logout(&u.token).await.map_err(store_error)?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, clear_cookie(&st));
+    Ok(r)
+}
+
+/// `DELETE /api/account`: the account and everything in it.
+pub async fn delete_account(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+) -> Result<Response, ApiError> {
+    store(&st)?
+        .delete_account(&u.session)
+        .await
+        .map_err(store_error)?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, clear_cookie(&st));
+    Ok(r)
+}
+
+/// A file name as a label only: its last path part, printable, at most 120
+/// characters. Never used as a path.
+pub fn label(name: Option<&str>) -> String {
+    let base = name
+        .unwrap_or("")
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(120)
+        .collect::<String>();
+    let base = base.trim().to_string();
+    if base.is_empty() || base == "." || base == ".." {
+        "record".into()
+    } else {
+        base
+    }
+}
+
+/// The format a record is stored under, told by its content.
+pub fn format_of(bytes: &[u8]) -> Result<&'static str, ApiError> {
+    let unpacked;
+    let body = if bytes.starts_with(&[0x1f, 0x8b]) {
+        unpacked = sextant_records::gunzip("record", bytes).map_err(|_| {
+            ApiError::UnsupportedRecord("the compressed file could not be unpacked".into())
+        })?;
+        &unpacked[..]
+    } else {
+        bytes
+    };
+    match sextant_records::sniff(body) {
+        Ok(sextant_records::Format::Fhir) => Ok("fhir+json"),
+        Ok(sextant_records::Format::Ccda) => Ok("ccda+xml"),
+        Ok(sextant_records::Format::Text) => Ok("text/plain"),
+        Ok(sextant_records::Format::Pdf) => Ok("pdf"),
+        Err(why) => Err(ApiError::UnsupportedRecord(why)),
+    }
+}
+
+/// `POST /api/records`: multipart, one or more files. Every file is read
+/// and checked before anything is written; over a cap → 413, nothing
+/// written; a file Sextant cannot read → 422, nothing written.
+pub async fn upload_records(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    let cfg = st.config().clone();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut total = 0usize;
+    let multipart_err = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest("the upload is not a readable multipart form".into())
+        }
+    };
+    while let Some(mut field) = form.next_field().await.map_err(multipart_err)? {
+        if field.file_name().is_none() {
+            // A non-file field (such as the form's csrf) is not a record.
+            continue;
+        }
+        if files.len() >= cfg.max_upload_files {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let name = label(field.file_name());
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
+            total += chunk.len();
+            if bytes.len() + chunk.len() > cfg.max_upload_file_bytes
+                || total > cfg.max_upload_request_bytes
+            {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        files.push((name, bytes));
+    }
+    if files.is_empty() {
+        return Err(ApiError::BadRequest("no file was uploaded".into()));
+    }
+    let mut checked = Vec::new();
+    for (name, bytes) in files {
+        let format = format_of(&bytes)?;
+        checked.push((name, format, bytes));
+    }
+    let store = store(&st)?;
+    let scope = store.user(&u.session);
+    let mut added: Vec<RecordId> = Vec::new();
+    for (name, format, bytes) in &checked {
+        match scope.add_record(name, format, bytes).await {
+            Ok(id) => added.push(id),
+            Err(e) => {
+                // All or nothing.
+                for id in added {
+                    let _ = scope.delete_record(id).await;
+                }
+                return Err(store_error(e));
+            }
+        }
+    }
+    let profile = rebuild_profile(&scope).await?;
+    let records: Vec<Value> = added
+        .iter()
+        .zip(&checked)
+        .map(|(id, (name, format, bytes))| {
+            json!({"id": id, "name": name, "format": format, "size": bytes.len()})
+        })
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"records": records, "profile": profile_json(&profile.profile)})),
+    )
+        .into_response())
+}
+
+/// `GET /api/records`.
+pub async fn list_records(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+) -> Result<Json<Value>, ApiError> {
+    let list = store(&st)?
+        .user(&u.session)
+        .records()
+        .await
+        .map_err(store_error)?;
+    Ok(Json(json!({"records": list})))
+}
+
+fn record_id(id: &str) -> Result<RecordId, ApiError> {
+    id.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// `GET /api/records/{id}`: the bytes as an attachment, never as a page.
+pub async fn download_record(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = record_id(&id)?;
+    let (meta, bytes) = store(&st)?
+        .user(&u.session)
+        .record(id)
+        .await
+        .map_err(store_error)?
+        .ok_or(ApiError::NotFound)?;
+    // Only a safe ASCII name goes into the header.
+    let safe: String = meta
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{safe}\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `DELETE /api/records/{id}`: then the profile is re-extracted.
+pub async fn delete_record(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = record_id(&id)?;
+    let scope = store(&st)?.user(&u.session);
+    if !scope.delete_record(id).await.map_err(store_error)? {
+        return Err(ApiError::NotFound);
+    }
+    rebuild_profile(&scope).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// What is saved as the person's profile: the extracted profile with the
+/// person's corrections applied, and the corrections themselves, so that
+/// re-extraction can re-apply them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SavedProfile {
+    pub profile: Profile,
+    #[serde(default)]
+    pub patches: Vec<Patch>,
+}
+
+async fn saved_profile(scope: &UserScope<'_>) -> Result<SavedProfile, ApiError> {
+    match scope.profile().await.map_err(store_error)? {
+        Some(json) => serde_json::from_str(&json).map_err(|_| ApiError::Internal),
+        None => Ok(SavedProfile::default()),
+    }
+}
+
+async fn save_profile(scope: &UserScope<'_>, p: &SavedProfile) -> Result<(), ApiError> {
+    let json = serde_json::to_string(p).map_err(|_| ApiError::Internal)?;
+    scope.save_profile(&json).await.map_err(store_error)
+}
+
+/// Reads every record again, merges their profiles, re-applies the
+/// person's corrections, and saves the result.
+pub async fn rebuild_profile(scope: &UserScope<'_>) -> Result<SavedProfile, ApiError> {
+    let old = saved_profile(scope).await?;
+    let mut files = Vec::new();
+    for meta in scope.records().await.map_err(store_error)? {
+        if let Some((meta, bytes)) = scope.record(meta.id).await.map_err(store_error)? {
+            files.push((meta.name, bytes));
+        }
+    }
+    let patches = old.patches;
+    let profile = tokio::task::spawn_blocking(move || {
+        let mut profile = Profile::default();
+        for (name, bytes) in files {
+            // A record that no longer reads adds nothing (it was checked
+            // when uploaded).
+            if let Ok(p) = sextant_records::read_bytes(&name, &bytes) {
+                profile.merge(p);
+            }
+        }
+        for patch in &patches {
+            sextant_records::edit::apply(&mut profile, patch);
+        }
+        (profile, patches)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?;
+    let saved = SavedProfile {
+        profile: profile.0,
+        patches: profile.1,
+    };
+    save_profile(scope, &saved).await?;
+    Ok(saved)
+}
+
+/// The profile with its reviewable facts (field, line, value, provenance,
+/// status).
+pub fn profile_json(p: &Profile) -> Value {
+    let facts: Vec<Value> = sextant_records::edit::entries(p)
+        .into_iter()
+        .map(|e| {
+            json!({
+                "field": e.field,
+                "fact": e.line,
+                "value": e.value,
+                "provenance": e.provenance,
+                "status": e.status,
+            })
+        })
+        .collect();
+    json!({"facts": facts, "conflicts": p.conflicts, "profile": p})
+}
+
+/// `GET /api/profile`.
+pub async fn get_profile(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+) -> Result<Json<Value>, ApiError> {
+    let scope = store(&st)?.user(&u.session);
+    let saved = saved_profile(&scope).await?;
+    Ok(Json(profile_json(&saved.profile)))
+}
+
+/// `POST /api/profile/facts`: a correction patch (confirm, correct,
+/// remove, add), applied now and re-applied after every re-extraction.
+pub async fn patch_profile(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+    ApiJson(patch): ApiJson<Patch>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = store(&st)?.user(&u.session);
+    let mut saved = saved_profile(&scope).await?;
+    let issues = sextant_records::edit::apply(&mut saved.profile, &patch);
+    saved.patches.push(patch);
+    save_profile(&scope, &saved).await?;
+    let mut body = profile_json(&saved.profile);
+    body["issues"] = serde_json::to_value(issues).unwrap_or(Value::Null);
+    Ok(Json(body))
+}
+
+/// The person's profile for a personal answer (`None` when empty).
+pub async fn load_profile(st: &AppState, u: &User) -> Result<Option<Profile>, ApiError> {
+    let scope = store(st)?.user(&u.session);
+    let saved = saved_profile(&scope).await?;
+    Ok((!saved.profile.is_empty()).then_some(saved.profile))
+}
+
+/// Saves a logged-in person's answer, encrypted, in their history.
+pub async fn save_answer(st: &AppState, u: &User, answer: &Answer) -> Result<(), ApiError> {
+    let Some(store) = st.store() else {
+        return Ok(());
+    };
+    let json = serde_json::to_string(answer).map_err(|_| ApiError::Internal)?;
+    store
+        .user(&u.session)
+        .save_answer(&answer.question, &json)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// The public library kept in the store.
+pub struct StoreLibrary {
+    store: Store,
+}
+
+impl StoreLibrary {
+    pub fn new(store: Store) -> StoreLibrary {
+        StoreLibrary { store }
+    }
+}
+
+fn to_public(p: sextant_store::PublicAnswer) -> Option<PublicAnswer> {
+    Some(PublicAnswer {
+        answer: serde_json::from_str(&p.answer_json).ok()?,
+        slug: p.slug,
+        question: p.question,
+        date: crate::library::civil_date(p.updated.div_euclid(86_400)),
+    })
+}
+
+impl AnswerLibrary for StoreLibrary {
+    fn publish<'a>(
+        &'a self,
+        question: &'a str,
+        answer: &'a Answer,
+    ) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            if !crate::library::publishable(answer) {
+                return None;
+            }
+            let json = serde_json::to_string(answer).ok()?;
+            self.store.publish_answer(question, &json).await.ok()
+        })
+    }
+
+    fn get<'a>(&'a self, slug: &'a str) -> BoxFuture<'a, Option<PublicAnswer>> {
+        Box::pin(async move {
+            self.store
+                .public_answer(slug)
+                .await
+                .ok()
+                .flatten()
+                .and_then(to_public)
+        })
+    }
+
+    fn list(&self, limit: usize) -> BoxFuture<'_, Vec<PublicAnswer>> {
+        Box::pin(async move {
+            self.store
+                .public_answers(limit as i64)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(to_public)
+                .collect()
+        })
+    }
+}
+
+/// `POST /api/account/settings`.
+#[derive(Deserialize)]
+pub struct Settings {
+    pub personalize: bool,
+}
+
+/// `POST /api/account/settings`: allow (or stop) answers tailored to the
+/// person's records. Off until they turn it on.
+pub async fn settings(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+    ApiJson(s): ApiJson<Settings>,
+) -> Result<Json<Value>, ApiError> {
+    store(&st)?
+        .user(&u.session)
+        .set_personalize(s.personalize)
+        .await
+        .map_err(store_error)?;
+    Ok(Json(json!({"personalize": s.personalize})))
+}

@@ -1,0 +1,603 @@
+//! Accounts, records and the profile through the app, on a SQLite store in
+//! a temporary folder: session cookie flags, CSRF, upload caps, the
+//! cross-user matrix, corrections kept across re-reads, personal answers
+//! never published.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sextant_answer::{Engine, Retriever};
+use sextant_server::{app, AppState, Config};
+use sextant_store::{MasterKey, Store, SystemClock};
+use tower::ServiceExt;
+
+fn page(dir: &Path, name: &str, title: &str, url: &str, body: &str) {
+    let text = format!("---\naudienceLevel: patient\nlastReviewed: '2025-12-30'\ntitle: {title} - NCI\nurl: {url}\n---\n\n# {title} - NCI\n\n# {title}\n\n{body}");
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn engine() -> Arc<Engine> {
+    static ENGINE: OnceLock<(tempfile::TempDir, Arc<Engine>)> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("corpus");
+            std::fs::create_dir_all(&dir).unwrap();
+            page(&dir, "breast.md", "Breast Cancer Treatment", "https://www.cancer.gov/types/breast/patient/breast-treatment-pdq",
+                "## Hormone therapy\n\nHormone therapy is a cancer treatment that removes hormones or blocks their action. Tamoxifen is often given to patients with early stages of breast cancer that is hormone receptor positive.\n\n## Surgery\n\nMost patients with breast cancer have surgery to remove the cancer. Breast-conserving surgery removes the cancer and some normal tissue around it.\n");
+            let kb = tmp.path().join("kb");
+            sextant_kb::ingest(&dir, &kb, &Default::default(), &|_| {}).unwrap();
+            (tmp, Arc::new(Engine::open(&kb).unwrap().with_retriever(Retriever::Bm25)))
+        })
+        .1
+        .clone()
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    app: Router,
+    store: Store,
+}
+
+async fn fixture(secure: bool) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sextant.db").display());
+    let store = Store::open(&url, MasterKey::generate(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let config = Config {
+        retriever: Retriever::Bm25,
+        secure_cookies: secure,
+        max_upload_file_bytes: 4 * 1024,
+        max_upload_request_bytes: 6 * 1024,
+        max_upload_files: 3,
+        ..Config::default()
+    };
+    let app = app(AppState::with_store(engine(), config, store.clone()));
+    Fixture {
+        _dir: dir,
+        app,
+        store,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    Reply {
+        status: res.status(),
+        headers: res.headers().clone(),
+        body: res.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    }
+}
+
+/// A logged-in person: cookie and CSRF token.
+#[derive(Clone)]
+struct Who {
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_up(app: &Router, email: &str) -> (Who, Reply) {
+    let creds = json!({"email": email, "password": "correct horse battery staple"});
+    let r = send(app, json_req("POST", "/api/account/register", &creds, None)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = send(app, json_req("POST", "/api/account/login", &creds, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let set = r
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let cookie = set.split(';').next().unwrap().to_string();
+    let csrf = r.json()["csrf"].as_str().unwrap().to_string();
+    (Who { cookie, csrf }, r)
+}
+
+fn json_req(method: &str, uri: &str, body: &Value, who: Option<&Who>) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(w) = who {
+        b = b
+            .header(header::COOKIE, &w.cookie)
+            .header("x-csrf-token", &w.csrf);
+    }
+    b.body(Body::from(body.to_string())).unwrap()
+}
+
+fn bare(method: &str, uri: &str, who: &Who, csrf: Option<&str>) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::COOKIE, &who.cookie);
+    if let Some(c) = csrf {
+        b = b.header("x-csrf-token", c);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+const BOUNDARY: &str = "sextantBOUNDARY42";
+
+fn multipart(files: &[(&str, &[u8])], who: &Who, csrf: Option<&str>) -> Request<Body> {
+    let mut body = Vec::new();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/html\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    let mut b = Request::post("/api/records")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::COOKIE, &who.cookie);
+    if let Some(c) = csrf {
+        b = b.header("x-csrf-token", c);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+const REPORT: &[u8] = b"SURGICAL PATHOLOGY REPORT\nFINAL DIAGNOSIS: Invasive ductal carcinoma of the left breast, Nottingham grade 2 of 3.\nEstrogen receptor: POSITIVE.\nHER2: NEGATIVE (IHC 1+).\nSECRETMARKER-A\n";
+
+#[tokio::test]
+async fn session_cookie_flags() {
+    let f = fixture(true).await;
+    let (_, r) = sign_up(&f.app, "ann@example.org").await;
+    let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(set.starts_with("sextant_session="), "{set}");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
+        assert!(set.split("; ").any(|p| p == flag), "{flag} missing: {set}");
+    }
+    // Plain-HTTP localhost: configured off.
+    let f = fixture(false).await;
+    let (_, r) = sign_up(&f.app, "ann@example.org").await;
+    let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(!set.contains("Secure") && set.contains("HttpOnly") && set.contains("SameSite=Strict"));
+    // Wrong password: the table's code, no cookie.
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/account/login",
+            &json!({"email": "ann@example.org", "password": "wrong password!!"}),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.code(), "bad_credentials");
+    assert!(r.headers.get(header::SET_COOKIE).is_none());
+    // Taken email.
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/account/register",
+            &json!({"email": "ann@example.org", "password": "another long password"}),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::CONFLICT, "email_taken")
+    );
+}
+
+#[tokio::test]
+async fn state_changes_without_the_csrf_token_are_refused() {
+    let f = fixture(true).await;
+    let (who, _) = sign_up(&f.app, "ann@example.org").await;
+    let bad = Who {
+        cookie: who.cookie.clone(),
+        csrf: "not-the-token".into(),
+    };
+    let mut missing: Vec<Request<Body>> = vec![
+        multipart(&[("report.txt", REPORT)], &who, None),
+        bare("DELETE", "/api/account", &who, None),
+        bare("POST", "/api/account/logout", &who, None),
+        bare(
+            "DELETE",
+            &format!("/api/records/{}", "0".repeat(32)),
+            &who,
+            None,
+        ),
+    ];
+    let mut no_header = Request::post("/api/profile/facts")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, &who.cookie)
+        .body(Body::from(r#"{"changes":[]}"#))
+        .unwrap();
+    std::mem::swap(&mut no_header, &mut missing[0]);
+    missing.push(no_header);
+    missing.push(json_req(
+        "POST",
+        "/api/ask",
+        &json!({"question": "How is breast cancer treated?"}),
+        Some(&bad),
+    ));
+    missing.push(multipart(&[("report.txt", REPORT)], &who, Some("wrong")));
+    for req in missing {
+        let what = format!("{} {}", req.method(), req.uri());
+        let r = send(&f.app, req).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}: {}", r.text());
+        assert_eq!(r.code(), "csrf", "{what}");
+    }
+    // A form post needs the hidden field.
+    let r = send(
+        &f.app,
+        Request::post("/ask")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &who.cookie)
+            .body(Body::from("question=How+is+breast+cancer+treated%3F"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(
+        &f.app,
+        Request::post("/ask")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &who.cookie)
+            .body(Body::from(format!(
+                "question=How+is+breast+cancer+treated%3F&csrf={}",
+                who.csrf
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // Nothing was written, and the account is still there.
+    let r = send(&f.app, bare("GET", "/api/records", &who, None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.json()["records"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn over_cap_uploads_are_413_and_write_nothing() {
+    let f = fixture(true).await;
+    let (who, _) = sign_up(&f.app, "ann@example.org").await;
+    let big = vec![b'a'; 5 * 1024];
+    let three = vec![b'b'; 3 * 1024];
+    for files in [
+        vec![("big.txt", &big[..])],
+        // Each under the file cap, together over the request cap.
+        vec![
+            ("a.txt", REPORT),
+            ("b.txt", &three[..]),
+            ("c.txt", &three[..]),
+        ],
+        // Too many files.
+        vec![
+            ("1.txt", REPORT),
+            ("2.txt", REPORT),
+            ("3.txt", REPORT),
+            ("4.txt", REPORT),
+        ],
+    ] {
+        let r = send(&f.app, multipart(&files, &who, Some(&who.csrf))).await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+        assert_eq!(r.code(), "payload_too_large");
+    }
+    // A file Sextant cannot read: 422, nothing written either.
+    let r = send(
+        &f.app,
+        multipart(
+            &[("ok.txt", REPORT), ("x.zip", b"PK\x03\x04rest")],
+            &who,
+            Some(&who.csrf),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.code(), "unsupported_record");
+    let r = send(&f.app, bare("GET", "/api/records", &who, None)).await;
+    assert!(
+        r.json()["records"].as_array().unwrap().is_empty(),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn records_profile_corrections_and_the_cross_user_matrix() {
+    let f = fixture(true).await;
+    let (a, _) = sign_up(&f.app, "ann@example.org").await;
+    let (b, _) = sign_up(&f.app, "bob@example.org").await;
+
+    // A uploads; the name is only a label, the type is told by content.
+    let r = send(
+        &f.app,
+        multipart(
+            &[("../../etc/passwd<script>.html", REPORT)],
+            &a,
+            Some(&a.csrf),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let up = r.json();
+    let id = up["records"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(up["records"][0]["format"], "text/plain");
+    assert_eq!(up["records"][0]["name"], "passwd<script>.html");
+    let facts = up["profile"]["facts"].as_array().unwrap();
+    assert!(!facts.is_empty(), "{up}");
+    assert!(facts.iter().any(|f| f["field"] == "cancer"), "{up}");
+
+    // A's own routes work.
+    let r = send(&f.app, bare("GET", &format!("/api/records/{id}"), &a, None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, REPORT);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/octet-stream");
+    assert!(r.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment;"));
+    assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+    // B, with A's ids: 404 everywhere, none of A's bytes.
+    let matrix = vec![
+        bare("GET", &format!("/api/records/{id}"), &b, None),
+        bare("DELETE", &format!("/api/records/{id}"), &b, Some(&b.csrf)),
+    ];
+    for req in matrix {
+        let what = format!("{} {}", req.method(), req.uri());
+        let r = send(&f.app, req).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{what}");
+        assert_eq!(r.code(), "not_found", "{what}");
+        assert!(!r.text().contains("SECRETMARKER"), "{what}");
+    }
+    for uri in ["/api/records", "/api/profile", "/records", "/profile"] {
+        let r = send(&f.app, bare("GET", uri, &b, None)).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        let t = r.text();
+        assert!(
+            !t.contains(&id) && !t.contains("SECRETMARKER") && !t.contains("ductal"),
+            "{uri}: {t}"
+        );
+    }
+    // A malformed id is a 404 too; and A's record survived B's delete.
+    assert_eq!(
+        send(&f.app, bare("GET", "/api/records/..%2F..%2Fetc", &a, None))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&f.app, bare("GET", &format!("/api/records/{id}"), &a, None))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Without a session: 401.
+    let r = send(
+        &f.app,
+        Request::get("/api/records").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+
+    // A corrects the profile: removes the grade; re-reading keeps it removed.
+    let profile = send(&f.app, bare("GET", "/api/profile", &a, None))
+        .await
+        .json();
+    let grade = profile["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "grade")
+        .unwrap_or_else(|| panic!("{profile}"))["fact"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let patch = json!({"changes": [{"op": "remove", "field": "grade", "fact": grade}]});
+    let r = send(
+        &f.app,
+        json_req("POST", "/api/profile/facts", &patch, Some(&a)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(!r.json()["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["field"] == "grade"));
+    let r = send(
+        &f.app,
+        multipart(&[("second.txt", REPORT)], &a, Some(&a.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let after = send(&f.app, bare("GET", "/api/profile", &a, None))
+        .await
+        .json();
+    assert!(
+        !after["facts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["field"] == "grade"),
+        "{after}"
+    );
+    let page = send(&f.app, bare("GET", "/profile", &a, None)).await.text();
+    assert!(
+        page.contains("data-op=\"confirm\"") && page.contains("passwd&lt;script&gt;.html")
+            || page.contains("passwd&#60;script&#62;.html"),
+        "{page}"
+    );
+
+    // Deleting a record re-reads the profile.
+    let r = send(
+        &f.app,
+        bare("DELETE", &format!("/api/records/{id}"), &a, Some(&a.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        send(&f.app, bare("GET", &format!("/api/records/{id}"), &a, None))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn personal_answers_are_saved_encrypted_and_never_published() {
+    let f = fixture(true).await;
+    let (a, _) = sign_up(&f.app, "ann@example.org").await;
+    let r = send(
+        &f.app,
+        multipart(&[("report.txt", REPORT)], &a, Some(&a.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/account/settings",
+            &json!({"personalize": true}),
+            Some(&a),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let q = "What treatments are there for my cancer?";
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/ask",
+            &json!({"question": q, "personalize": true}),
+            Some(&a),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let ans = r.json();
+    assert!(ans["personalization"].is_object(), "{ans}");
+    // Saved in A's history, not in the public library.
+    let session = f
+        .store
+        .session(a.cookie.split_once('=').unwrap().1)
+        .await
+        .unwrap()
+        .unwrap();
+    let saved = f.store.user(&session).answers().await.unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].question, q);
+    assert!(f.store.public_answers(100).await.unwrap().is_empty());
+    // Logged-in general answers are not published either; anonymous ones are.
+    send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/ask",
+            &json!({"question": "How is breast cancer treated?"}),
+            Some(&a),
+        ),
+    )
+    .await;
+    assert!(f.store.public_answers(100).await.unwrap().is_empty());
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/ask",
+            &json!({"question": "How is breast cancer treated?"}),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let public = f.store.public_answers(100).await.unwrap();
+    assert_eq!(public.len(), 1);
+    let list = send(
+        &f.app,
+        Request::get("/answers").body(Body::empty()).unwrap(),
+    )
+    .await
+    .text();
+    assert!(list.contains("How is breast cancer treated?"));
+
+    // Logging out ends the session; deleting the account needs a session.
+    let r = send(
+        &f.app,
+        bare("POST", "/api/account/logout", &a, Some(&a.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let r = send(&f.app, bare("GET", "/api/records", &a, None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn deleting_the_account_removes_everything() {
+    let f = fixture(true).await;
+    let (a, _) = sign_up(&f.app, "ann@example.org").await;
+    send(
+        &f.app,
+        multipart(&[("report.txt", REPORT)], &a, Some(&a.csrf)),
+    )
+    .await;
+    let r = send(&f.app, bare("DELETE", "/api/account", &a, Some(&a.csrf))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(
+        send(&f.app, bare("GET", "/api/records", &a, None))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // The email can register again.
+    let creds = json!({"email": "ann@example.org", "password": "correct horse battery staple"});
+    let r = send(
+        &f.app,
+        json_req("POST", "/api/account/register", &creds, None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert!(f.store.audit_verify().await.unwrap().ok());
+}

@@ -1,0 +1,374 @@
+//! Accounts, logins, sessions and account deletion.
+
+use zeroize::Zeroizing;
+
+use crate::audit::Event;
+use crate::crypto::{self, DataKey};
+use crate::error::{Result, StoreError};
+use crate::{
+    NewSession, SessionInfo, Store, UserId, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECS,
+    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS,
+};
+
+/// Trims and lower-cases an email; rejects implausible ones (no value in the error).
+pub(crate) fn normalize_email(email: &str) -> Result<String> {
+    let e = email.trim().to_lowercase();
+    let ok = e.len() <= 254
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match e.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && local.len() <= 64
+                    && !domain.is_empty()
+                    && !domain.contains('@')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if ok {
+        Ok(e)
+    } else {
+        Err(StoreError::InvalidEmail)
+    }
+}
+
+fn check_password(password: &str) -> Result<()> {
+    let n = password.chars().count();
+    if (PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&n) {
+        Ok(())
+    } else {
+        Err(StoreError::WeakPassword {
+            min: PASSWORD_MIN_CHARS,
+            max: PASSWORD_MAX_CHARS,
+        })
+    }
+}
+
+/// A session token's stored form; `None` if it cannot be one of ours.
+fn token_hash(token: &str) -> Option<String> {
+    (token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| crypto::sha256_hex(&[token.as_bytes()]))
+}
+
+type SessionRow = (String, String, i64, i64, Vec<u8>, i64);
+
+impl Store {
+    /// Creates an account. Errors: `invalid_email`, `weak_password` (under 10 characters),
+    /// `email_taken`.
+    pub async fn register(&self, email: &str, password: &str) -> Result<UserId> {
+        let email = normalize_email(email)?;
+        check_password(password)?;
+        let lookup = self.key().email_lookup(&email);
+        let id = UserId::random()?;
+        let wrapped = self.key().wrap(id.as_str(), &DataKey::generate()?)?;
+        let email_enc = self.key().seal_email(id.as_str(), &email)?;
+        let pw = Zeroizing::new(password.to_owned());
+        let hash = tokio::task::spawn_blocking(move || crypto::hash_password(&pw))
+            .await
+            .map_err(|_| StoreError::Internal("password hashing task failed"))??;
+        let mut tx = self.begin_write().await?;
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM users WHERE email_lookup = $1")
+                .bind(&lookup)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let res = if taken.is_some() {
+            Err(StoreError::EmailTaken)
+        } else {
+            sqlx::query(
+                "INSERT INTO users (id, email_lookup, email_enc, password_hash, wrapped_key, personalize, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, 0, $6)",
+            )
+            .bind(id.as_str())
+            .bind(&lookup)
+            .bind(email_enc)
+            .bind(hash)
+            .bind(wrapped)
+            .bind(self.now())
+            .execute(&mut *tx)
+            .await
+            .map(|_| ())
+            .map_err(|e| match e.as_database_error() {
+                Some(d) if d.is_unique_violation() => StoreError::EmailTaken,
+                _ => StoreError::Database(e),
+            })
+        };
+        let ok = res.is_ok();
+        let who = if ok { id.as_str() } else { "" };
+        let ev = Event {
+            actor: who,
+            subject: who,
+            target: "",
+            action: "register",
+            outcome: "ok",
+        };
+        self.finish(tx, res, ev, |_| "ok").await?;
+        Ok(id)
+    }
+
+    /// Logs in. Unknown email and wrong password both give `bad_credentials`, after the same
+    /// argon2 work. After 5 failures within 15 minutes for this email and `client` (e.g. the
+    /// client IP), every attempt gives `too_many_attempts` until the window passes.
+    pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<NewSession> {
+        let now = self.now();
+        // An implausible email is just bad credentials; it is still throttled and timed alike.
+        let email = normalize_email(email).unwrap_or_else(|_| email.to_owned());
+        let lookup = self.key().email_lookup(&email);
+        let throttle = crypto::sha256_hex(&[
+            b"login-throttle/v1|",
+            lookup.as_bytes(),
+            b"|",
+            client.as_bytes(),
+        ]);
+        let failures: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_failures WHERE throttle_key = $1 AND at > $2",
+        )
+        .bind(&throttle)
+        .bind(now - LOGIN_WINDOW_SECS)
+        .fetch_one(self.pool())
+        .await?;
+        let user: Option<(String, String)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE email_lookup = $1")
+                .bind(&lookup)
+                .fetch_optional(self.pool())
+                .await?;
+        let subject = user.as_ref().map(|u| u.0.clone()).unwrap_or_default();
+        if failures >= LOGIN_MAX_FAILURES {
+            let ev = Event {
+                actor: "",
+                subject: &subject,
+                target: "",
+                action: "login",
+                outcome: "too_many_attempts",
+            };
+            self.audit_alone(ev).await?;
+            return Err(StoreError::TooManyAttempts);
+        }
+        let pw = Zeroizing::new(password.to_owned());
+        let stored = user.as_ref().map(|u| u.1.clone());
+        let inner = self.inner.clone();
+        let verified = tokio::task::spawn_blocking(move || match stored {
+            Some(h) => crypto::verify_password(&pw, &h),
+            None => {
+                let dummy = inner.dummy_hash.get_or_init(|| {
+                    let random =
+                        crypto::random_token().unwrap_or_else(|_| "sextant-dummy-password".into());
+                    crypto::hash_password(&random).unwrap_or_default()
+                });
+                let _ = crypto::verify_password(&pw, dummy);
+                false
+            }
+        })
+        .await
+        .map_err(|_| StoreError::Internal("password verification task failed"))?;
+
+        let mut tx = self.begin_write().await?;
+        let Some((uid, _)) = user.filter(|_| verified) else {
+            sqlx::query("DELETE FROM login_failures WHERE at <= $1")
+                .bind(now - LOGIN_WINDOW_SECS)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO login_failures (throttle_key, at) VALUES ($1, $2)")
+                .bind(&throttle)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let ev = Event {
+                actor: "",
+                subject: &subject,
+                target: "",
+                action: "login",
+                outcome: "bad_credentials",
+            };
+            self.append_audit(&mut tx, ev).await?;
+            tx.commit().await?;
+            return Err(StoreError::BadCredentials);
+        };
+        let token = crypto::random_token()?;
+        let csrf = crypto::random_token()?;
+        sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
+            .bind(&throttle)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen) VALUES ($1, $2, $3, $4, $4)")
+            .bind(crypto::sha256_hex(&[token.as_bytes()]))
+            .bind(&uid)
+            .bind(&csrf)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let ev = Event {
+            actor: &uid,
+            subject: &uid,
+            target: "",
+            action: "login",
+            outcome: "ok",
+        };
+        self.append_audit(&mut tx, ev).await?;
+        tx.commit().await?;
+        Ok(NewSession {
+            token,
+            csrf,
+            user: UserId::from_db(uid),
+            expires_at: now + SESSION_ABSOLUTE_SECS,
+        })
+    }
+
+    /// The session for a token, or `None` if unknown or expired (30 minutes idle, 12 hours
+    /// absolute). Refreshes its last use.
+    pub async fn session(&self, token: &str) -> Result<Option<SessionInfo>> {
+        let Some(th) = token_hash(token) else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT s.user_id, s.csrf, s.created_at, s.last_seen, u.email_enc, u.personalize \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        )
+        .bind(&th)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some((uid, csrf, created, last_seen, email_enc, personalize)) = row else {
+            return Ok(None);
+        };
+        if now - last_seen > SESSION_IDLE_SECS || now - created > SESSION_ABSOLUTE_SECS {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(&th)
+                .execute(self.pool())
+                .await?;
+            return Ok(None);
+        }
+        if now > last_seen {
+            sqlx::query(
+                "UPDATE sessions SET last_seen = $1 WHERE token_hash = $2 AND last_seen < $1",
+            )
+            .bind(now)
+            .bind(&th)
+            .execute(self.pool())
+            .await?;
+        }
+        let email = self.key().open_email(&uid, &email_enc)?;
+        Ok(Some(SessionInfo {
+            user: UserId::from_db(uid),
+            email,
+            csrf,
+            token_hash: th,
+            personalize: personalize != 0,
+        }))
+    }
+
+    /// Ends a session. Unknown tokens are fine (nothing to do).
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        let Some(th) = token_hash(token) else {
+            return Ok(());
+        };
+        let mut tx = self.begin_write().await?;
+        let uid: Option<String> =
+            sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_hash = $1")
+                .bind(&th)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(uid) = uid else { return Ok(()) };
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(&th)
+            .execute(&mut *tx)
+            .await?;
+        let ev = Event {
+            actor: &uid,
+            subject: &uid,
+            target: "",
+            action: "logout",
+            outcome: "ok",
+        };
+        self.append_audit(&mut tx, ev).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes the account of `s` and everything it owns: records, profile, saved answers,
+    /// sessions and the wrapped data key (crypto-shredding), in one transaction. The audit log
+    /// keeps a `delete_account` row (ids only). `not_found` if the session has ended.
+    pub async fn delete_account(&self, s: &SessionInfo) -> Result<()> {
+        let uid = s.user.as_str();
+        let mut tx = self.begin_write().await?;
+        let live: Option<String> = sqlx::query_scalar(
+            "SELECT user_id FROM sessions WHERE token_hash = $1 AND user_id = $2",
+        )
+        .bind(&s.token_hash)
+        .bind(uid)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let res = match live {
+            None => Err(StoreError::NotFound),
+            Some(_) => self.delete_user_rows(&mut tx, uid).await,
+        };
+        let ev = Event {
+            actor: uid,
+            subject: uid,
+            target: "",
+            action: "delete_account",
+            outcome: "ok",
+        };
+        self.finish(tx, res, ev, |_| "ok").await
+    }
+
+    async fn delete_user_rows(&self, tx: &mut crate::Tx, uid: &str) -> Result<()> {
+        for sql in [
+            "DELETE FROM records WHERE user_id = $1",
+            "DELETE FROM answers WHERE user_id = $1",
+            "DELETE FROM profiles WHERE user_id = $1",
+            "DELETE FROM sessions WHERE user_id = $1",
+            "DELETE FROM users WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(uid).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            normalize_email("  Ann@Example.ORG ").unwrap(),
+            "ann@example.org"
+        );
+        for bad in [
+            "",
+            "ann",
+            "@x.org",
+            "ann@",
+            "a b@x.org",
+            "a@b@c",
+            "ann@.org",
+            "ann@org.",
+        ] {
+            assert_eq!(
+                normalize_email(bad).unwrap_err().code(),
+                "invalid_email",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(check_password("123456789").is_err());
+        assert!(check_password("1234567890").is_ok());
+        assert!(check_password("ééééééééé").is_err());
+    }
+
+    #[test]
+    fn token_shape() {
+        assert!(token_hash("short").is_none());
+        assert!(token_hash(&"a".repeat(43)).is_some());
+        assert!(token_hash(&"=".repeat(43)).is_none());
+    }
+}

@@ -1,0 +1,900 @@
+//! End-to-end tests of sextant-store on real databases: each test body runs on SQLite and on
+//! PostgreSQL (when `initdb` is available; otherwise a SKIPPING line is printed).
+
+mod common;
+
+use common::{contains, files_under, harnesses, H};
+use sextant_store::{AnswerId, RecordId, SessionInfo, Store, StoreError, MAX_RECORD_BYTES};
+
+const PW: &str = "correct horse battery";
+
+fn code<T: std::fmt::Debug>(r: Result<T, StoreError>) -> &'static str {
+    r.unwrap_err().code()
+}
+
+async fn user(store: &Store, email: &str) -> (String, SessionInfo) {
+    store.register(email, PW).await.unwrap();
+    let s = store.login(email, PW, "10.0.0.1").await.unwrap();
+    let info = store.session(&s.token).await.unwrap().unwrap();
+    (s.token, info)
+}
+
+#[test]
+fn store_futures_are_send() {
+    fn send<T: Send>(_: T) {}
+    #[allow(clippy::diverging_sub_expression, unreachable_code, unused_variables)]
+    if false {
+        let store: &Store = unimplemented!();
+        let s: &SessionInfo = unimplemented!();
+        send(store.login("", "", ""));
+        send(store.session(""));
+        send(store.delete_account(s));
+        send(store.audit_verify());
+        let scope = store.user(s);
+        send(scope.add_record("", "", b""));
+        send(scope.record("".parse().unwrap()));
+        send(scope.answers());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_login_logout() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        assert_eq!(
+            code(st.register("not-an-email", PW).await),
+            "invalid_email",
+            "{n}"
+        );
+        assert_eq!(
+            code(st.register("ann@example.org", "short").await),
+            "weak_password",
+            "{n}"
+        );
+        let ann = st.register("Ann@Example.org", PW).await.unwrap();
+        assert_eq!(
+            code(st.register("ann@example.org ", PW).await),
+            "email_taken",
+            "{n}"
+        );
+
+        let s = st.login("ann@example.org", PW, "c1").await.unwrap();
+        assert_eq!(s.user, ann);
+        assert_eq!(s.token.len(), 43);
+        assert_eq!(s.expires_at, common::T0 + 12 * 3600);
+        let info = st.session(&s.token).await.unwrap().expect("session");
+        assert_eq!(info.user, ann);
+        assert_eq!(info.email, "ann@example.org");
+        assert_eq!(info.csrf, s.csrf);
+        assert!(!info.personalize);
+        st.user(&info).set_personalize(true).await.unwrap();
+        assert!(
+            st.session(&s.token).await.unwrap().unwrap().personalize,
+            "{n}"
+        );
+
+        // Only the token's hash is stored.
+        let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+            .fetch_all(&h.raw)
+            .await
+            .unwrap();
+        assert_eq!(stored, vec![info.token_hash.clone()]);
+        assert!(!stored.contains(&s.token));
+        // The email is not stored in clear.
+        let emails: i64 = h
+            .count(
+                "SELECT COUNT(*) FROM users WHERE email_lookup = $1",
+                "ann@example.org",
+            )
+            .await;
+        assert_eq!(emails, 0);
+
+        // Wrong password and unknown email look the same.
+        let wrong = st
+            .login("ann@example.org", "wrong password!", "c1")
+            .await
+            .unwrap_err();
+        let unknown = st.login("bob@example.org", PW, "c1").await.unwrap_err();
+        assert_eq!(
+            (wrong.code(), unknown.code()),
+            ("bad_credentials", "bad_credentials"),
+            "{n}"
+        );
+        assert_eq!(wrong.to_string(), unknown.to_string());
+
+        // Garbage tokens are just "no session".
+        assert!(st.session("").await.unwrap().is_none());
+        assert!(st.session(&"x".repeat(43)).await.unwrap().is_none());
+
+        st.logout(&s.token).await.unwrap();
+        assert!(
+            st.session(&s.token).await.unwrap().is_none(),
+            "{n}: logout must invalidate"
+        );
+        st.logout(&s.token).await.unwrap();
+        st.logout("nonsense").await.unwrap();
+        assert!(st.audit_verify().await.unwrap().ok());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_throttling() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        st.register("ann@example.org", PW).await.unwrap();
+        for _ in 0..5 {
+            assert_eq!(
+                code(st.login("ann@example.org", "wrong password", "ip1").await),
+                "bad_credentials"
+            );
+        }
+        // Sixth attempt: refused even with the right password.
+        assert_eq!(
+            code(st.login("ann@example.org", PW, "ip1").await),
+            "too_many_attempts",
+            "{n}"
+        );
+        // Another client is not affected.
+        st.login("ann@example.org", PW, "ip2").await.unwrap();
+        // Unknown emails are throttled the same way.
+        for _ in 0..5 {
+            assert_eq!(
+                code(st.login("nobody@example.org", PW, "ip1").await),
+                "bad_credentials"
+            );
+        }
+        assert_eq!(
+            code(st.login("nobody@example.org", PW, "ip1").await),
+            "too_many_attempts",
+            "{n}"
+        );
+        // Still throttled 14 minutes later, free after the 15-minute window.
+        h.clock.advance(14 * 60);
+        assert_eq!(
+            code(st.login("ann@example.org", PW, "ip1").await),
+            "too_many_attempts",
+            "{n}"
+        );
+        h.clock.advance(61);
+        st.login("ann@example.org", PW, "ip1").await.unwrap();
+        // A success clears the counter.
+        for _ in 0..4 {
+            let _ = st.login("ann@example.org", "wrong password", "ip1").await;
+        }
+        st.login("ann@example.org", PW, "ip1").await.unwrap();
+        for _ in 0..4 {
+            let _ = st.login("ann@example.org", "wrong password", "ip1").await;
+        }
+        st.login("ann@example.org", PW, "ip1").await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_expiry() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        st.register("ann@example.org", PW).await.unwrap();
+        // Idle timeout: each use refreshes; 30 minutes of silence ends it.
+        let s = st.login("ann@example.org", PW, "c").await.unwrap();
+        h.clock.advance(29 * 60);
+        assert!(st.session(&s.token).await.unwrap().is_some(), "{n}");
+        h.clock.advance(29 * 60);
+        assert!(
+            st.session(&s.token).await.unwrap().is_some(),
+            "{n}: refreshed by the previous use"
+        );
+        h.clock.advance(30 * 60 + 1);
+        assert!(
+            st.session(&s.token).await.unwrap().is_none(),
+            "{n}: idle expiry"
+        );
+        h.clock.advance(-(30 * 60 + 1));
+        assert!(
+            st.session(&s.token).await.unwrap().is_none(),
+            "{n}: an expired session is gone for good"
+        );
+
+        // Absolute timeout: 12 hours after login even when used constantly.
+        let s = st.login("ann@example.org", PW, "c").await.unwrap();
+        let start = h.clock_now();
+        while h.clock_now() + 20 * 60 <= start + 12 * 3600 {
+            h.clock.advance(20 * 60);
+            assert!(st.session(&s.token).await.unwrap().is_some(), "{n}");
+        }
+        h.clock.set(start + 12 * 3600 + 1);
+        assert!(
+            st.session(&s.token).await.unwrap().is_none(),
+            "{n}: absolute expiry"
+        );
+    }
+}
+
+trait Now {
+    fn clock_now(&self) -> i64;
+}
+impl Now for H {
+    fn clock_now(&self) -> i64 {
+        use sextant_store::Clock;
+        self.clock.now()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_profile_answers_roundtrip_and_quota() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        let (_, ann) = user(st, "ann@example.org").await;
+        let me = st.user(&ann);
+        assert!(me.records().await.unwrap().is_empty());
+        assert!(me.profile().await.unwrap().is_none());
+
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let id = me
+            .add_record("labs.json", "fhir+json", &bytes)
+            .await
+            .unwrap();
+        assert_eq!(id.as_str().len(), 32);
+        let (meta, data) = me.record(id.clone()).await.unwrap().unwrap();
+        assert_eq!(
+            (meta.name.as_str(), meta.format.as_str(), meta.size),
+            ("labs.json", "fhir+json", 100_000)
+        );
+        assert_eq!(data, bytes);
+        assert_eq!(me.records().await.unwrap(), vec![meta]);
+        assert_eq!(code(me.add_record("", "pdf", b"x").await), "invalid_input");
+        assert_eq!(
+            code(me.add_record("a", "p df", b"x").await),
+            "invalid_input"
+        );
+
+        me.save_profile(r#"{"cancer":"x"}"#).await.unwrap();
+        me.save_profile(r#"{"cancer":"y"}"#).await.unwrap();
+        assert_eq!(me.profile().await.unwrap().unwrap(), r#"{"cancer":"y"}"#);
+
+        let a1 = me.save_answer("q1?", r#"{"a":1}"#).await.unwrap();
+        h.clock.advance(1);
+        let a2 = me.save_answer("q2?", r#"{"a":2}"#).await.unwrap();
+        let all = me.answers().await.unwrap();
+        assert_eq!(
+            all.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+            vec![a2.clone(), a1.clone()],
+            "{n}"
+        );
+        assert_eq!(
+            me.answer(a1.clone()).await.unwrap().unwrap().question,
+            "q1?"
+        );
+
+        assert!(me.delete_record(id.clone()).await.unwrap());
+        assert!(!me.delete_record(id.clone()).await.unwrap());
+        assert!(me.record(id).await.unwrap().is_none());
+
+        // Count quota: 20 records.
+        for i in 0..20 {
+            me.add_record(&format!("r{i}"), "text", b"x").await.unwrap();
+        }
+        assert_eq!(
+            code(me.add_record("r21", "text", b"x").await),
+            "quota_exceeded",
+            "{n}"
+        );
+        for r in me.records().await.unwrap().into_iter().skip(1) {
+            assert!(me.delete_record(r.id).await.unwrap());
+        }
+        // Size quota: 50 MiB in all (one record of 1 byte is left).
+        let big = vec![7u8; (MAX_RECORD_BYTES - 11) as usize];
+        let big_id = me.add_record("big.pdf", "pdf", &big).await.unwrap();
+        assert_eq!(
+            code(me.add_record("more", "text", &[0u8; 11]).await),
+            "quota_exceeded",
+            "{n}"
+        );
+        me.add_record("fits", "text", &[0u8; 10]).await.unwrap();
+        assert_eq!(me.record(big_id).await.unwrap().unwrap().1.len(), big.len());
+        assert_eq!(
+            code(
+                me.add_record("over", "pdf", &vec![0u8; MAX_RECORD_BYTES as usize + 1])
+                    .await
+            ),
+            "quota_exceeded"
+        );
+
+        let report = st.audit_verify().await.unwrap();
+        assert!(report.ok(), "{n}: {report:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_user_isolation() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        let (_, ann) = user(st, "ann@example.org").await;
+        let (_, bob) = user(st, "bob@example.org").await;
+        let a = st.user(&ann);
+        let b = st.user(&bob);
+        let rec = a
+            .add_record("ann.pdf", "pdf", b"ann's record")
+            .await
+            .unwrap();
+        let ans = a.save_answer("ann's question", "{}").await.unwrap();
+        a.save_profile("{\"ann\":true}").await.unwrap();
+
+        assert!(b.record(rec.clone()).await.unwrap().is_none(), "{n}");
+        assert!(b.answer(ans.clone()).await.unwrap().is_none(), "{n}");
+        assert!(b.records().await.unwrap().is_empty(), "{n}");
+        assert!(b.answers().await.unwrap().is_empty(), "{n}");
+        assert!(b.profile().await.unwrap().is_none(), "{n}");
+        assert!(!b.delete_record(rec.clone()).await.unwrap(), "{n}");
+        b.save_profile("{\"bob\":true}").await.unwrap();
+        b.set_personalize(true).await.unwrap();
+
+        assert_eq!(a.record(rec).await.unwrap().unwrap().1, b"ann's record");
+        assert!(a.answer(ans).await.unwrap().is_some());
+        assert_eq!(a.profile().await.unwrap().unwrap(), "{\"ann\":true}");
+        assert!(!st.session_for_test(&h, "ann").await);
+        // Failed cross-user reads are audited as not_found for the caller.
+        let nf: i64 = h
+            .count(
+                "SELECT COUNT(*) FROM audit_log WHERE actor = $1 AND outcome = 'not_found'",
+                bob.user.as_str(),
+            )
+            .await;
+        assert_eq!(nf, 4, "{n}"); // record, answer, profile (none), delete
+    }
+}
+
+trait SessionForTest {
+    async fn session_for_test(&self, h: &H, who: &str) -> bool;
+}
+impl SessionForTest for Store {
+    /// Whether `who`'s personalize flag is on (ann never turned it on; bob did).
+    async fn session_for_test(&self, h: &H, who: &str) -> bool {
+        let email = format!("{who}@example.org");
+        let s = self.login(&email, PW, "t").await.unwrap();
+        let _ = h;
+        self.session(&s.token).await.unwrap().unwrap().personalize
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_never_reaches_disk_in_clear() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        let canary = format!(
+            "CANARY-{:x}-PHI",
+            std::process::id() as u64 * 7919 + h.name.len() as u64
+        );
+        let email = format!("{}@example.org", canary.to_lowercase());
+        st.register(&email, PW).await.unwrap();
+        let s = st.login(&email, PW, "c").await.unwrap();
+        let info = st.session(&s.token).await.unwrap().unwrap();
+        let me = st.user(&info);
+        let rec = me
+            .add_record(
+                &format!("{canary}.txt"),
+                "text",
+                format!("diagnosis {canary}").as_bytes(),
+            )
+            .await
+            .unwrap();
+        me.save_profile(&format!("{{\"name\":\"{canary}\"}}"))
+            .await
+            .unwrap();
+        me.save_answer(
+            &format!("what about {canary}?"),
+            &format!("{{\"text\":\"{canary}\"}}"),
+        )
+        .await
+        .unwrap();
+        // Reads work (so the data is really there) ...
+        assert!(me.record(rec).await.unwrap().is_some());
+        // ... but no byte of any database file holds the canary.
+        let files: Vec<std::path::PathBuf> = if h.is_pg() {
+            h.exec("CHECKPOINT").await;
+            files_under(&h.files)
+        } else {
+            let before = sqlite_files(&h);
+            scan(&before, canary.as_bytes(), n, "before checkpoint");
+            scan(
+                &before,
+                canary.to_lowercase().as_bytes(),
+                n,
+                "before checkpoint",
+            );
+            h.exec("PRAGMA wal_checkpoint(TRUNCATE)").await;
+            sqlite_files(&h)
+        };
+        assert!(!files.is_empty());
+        scan(&files, canary.as_bytes(), n, "after checkpoint");
+        scan(
+            &files,
+            canary.to_lowercase().as_bytes(),
+            n,
+            "after checkpoint",
+        );
+        // The audit log has ids and actions only.
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT target, action, outcome FROM audit_log")
+                .fetch_all(&h.raw)
+                .await
+                .unwrap();
+        assert!(rows.len() >= 5);
+        for r in rows {
+            assert!(!format!("{r:?}")
+                .to_lowercase()
+                .contains(&canary.to_lowercase()));
+        }
+    }
+}
+
+fn sqlite_files(h: &H) -> Vec<std::path::PathBuf> {
+    let p = h.files.display().to_string();
+    [
+        p.clone(),
+        format!("{p}-wal"),
+        format!("{p}-shm"),
+        format!("{p}-journal"),
+    ]
+    .into_iter()
+    .map(std::path::PathBuf::from)
+    .filter(|p| p.exists())
+    .collect()
+}
+
+fn scan(files: &[std::path::PathBuf], needle: &[u8], n: &str, when: &str) {
+    for f in files {
+        if let Ok(bytes) = std::fs::read(f) {
+            assert!(
+                !contains(&bytes, needle),
+                "{n}: canary found in {} ({when})",
+                f.display()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_ciphertexts_fail_integrity() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        let (_, ann) = user(st, "ann@example.org").await;
+        let (_, bob) = user(st, "bob@example.org").await;
+        let a = st.user(&ann);
+        let b = st.user(&bob);
+        let rec = a.add_record("ann.pdf", "pdf", b"ann's data").await.unwrap();
+        let bob_rec = b.add_record("bob.pdf", "pdf", b"bob's data").await.unwrap();
+        let ann_other = a
+            .add_record("other.pdf", "pdf", b"ann's other data")
+            .await
+            .unwrap();
+        let ans = a.save_answer("q", "{}").await.unwrap();
+        a.save_profile("{}").await.unwrap();
+
+        // A flipped byte in the record data.
+        flip(
+            &h,
+            "SELECT data_enc FROM records WHERE id = $1",
+            "UPDATE records SET data_enc = $1 WHERE id = $2",
+            rec.as_str(),
+        )
+        .await;
+        assert_eq!(code(a.record(rec.clone()).await), "integrity", "{n}");
+        // In the name (listing decrypts names).
+        flip(
+            &h,
+            "SELECT name_enc FROM records WHERE id = $1",
+            "UPDATE records SET name_enc = $1 WHERE id = $2",
+            rec.as_str(),
+        )
+        .await;
+        assert_eq!(code(a.records().await), "integrity", "{n}");
+        // In a saved answer.
+        flip(
+            &h,
+            "SELECT answer_enc FROM answers WHERE id = $1",
+            "UPDATE answers SET answer_enc = $1 WHERE id = $2",
+            ans.as_str(),
+        )
+        .await;
+        assert_eq!(code(a.answer(ans.clone()).await), "integrity", "{n}");
+        // In the profile.
+        flip(
+            &h,
+            "SELECT json_enc FROM profiles WHERE user_id = $1",
+            "UPDATE profiles SET json_enc = $1 WHERE user_id = $2",
+            ann.user.as_str(),
+        )
+        .await;
+        assert_eq!(code(a.profile().await), "integrity", "{n}");
+        // Failures are audited with their code.
+        let integ: i64 = h
+            .count(
+                "SELECT COUNT(*) FROM audit_log WHERE actor = $1 AND outcome = 'integrity'",
+                ann.user.as_str(),
+            )
+            .await;
+        assert_eq!(integ, 4, "{n}");
+
+        // Moving a ciphertext to another row of the same user fails too: the row id is bound.
+        let bob_blob: Vec<u8> = sqlx::query_scalar("SELECT data_enc FROM records WHERE id = $1")
+            .bind(bob_rec.as_str())
+            .fetch_one(&h.raw)
+            .await
+            .unwrap();
+        let rec3 = b.add_record("b2.pdf", "pdf", b"bob two").await.unwrap();
+        sqlx::query("UPDATE records SET data_enc = $1 WHERE id = $2")
+            .bind(&bob_blob)
+            .bind(rec3.as_str())
+            .execute(&h.raw)
+            .await
+            .unwrap();
+        assert_eq!(
+            code(b.record(rec3.clone()).await),
+            "integrity",
+            "{n}: swapped between rows"
+        );
+        // Moving ann's ciphertext into bob's row: another user's key and owner.
+        let ann_blob: Vec<u8> = sqlx::query_scalar("SELECT data_enc FROM records WHERE id = $1")
+            .bind(ann_other.as_str())
+            .fetch_one(&h.raw)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE records SET data_enc = $1 WHERE id = $2")
+            .bind(&ann_blob)
+            .bind(rec3.as_str())
+            .execute(&h.raw)
+            .await
+            .unwrap();
+        assert_eq!(
+            code(b.record(rec3).await),
+            "integrity",
+            "{n}: swapped between users"
+        );
+        // A tampered wrapped data key.
+        flip(
+            &h,
+            "SELECT wrapped_key FROM users WHERE id = $1",
+            "UPDATE users SET wrapped_key = $1 WHERE id = $2",
+            bob.user.as_str(),
+        )
+        .await;
+        assert_eq!(code(b.record(bob_rec).await), "integrity", "{n}");
+        // A different master key opens nothing.
+        let other = Store::open(
+            &h.url,
+            sextant_store::MasterKey::generate(),
+            h.clock.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            code(other.user(&ann).save_profile("{}").await),
+            "integrity",
+            "{n}"
+        );
+        assert!(st.audit_verify().await.unwrap().ok());
+    }
+}
+
+async fn flip(h: &H, select: &'static str, update: &'static str, id: &str) {
+    let mut blob: Vec<u8> = sqlx::query_scalar(select)
+        .bind(id)
+        .fetch_one(&h.raw)
+        .await
+        .unwrap();
+    let i = blob.len() - 20;
+    blob[i] ^= 0x01;
+    sqlx::query(update)
+        .bind(blob)
+        .bind(id)
+        .execute(&h.raw)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_chain_detects_edits_deletions_and_reordering() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        let (token, ann) = user(st, "ann@example.org").await;
+        let me = st.user(&ann);
+        let r = me.add_record("r", "text", b"x").await.unwrap();
+        me.records().await.unwrap();
+        me.record(r.clone()).await.unwrap();
+        me.delete_record(r).await.unwrap();
+        me.save_profile("{}").await.unwrap();
+        me.profile().await.unwrap();
+        let a = me.save_answer("q", "{}").await.unwrap();
+        me.answers().await.unwrap();
+        me.answer(a).await.unwrap();
+        me.set_personalize(true).await.unwrap();
+        st.logout(&token).await.unwrap();
+        let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq")
+            .fetch_all(&h.raw)
+            .await
+            .unwrap();
+        assert_eq!(
+            actions,
+            [
+                "register",
+                "login",
+                "record.add",
+                "record.list",
+                "record.read",
+                "record.delete",
+                "profile.write",
+                "profile.read",
+                "answer.save",
+                "answer.list",
+                "answer.read",
+                "personalize.on",
+                "logout"
+            ],
+            "{n}"
+        );
+        let ok = st.audit_verify().await.unwrap();
+        assert!(ok.ok() && ok.rows == 13, "{n}: {ok:?}");
+
+        // Edit a row.
+        h.exec("UPDATE audit_log SET outcome = 'denied' WHERE seq = 5")
+            .await;
+        let rep = st.audit_verify().await.unwrap();
+        assert_eq!(rep.first_broken, Some(5), "{n}: {rep:?}");
+        h.exec("UPDATE audit_log SET outcome = 'ok' WHERE seq = 5")
+            .await;
+        assert!(st.audit_verify().await.unwrap().ok());
+        // Edit the time of a row.
+        h.exec("UPDATE audit_log SET at = at + 1 WHERE seq = 7")
+            .await;
+        assert_eq!(
+            st.audit_verify().await.unwrap().first_broken,
+            Some(7),
+            "{n}"
+        );
+        h.exec("UPDATE audit_log SET at = at - 1 WHERE seq = 7")
+            .await;
+        // Reorder two rows (swap their sequence numbers).
+        h.exec("UPDATE audit_log SET seq = -1 WHERE seq = 8").await;
+        h.exec("UPDATE audit_log SET seq = 8 WHERE seq = 9").await;
+        h.exec("UPDATE audit_log SET seq = 9 WHERE seq = -1").await;
+        assert_eq!(
+            st.audit_verify().await.unwrap().first_broken,
+            Some(8),
+            "{n}"
+        );
+        h.exec("UPDATE audit_log SET seq = -1 WHERE seq = 8").await;
+        h.exec("UPDATE audit_log SET seq = 8 WHERE seq = 9").await;
+        h.exec("UPDATE audit_log SET seq = 9 WHERE seq = -1").await;
+        assert!(st.audit_verify().await.unwrap().ok());
+        // Delete a middle row.
+        let row: (i64, i64, String, String, String, String, String, String, String) =
+            sqlx::query_as("SELECT seq, at, actor, subject, target, action, outcome, prev_hash, hash FROM audit_log WHERE seq = 3")
+                .fetch_one(&h.raw)
+                .await
+                .unwrap();
+        h.exec("DELETE FROM audit_log WHERE seq = 3").await;
+        let rep = st.audit_verify().await.unwrap();
+        assert_eq!(rep.first_broken, Some(3), "{n}: {rep:?}");
+        sqlx::query("INSERT INTO audit_log (seq, at, actor, subject, target, action, outcome, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)")
+            .bind(row.0).bind(row.1).bind(row.2).bind(row.3).bind(row.4).bind(row.5).bind(row.6).bind(row.7).bind(row.8)
+            .execute(&h.raw).await.unwrap();
+        assert!(st.audit_verify().await.unwrap().ok());
+        // Delete the last row.
+        h.exec("DELETE FROM audit_log WHERE seq = 13").await;
+        assert_eq!(
+            st.audit_verify().await.unwrap().first_broken,
+            Some(13),
+            "{n}"
+        );
+    }
+}
+
+async fn counts(h: &H, id: &str) -> Vec<i64> {
+    let mut v = Vec::new();
+    for sql in [
+        "SELECT COUNT(*) FROM records WHERE user_id = $1",
+        "SELECT COUNT(*) FROM answers WHERE user_id = $1",
+        "SELECT COUNT(*) FROM profiles WHERE user_id = $1",
+        "SELECT COUNT(*) FROM sessions WHERE user_id = $1",
+        "SELECT COUNT(*) FROM users WHERE id = $1",
+    ] {
+        v.push(h.count(sql, id).await);
+    }
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_account_removes_everything_of_that_user_only() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        let (ann_token, ann) = user(st, "ann@example.org").await;
+        let (_, bob) = user(st, "bob@example.org").await;
+        let ann_second_login = st.login("ann@example.org", PW, "other").await.unwrap();
+        for who in [&ann, &bob] {
+            let s = st.user(who);
+            s.add_record("r1", "text", b"1").await.unwrap();
+            s.add_record("r2", "text", b"2").await.unwrap();
+            s.save_profile("{}").await.unwrap();
+            s.save_answer("q", "{}").await.unwrap();
+        }
+        assert_eq!(counts(&h, ann.user.as_str()).await, [2, 1, 1, 2, 1], "{n}");
+        assert_eq!(counts(&h, bob.user.as_str()).await, [2, 1, 1, 1, 1], "{n}");
+
+        st.delete_account(&ann).await.unwrap();
+        assert_eq!(counts(&h, ann.user.as_str()).await, [0, 0, 0, 0, 0], "{n}");
+        assert_eq!(counts(&h, bob.user.as_str()).await, [2, 1, 1, 1, 1], "{n}");
+        assert!(st.session(&ann_token).await.unwrap().is_none());
+        assert!(st.session(&ann_second_login.token).await.unwrap().is_none());
+        assert_eq!(
+            code(st.login("ann@example.org", PW, "c").await),
+            "bad_credentials"
+        );
+        assert_eq!(code(st.delete_account(&ann).await), "not_found");
+        // A stale SessionInfo can no longer reach the data.
+        assert_eq!(code(st.user(&ann).records().await), "not_found");
+        // Bob is intact.
+        assert_eq!(st.user(&bob).records().await.unwrap().len(), 2);
+        // The audit keeps a delete_account row with ids only, and the chain holds.
+        let del: i64 = h.count("SELECT COUNT(*) FROM audit_log WHERE actor = $1 AND action = 'delete_account' AND outcome = 'ok'", ann.user.as_str()).await;
+        assert_eq!(del, 1, "{n}");
+        assert!(st.audit_verify().await.unwrap().ok());
+        // The email can be registered again, as a new account.
+        let again = st.register("ann@example.org", PW).await.unwrap();
+        assert_ne!(again, ann.user);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_mid_transaction_leaves_nothing() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        let (_, ann) = user(st, "ann@example.org").await;
+        let me = st.user(&ann);
+        // Break the audit append, which runs after the record insert in the same transaction.
+        h.exec("DELETE FROM audit_head").await;
+        let err = me.add_record("r", "text", b"payload").await.unwrap_err();
+        assert_eq!(err.code(), "database", "{n}");
+        assert!(me.save_answer("q", "{}").await.is_err());
+        assert!(me.save_profile("{}").await.is_err());
+        let recs = h
+            .count(
+                "SELECT COUNT(*) FROM records WHERE user_id = $1",
+                ann.user.as_str(),
+            )
+            .await;
+        let ans = h
+            .count(
+                "SELECT COUNT(*) FROM answers WHERE user_id = $1",
+                ann.user.as_str(),
+            )
+            .await;
+        let prof = h
+            .count(
+                "SELECT COUNT(*) FROM profiles WHERE user_id = $1",
+                ann.user.as_str(),
+            )
+            .await;
+        assert_eq!(
+            (recs, ans, prof),
+            (0, 0, 0),
+            "{n}: a failed transaction must leave nothing"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_replicas_keep_one_chain() {
+    for h in harnesses().await {
+        let n = h.name;
+        let replica = h.reopen().await;
+        let (_, ann) = user(&h.store, "ann@example.org").await;
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let st = if i % 2 == 0 {
+                h.store.clone()
+            } else {
+                replica.clone()
+            };
+            let ann = ann.clone();
+            tasks.push(tokio::spawn(async move {
+                let me = st.user(&ann);
+                if i % 4 < 2 {
+                    me.add_record(&format!("r{i}"), "text", b"x")
+                        .await
+                        .map(|_| ())
+                } else {
+                    me.save_answer("q", "{}").await.map(|_| ())
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let rep = h.store.audit_verify().await.unwrap();
+        assert!(rep.ok(), "{n}: {rep:?}");
+        assert_eq!(rep.rows, 2 + 16);
+        assert_eq!(h.store.user(&ann).records().await.unwrap().len(), 8);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopen_runs_migrations_once_and_keeps_data() {
+    for h in harnesses().await {
+        let (_, ann) = user(&h.store, "ann@example.org").await;
+        let id = h
+            .store
+            .user(&ann)
+            .add_record("r", "text", b"kept")
+            .await
+            .unwrap();
+        let again = h.reopen().await;
+        again.health().await.unwrap();
+        assert_eq!(
+            again.user(&ann).record(id).await.unwrap().unwrap().1,
+            b"kept"
+        );
+        let versions = h
+            .count(
+                "SELECT COUNT(*) FROM sextant_schema WHERE version >= CAST($1 AS BIGINT)",
+                "0",
+            )
+            .await;
+        assert_eq!(versions, 1, "{}", h.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_library() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let slug = st
+            .publish_answer("What is Stage II breast cancer?", r#"{"v":1}"#)
+            .await
+            .unwrap();
+        assert!(
+            slug.starts_with("what-is-stage-ii-breast-cancer-"),
+            "{slug}"
+        );
+        h.clock.advance(5);
+        let other = st
+            .publish_answer("What is chemo brain?", r#"{"v":1}"#)
+            .await
+            .unwrap();
+        h.clock.advance(5);
+        assert_eq!(
+            st.publish_answer("What is Stage II breast cancer?", r#"{"v":2}"#)
+                .await
+                .unwrap(),
+            slug
+        );
+        let a = st.public_answer(&slug).await.unwrap().unwrap();
+        assert_eq!(a.answer_json, r#"{"v":2}"#);
+        assert_eq!(a.updated, a.created + 10);
+        assert!(st.public_answer("nope").await.unwrap().is_none());
+        let list = st.public_answers(10).await.unwrap();
+        assert_eq!(
+            list.iter().map(|a| a.slug.clone()).collect::<Vec<_>>(),
+            vec![slug, other]
+        );
+        assert_eq!(st.public_answers(1).await.unwrap().len(), 1);
+        assert_eq!(code(st.publish_answer("  ", "{}").await), "invalid_input");
+    }
+}
+
+#[test]
+fn ids_are_opaque() {
+    assert!("0".parse::<RecordId>().is_err());
+    assert!("00000000000000000000000000000000"
+        .parse::<AnswerId>()
+        .is_ok());
+}
