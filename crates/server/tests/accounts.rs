@@ -601,3 +601,89 @@ async fn deleting_the_account_removes_everything() {
     assert_eq!(r.status, StatusCode::CREATED);
     assert!(f.store.audit_verify().await.unwrap().ok());
 }
+
+/// The fake PHI of `REPORT`, uploaded and used for a personal answer, is
+/// found in none of: the database files, the public library's pages, the
+/// answers of another person.
+#[tokio::test]
+async fn an_uploaded_canary_never_leaves_its_owner_in_clear() {
+    let f = fixture(true).await;
+    let canary = "SECRETMARKER-A";
+    let (a, _) = sign_up(&f.app, "ann@example.org").await;
+    let r = send(
+        &f.app,
+        multipart(&[("report-SECRETMARKER-A.txt", REPORT)], &a, Some(&a.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/account/settings",
+            &json!({"personalize": true}),
+            Some(&a),
+        ),
+    )
+    .await;
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/ask",
+            &json!({"question": "How is my breast cancer treated?", "personalize": true}),
+            Some(&a),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // An anonymous answer, so the library has a page to check.
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/ask",
+            &json!({"question": "How is breast cancer treated?"}),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let (b, _) = sign_up(&f.app, "bob@example.org").await;
+    let mut seen = Vec::new();
+    for uri in [
+        "/answers",
+        "/api/records",
+        "/api/profile",
+        "/records",
+        "/profile",
+    ] {
+        let r = send(&f.app, bare("GET", uri, &b, None)).await;
+        seen.push((uri.to_string(), r.text()));
+    }
+    for p in f.store.public_answers(100).await.unwrap() {
+        let uri = format!("/answers/{}", p.slug);
+        let r = send(&f.app, Request::get(&uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status, StatusCode::OK);
+        seen.push((uri, r.text()));
+    }
+    for (uri, body) in &seen {
+        assert!(!body.contains(canary), "{uri} shows the canary");
+    }
+    // The owner does see it: the check above could fail.
+    let mine = send(&f.app, bare("GET", "/api/records", &a, None)).await;
+    assert!(mine.text().contains(canary), "{}", mine.text());
+    // Nothing in clear at rest, WAL included.
+    let dir = f._dir.path();
+    let mut files = 0;
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let bytes = std::fs::read(e.path()).unwrap();
+        files += 1;
+        assert!(
+            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "{} holds the canary in clear",
+            e.path().display()
+        );
+    }
+    assert!(files >= 1);
+}
