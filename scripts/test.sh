@@ -22,3 +22,5 @@ cargo clippy --release --locked --workspace --all-targets -- -D warnings
 cargo test --release --locked --workspace
 # A short fuzz of the record parsers (20 s per target; SEXTANT_FUZZ_SECONDS).
 ./scripts/fuzz.sh
+# The web app in Chromium with axe-core (installs Debian's chromium when missing).
+./scripts/browser-test.sh

@@ -67,7 +67,8 @@
   if (question && question.form) question.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !e.ctrlKey && !e.altKey && !e.metaKey) {
       e.preventDefault();
-      if (question.form.reportValidity()) question.form.submit();
+      if (question.form.requestSubmit) question.form.requestSubmit();
+      else if (question.form.reportValidity()) question.form.submit();
     }
   });
 
