@@ -1,7 +1,12 @@
-//! Accounts, records and the profile through the app, on a SQLite store in
-//! a temporary folder: session cookie flags, CSRF, upload caps, the
-//! cross-user matrix, corrections kept across re-reads, personal answers
-//! never published.
+//! Accounts, records and the profile through the app: session cookie flags,
+//! CSRF, upload caps, the cross-user matrix, corrections kept across
+//! re-reads, personal answers never published.
+//!
+//! Every test runs twice, once per backend (`<test>::sqlite`, on a SQLite
+//! file in a temporary folder, and `<test>::postgres`, on a fresh database in
+//! the throwaway cluster of `sextant_store::testing`). Without PostgreSQL the
+//! `postgres` variants print "SKIPPING" and pass, unless `SEXTANT_REQUIRE_PG`
+//! is set: then they fail.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -13,7 +18,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sextant_answer::{Engine, Retriever};
 use sextant_server::{app, AppState, Config};
-use sextant_store::{MasterKey, Store, SystemClock};
+use sextant_store::{testing, MasterKey, Store, SystemClock};
 use tower::ServiceExt;
 
 fn page(dir: &Path, name: &str, title: &str, url: &str, body: &str) {
@@ -38,18 +43,35 @@ fn engine() -> Arc<Engine> {
         .clone()
 }
 
+/// Which database a test's store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
 struct Fixture {
-    _dir: tempfile::TempDir,
+    db: Db,
+    /// The SQLite file's folder (`None` on PostgreSQL).
+    dir: Option<tempfile::TempDir>,
     app: Router,
     store: Store,
 }
 
-async fn fixture(secure: bool) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("sextant.db").display());
+/// A fresh store on `db` behind the app; `None` (the test is skipped) when
+/// `db` is PostgreSQL and no cluster could be started.
+async fn fixture(db: Db, secure: bool) -> Option<Fixture> {
+    let (url, dir) = match db {
+        Db::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("sextant.db").display());
+            (url, Some(dir))
+        }
+        Db::Postgres => (testing::postgres_url().await?, None),
+    };
     let store = Store::open(&url, MasterKey::generate(), Arc::new(SystemClock))
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{db:?}: open: {e}"));
     let config = Config {
         retriever: Retriever::Bm25,
         secure_cookies: secure,
@@ -59,12 +81,40 @@ async fn fixture(secure: bool) -> Fixture {
         ..Config::default()
     };
     let app = app(AppState::with_store(engine(), config, store.clone()));
-    Fixture {
-        _dir: dir,
+    Some(Fixture {
+        db,
+        dir,
         app,
         store,
-    }
+    })
 }
+
+/// One `#[tokio::test]` per backend for each `async fn name(db: Db)`:
+/// `name::sqlite` and `name::postgres`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::Db::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::Db::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    session_cookie_flags,
+    state_changes_without_the_csrf_token_are_refused,
+    over_cap_uploads_are_413_and_write_nothing,
+    records_profile_corrections_and_the_cross_user_matrix,
+    personal_answers_are_saved_encrypted_and_never_published,
+    deleting_the_account_removes_everything,
+    an_uploaded_canary_never_leaves_its_owner_in_clear,
+);
 
 struct Reply {
     status: StatusCode,
@@ -175,9 +225,10 @@ fn multipart(files: &[(&str, &[u8])], who: &Who, csrf: Option<&str>) -> Request<
 
 const REPORT: &[u8] = b"SURGICAL PATHOLOGY REPORT\nFINAL DIAGNOSIS: Invasive ductal carcinoma of the left breast, Nottingham grade 2 of 3.\nEstrogen receptor: POSITIVE.\nHER2: NEGATIVE (IHC 1+).\nSECRETMARKER-A\n";
 
-#[tokio::test]
-async fn session_cookie_flags() {
-    let f = fixture(true).await;
+async fn session_cookie_flags(db: Db) {
+    let Some(f) = fixture(db, true).await else {
+        return;
+    };
     let (_, r) = sign_up(&f.app, "ann@example.org").await;
     let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
     assert!(set.starts_with("sextant_session="), "{set}");
@@ -185,7 +236,9 @@ async fn session_cookie_flags() {
         assert!(set.split("; ").any(|p| p == flag), "{flag} missing: {set}");
     }
     // Plain-HTTP localhost: configured off.
-    let f = fixture(false).await;
+    let f = fixture(db, false)
+        .await
+        .expect("the backend was available just above");
     let (_, r) = sign_up(&f.app, "ann@example.org").await;
     let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
     assert!(!set.contains("Secure") && set.contains("HttpOnly") && set.contains("SameSite=Strict"));
@@ -220,9 +273,10 @@ async fn session_cookie_flags() {
     );
 }
 
-#[tokio::test]
-async fn state_changes_without_the_csrf_token_are_refused() {
-    let f = fixture(true).await;
+async fn state_changes_without_the_csrf_token_are_refused(db: Db) {
+    let Some(f) = fixture(db, true).await else {
+        return;
+    };
     let (who, _) = sign_up(&f.app, "ann@example.org").await;
     let bad = Who {
         cookie: who.cookie.clone(),
@@ -289,9 +343,10 @@ async fn state_changes_without_the_csrf_token_are_refused() {
     assert!(r.json()["records"].as_array().unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn over_cap_uploads_are_413_and_write_nothing() {
-    let f = fixture(true).await;
+async fn over_cap_uploads_are_413_and_write_nothing(db: Db) {
+    let Some(f) = fixture(db, true).await else {
+        return;
+    };
     let (who, _) = sign_up(&f.app, "ann@example.org").await;
     let big = vec![b'a'; 5 * 1024];
     let three = vec![b'b'; 3 * 1024];
@@ -335,9 +390,10 @@ async fn over_cap_uploads_are_413_and_write_nothing() {
     );
 }
 
-#[tokio::test]
-async fn records_profile_corrections_and_the_cross_user_matrix() {
-    let f = fixture(true).await;
+async fn records_profile_corrections_and_the_cross_user_matrix(db: Db) {
+    let Some(f) = fixture(db, true).await else {
+        return;
+    };
     let (a, _) = sign_up(&f.app, "ann@example.org").await;
     let (b, _) = sign_up(&f.app, "bob@example.org").await;
 
@@ -480,9 +536,10 @@ async fn records_profile_corrections_and_the_cross_user_matrix() {
     );
 }
 
-#[tokio::test]
-async fn personal_answers_are_saved_encrypted_and_never_published() {
-    let f = fixture(true).await;
+async fn personal_answers_are_saved_encrypted_and_never_published(db: Db) {
+    let Some(f) = fixture(db, true).await else {
+        return;
+    };
     let (a, _) = sign_up(&f.app, "ann@example.org").await;
     let r = send(
         &f.app,
@@ -574,9 +631,10 @@ async fn personal_answers_are_saved_encrypted_and_never_published() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn deleting_the_account_removes_everything() {
-    let f = fixture(true).await;
+async fn deleting_the_account_removes_everything(db: Db) {
+    let Some(f) = fixture(db, true).await else {
+        return;
+    };
     let (a, _) = sign_up(&f.app, "ann@example.org").await;
     send(
         &f.app,
@@ -605,9 +663,10 @@ async fn deleting_the_account_removes_everything() {
 /// The fake PHI of `REPORT`, uploaded and used for a personal answer, is
 /// found in none of: the database files, the public library's pages, the
 /// answers of another person.
-#[tokio::test]
-async fn an_uploaded_canary_never_leaves_its_owner_in_clear() {
-    let f = fixture(true).await;
+async fn an_uploaded_canary_never_leaves_its_owner_in_clear(db: Db) {
+    let Some(f) = fixture(db, true).await else {
+        return;
+    };
     let canary = "SECRETMARKER-A";
     let (a, _) = sign_up(&f.app, "ann@example.org").await;
     let r = send(
@@ -673,17 +732,28 @@ async fn an_uploaded_canary_never_leaves_its_owner_in_clear() {
     // The owner does see it: the check above could fail.
     let mine = send(&f.app, bare("GET", "/api/records", &a, None)).await;
     assert!(mine.text().contains(canary), "{}", mine.text());
-    // Nothing in clear at rest, WAL included.
-    let dir = f._dir.path();
-    let mut files = 0;
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let bytes = std::fs::read(e.path()).unwrap();
-        files += 1;
+    // Nothing in clear at rest: on SQLite every file of the database's folder,
+    // WAL included; on PostgreSQL every file of the cluster's data directory
+    // (all the databases of this test binary), after a CHECKPOINT so that the
+    // heap and index files hold what the WAL does.
+    let files = match &f.dir {
+        Some(dir) => testing::files_under(dir.path()),
+        None => {
+            testing::checkpoint().await;
+            testing::files_under(&testing::pg_cluster().unwrap().data_dir())
+        }
+    };
+    assert!(!files.is_empty(), "{:?}: no database files found", f.db);
+    for path in &files {
+        // A PostgreSQL file can vanish while we scan (another test's work).
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
         assert!(
-            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
-            "{} holds the canary in clear",
-            e.path().display()
+            !testing::contains(&bytes, canary.as_bytes()),
+            "{:?}: {} holds the canary in clear",
+            f.db,
+            path.display()
         );
     }
-    assert!(files >= 1);
 }

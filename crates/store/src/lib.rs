@@ -58,6 +58,8 @@ mod crypto;
 mod error;
 mod public;
 mod scope;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use std::fmt;
 use std::str::FromStr;
