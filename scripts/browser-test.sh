@@ -106,5 +106,19 @@ if [ "$status" != 0 ]; then
   say "failed; the server's log:" >&2
   tail -n 50 "$TMP/server.log" >&2
 fi
+# Canary: nothing of the uploaded record (the patient's name and ids) or of
+# the person's account reaches the server's log.
+for canary in "TrialMatching" "mCODETrialMatching" "Patient01" "@example"; do
+  if grep -q -- "$canary" "$TMP/server.log"; then
+    say "the server log holds record or account data ($canary)" >&2
+    status=1
+  fi
+done
+if [ -f tests/browser/artifacts/answer-with-citation.png ]; then
+  say "screenshot: tests/browser/artifacts/answer-with-citation.png"
+else
+  say "no screenshot was saved" >&2
+  status=1
+fi
 say "done in $(( $(date +%s) - start )) s"
 exit "$status"

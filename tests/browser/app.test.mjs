@@ -204,6 +204,10 @@ try {
     check(passage.length > 0 && popText.includes(passage.slice(0, 60)), "the popover holds the cited passage");
     check((await mark.getAttribute("aria-expanded")) === "true", "the marker says it is expanded");
     await axe(page, "answer with citation open");
+    // The artifact a person can look at: the cited answer, a citation open.
+    const shots = process.env.SCREENSHOT_DIR || new URL("./artifacts/", import.meta.url).pathname;
+    await import("node:fs").then((fs) => fs.mkdirSync(shots, { recursive: true }));
+    await page.screenshot({ path: `${shots}/answer-with-citation.png`, fullPage: true });
     await page.keyboard.press("Escape");
     check(await pop.isHidden(), "Escape closes the popover");
     check((await mark.getAttribute("aria-expanded")) === "false", "the marker says it is collapsed");
