@@ -114,6 +114,26 @@ for canary in "TrialMatching" "mCODETrialMatching" "Patient01" "@example"; do
     status=1
   fi
 done
+# The README's one command (scripts/serve.sh) starts the app with a working
+# page; homes moved to the temp folder, the KB built above.
+PORT2=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+XDG_CONFIG_HOME="$TMP/cfg" XDG_DATA_HOME="$TMP/data" PORT=$PORT2 \
+  ./scripts/serve.sh --data "$DATA" --kb "$TMP/kb" >"$TMP/serve-sh.log" 2>&1 &
+SERVE_SH=$!
+ok=""
+for _ in $(seq 1 120); do
+  if curl -fs "http://127.0.0.1:$PORT2/" 2>/dev/null | grep -q 'label for="question"'; then ok=1; break; fi
+  sleep 0.5
+done
+kill "$SERVE_SH" 2>/dev/null || true
+wait "$SERVE_SH" 2>/dev/null || true
+if [ -n "$ok" ]; then
+  say "scripts/serve.sh: the ask page answers at http://127.0.0.1:$PORT2/"
+else
+  say "scripts/serve.sh did not bring up the ask page; its log:" >&2
+  cat "$TMP/serve-sh.log" >&2
+  status=1
+fi
 if [ -f tests/browser/artifacts/answer-with-citation.png ]; then
   say "screenshot: tests/browser/artifacts/answer-with-citation.png"
 else
