@@ -24,3 +24,5 @@ cargo test --release --locked --workspace
 ./scripts/fuzz.sh
 # The web app in Chromium with axe-core (installs Debian's chromium when missing).
 ./scripts/browser-test.sh
+# A bounded load test on loopback (16 connections; answers/s and p95).
+./scripts/load-test.sh

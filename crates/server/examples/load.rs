@@ -654,5 +654,10 @@ async fn run() -> Res<()> {
             );
         }
     }
+    // A load test that lost requests fails (CI runs it).
+    let failed: usize = runs.iter().map(|r| r.out.errors).sum();
+    if failed > 0 {
+        return Err(format!("{failed} requests failed").into());
+    }
     Ok(())
 }
