@@ -21,12 +21,13 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use sextant_answer::{Engine, Retriever};
+use sextant_answer::Retriever;
 use sextant_server::{app, AppState, Config};
 use sextant_store::{MasterKey, Store, SystemClock};
 use tower::ServiceExt;
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+mod common;
+use common::{all_questions, cpu_model, ms, open_engine, spread, Res};
 
 const PATIENT: &str =
     "records/mcode/ctm-app/src/utils/r4_test_patients/TrialMatching_Patient01.json";
@@ -73,73 +74,6 @@ fn args() -> Res<Args> {
         }
     }
     Ok(a)
-}
-
-/// Opens the engine as `sextant ask` does: the KB, and the embedder when
-/// the KB has vectors.
-fn open_engine(kb: &Path, models: Option<&Path>) -> Res<(Engine, String)> {
-    if !kb.is_dir() {
-        return Err(format!(
-            "no knowledge base at {}: build one with `sextant ingest` or pass --kb DIR (or set SEXTANT_KB)",
-            kb.display()
-        )
-        .into());
-    }
-    let engine = Engine::open(kb).map_err(|e| {
-        format!(
-            "cannot open the knowledge base at {}: {e} (rebuild it with `sextant ingest`)",
-            kb.display()
-        )
-    })?;
-    if engine.kb().vectors().is_none() {
-        let why = engine.dense_unavailable().unwrap_or_default();
-        return Ok((engine, format!("BM25 only ({why})")));
-    }
-    let dir = sextant_embed::models_dir(models);
-    let embedder = match sextant_embed::Embedder::load(&dir) {
-        Ok(e) => Some(e),
-        Err(e @ sextant_embed::EmbedError::ModelMissing { .. }) => {
-            eprintln!("warning: {e}");
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let engine = engine.with_embedder(embedder);
-    let note = match engine.dense_unavailable() {
-        Some(why) => {
-            eprintln!("warning: {why}");
-            format!("dense unavailable: {why}")
-        }
-        None => "embedder loaded".to_string(),
-    };
-    Ok((engine, note))
-}
-
-/// `n` questions spread evenly over the lay-question file.
-fn questions(n: usize) -> Res<Vec<String>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../eval/data/lay-questions.tsv");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let all: Vec<String> = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split('\t').nth(1))
-        .map(|q| q.trim().to_string())
-        .filter(|q| !q.is_empty())
-        .collect();
-    if all.is_empty() {
-        return Err(format!("no questions in {}", path.display()).into());
-    }
-    let len = all.len();
-    Ok((0..n)
-        .map(|i| {
-            if n <= len {
-                all[i * len / n].clone()
-            } else {
-                all[i % len].clone()
-            }
-        })
-        .collect())
 }
 
 struct Reply {
@@ -301,10 +235,6 @@ impl Stats {
     }
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
-
 struct Table(Vec<[String; 5]>);
 
 impl Table {
@@ -324,18 +254,6 @@ impl Table {
             println!("| {} | {} | {} | {} | {} |", r[0], r[1], r[2], r[3], r[4]);
         }
     }
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
 }
 
 fn main() {
@@ -376,7 +294,7 @@ async fn run() -> Res<()> {
     let permits = config.max_concurrent_answers;
     let app = app(AppState::with_store(engine.clone(), config, store));
 
-    let qs = questions(a.n)?;
+    let qs = spread(&all_questions()?, a.n);
     let distinct = {
         let mut v = qs.clone();
         v.sort();

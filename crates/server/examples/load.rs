@@ -18,17 +18,17 @@
 //! `crates/eval/data/lay-questions.tsv`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sextant_answer::Engine;
 use sextant_server::{app, AppState, Config};
 use tokio::net::{TcpListener, TcpStream};
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+mod common;
+use common::{all_questions, cpu_model, ms, open_engine, spread, Res};
 
 const REPEATED_SET: usize = 20;
 const WARMUP: usize = 3;
@@ -77,71 +77,6 @@ fn args() -> Res<Args> {
         }
     }
     Ok(a)
-}
-
-/// Opens the engine as `sextant ask` does: the KB, and the embedder when
-/// the KB has vectors.
-fn open_engine(kb: &Path, models: Option<&Path>) -> Res<(Engine, String)> {
-    if !kb.is_dir() {
-        return Err(format!(
-            "no knowledge base at {}: build one with `sextant ingest` or pass --kb DIR (or set SEXTANT_KB)",
-            kb.display()
-        )
-        .into());
-    }
-    let engine = Engine::open(kb).map_err(|e| {
-        format!(
-            "cannot open the knowledge base at {}: {e} (rebuild it with `sextant ingest`)",
-            kb.display()
-        )
-    })?;
-    if engine.kb().vectors().is_none() {
-        let why = engine.dense_unavailable().unwrap_or_default();
-        return Ok((engine, format!("BM25 only ({why})")));
-    }
-    let dir = sextant_embed::models_dir(models);
-    let embedder = match sextant_embed::Embedder::load(&dir) {
-        Ok(e) => Some(e),
-        Err(e @ sextant_embed::EmbedError::ModelMissing { .. }) => {
-            eprintln!("warning: {e}");
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let engine = engine.with_embedder(embedder);
-    let note = match engine.dense_unavailable() {
-        Some(why) => {
-            eprintln!("warning: {why}");
-            format!("dense unavailable: {why}")
-        }
-        None => "embedder loaded".to_string(),
-    };
-    Ok((engine, note))
-}
-
-/// Every question in the lay-question file.
-fn all_questions() -> Res<Vec<String>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../eval/data/lay-questions.tsv");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let all: Vec<String> = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split('\t').nth(1))
-        .map(|q| q.trim().to_string())
-        .filter(|q| !q.is_empty())
-        .collect();
-    if all.is_empty() {
-        return Err(format!("no questions in {}", path.display()).into());
-    }
-    Ok(all)
-}
-
-/// `n` questions spread evenly over `all` (all of them when `n` is larger).
-fn spread(all: &[String], n: usize) -> Vec<String> {
-    let len = all.len();
-    let n = n.min(len);
-    (0..n).map(|i| all[i * len / n].clone()).collect()
 }
 
 // --- a minimal HTTP/1.1 client over a keep-alive TcpStream ---------------
@@ -386,23 +321,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
-
 // --- machine info -------------------------------------------------------------
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
 
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -516,7 +435,7 @@ async fn run() -> Res<()> {
     });
 
     let all = all_questions()?;
-    let main_qs = spread(&all, a.questions.unwrap_or(all.len()));
+    let main_qs = spread(&all, a.questions.unwrap_or(all.len()).min(all.len()));
     let small_qs = spread(&all, REPEATED_SET);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())

@@ -8,7 +8,6 @@
 //! `postgres` variants print "SKIPPING" and pass, unless `SEXTANT_REQUIRE_PG`
 //! is set: then they fail.
 
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
@@ -21,23 +20,16 @@ use sextant_server::{app, AppState, Config};
 use sextant_store::{testing, MasterKey, Store, SystemClock};
 use tower::ServiceExt;
 
-fn page(dir: &Path, name: &str, title: &str, url: &str, body: &str) {
-    let text = format!("---\naudienceLevel: patient\nlastReviewed: '2025-12-30'\ntitle: {title} - NCI\nurl: {url}\n---\n\n# {title} - NCI\n\n# {title}\n\n{body}");
-    std::fs::write(dir.join(name), text).unwrap();
-}
+mod common;
 
 fn engine() -> Arc<Engine> {
     static ENGINE: OnceLock<(tempfile::TempDir, Arc<Engine>)> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
-            let tmp = tempfile::tempdir().unwrap();
-            let dir = tmp.path().join("corpus");
-            std::fs::create_dir_all(&dir).unwrap();
-            page(&dir, "breast.md", "Breast Cancer Treatment", "https://www.cancer.gov/types/breast/patient/breast-treatment-pdq",
-                "## Hormone therapy\n\nHormone therapy is a cancer treatment that removes hormones or blocks their action. Tamoxifen is often given to patients with early stages of breast cancer that is hormone receptor positive.\n\n## Surgery\n\nMost patients with breast cancer have surgery to remove the cancer. Breast-conserving surgery removes the cancer and some normal tissue around it.\n");
-            let kb = tmp.path().join("kb");
-            sextant_kb::ingest(&dir, &kb, &Default::default(), &|_| {}).unwrap();
-            (tmp, Arc::new(Engine::open(&kb).unwrap().with_retriever(Retriever::Bm25)))
+            common::engine_over(&[
+            ("breast.md", "Breast Cancer Treatment", "https://www.cancer.gov/types/breast/patient/breast-treatment-pdq",
+                "## Hormone therapy\n\nHormone therapy is a cancer treatment that removes hormones or blocks their action. Tamoxifen is often given to patients with early stages of breast cancer that is hormone receptor positive.\n\n## Surgery\n\nMost patients with breast cancer have surgery to remove the cancer. Breast-conserving surgery removes the cancer and some normal tissue around it.\n"),
+            ])
         })
         .1
         .clone()

@@ -2,7 +2,6 @@
 //! socket), on a small knowledge base written and ingested here, and, for
 //! accounts, a SQLite store in a temporary folder.
 
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
@@ -15,29 +14,21 @@ use sextant_answer::{Engine, Retriever};
 use sextant_server::{app, harden, routes, AppState, Config};
 use tower::ServiceExt;
 
-fn page(dir: &Path, name: &str, title: &str, url: &str, body: &str) {
-    let text = format!("---\naudienceLevel: patient\nlastReviewed: '2025-12-30'\ntitle: {title} - NCI\nurl: {url}\n---\n\n# {title} - NCI\n\n# {title}\n\n{body}");
-    std::fs::write(dir.join(name), text).unwrap();
-}
+mod common;
 
 /// The answer crate's fixture pages, and its infection page.
 fn engine() -> Arc<Engine> {
     static ENGINE: OnceLock<(tempfile::TempDir, Arc<Engine>)> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
-            let tmp = tempfile::tempdir().unwrap();
-            let dir = tmp.path().join("corpus");
-            std::fs::create_dir_all(&dir).unwrap();
-            page(&dir, "liver.md", "Liver Cancer Treatment", "https://www.cancer.gov/types/liver/what-is-liver-cancer/treatment",
-                "## Types of treatment\n\n### Surgery\n\nA partial hepatectomy (surgery to remove the part of the liver where cancer is found) may be done. A wedge of tissue, an entire lobe, or a larger part of the liver is removed. The remaining liver tissue takes over the functions of the liver and may regrow.\n\n### Liver transplant\n\nIn a liver transplant, the entire liver is removed and replaced with a healthy donated liver. A liver transplant may be done when the disease is in the liver only and a donated liver can be found.\n\n## Treatment of metastatic liver cancer\n\nTreatment of metastatic liver cancer may include:\n\n- targeted therapy\n- immunotherapy\n- radiation therapy\n\nMetastatic liver cancer cannot be completely removed by surgery.\n");
-            page(&dir, "colon.md", "Colon Cancer Treatment", "https://www.cancer.gov/types/colorectal/patient/colon-treatment-pdq",
-                "## Surgery\n\nSurgery to remove the cancer is the most common treatment for all stages of colon cancer. If the cancer has spread to the liver, surgery to remove the part of the liver with cancer may be done. Chemotherapy may be given after surgery to kill any cancer cells that are left.\n\n## Stages\n\nStage IV colon cancer has spread to distant organs such as the liver or lungs. The stage is found from tests done before and after surgery.\n");
-            page(&dir, "infection.md", "Infection and Neutropenia during Cancer Treatment", "https://www.cancer.gov/about-cancer/treatment/side-effects/infection",
-                "## Fever and infection\n\nChemotherapy lowers the number of white blood cells that fight infection. A fever may be the only sign of an infection when your white blood cell count is low. Call your doctor or nurse right away if you have a fever of 100.4 °F or higher.\n\n## Preventing infection\n\nWash your hands often with soap and water. Stay away from people who are sick.\n");
-            let kb = tmp.path().join("kb");
-            sextant_kb::ingest(&dir, &kb, &Default::default(), &|_| {}).unwrap();
-            let engine = Engine::open(&kb).unwrap().with_retriever(Retriever::Bm25);
-            (tmp, Arc::new(engine))
+            common::engine_over(&[
+            ("liver.md", "Liver Cancer Treatment", "https://www.cancer.gov/types/liver/what-is-liver-cancer/treatment",
+                "## Types of treatment\n\n### Surgery\n\nA partial hepatectomy (surgery to remove the part of the liver where cancer is found) may be done. A wedge of tissue, an entire lobe, or a larger part of the liver is removed. The remaining liver tissue takes over the functions of the liver and may regrow.\n\n### Liver transplant\n\nIn a liver transplant, the entire liver is removed and replaced with a healthy donated liver. A liver transplant may be done when the disease is in the liver only and a donated liver can be found.\n\n## Treatment of metastatic liver cancer\n\nTreatment of metastatic liver cancer may include:\n\n- targeted therapy\n- immunotherapy\n- radiation therapy\n\nMetastatic liver cancer cannot be completely removed by surgery.\n"),
+            ("colon.md", "Colon Cancer Treatment", "https://www.cancer.gov/types/colorectal/patient/colon-treatment-pdq",
+                "## Surgery\n\nSurgery to remove the cancer is the most common treatment for all stages of colon cancer. If the cancer has spread to the liver, surgery to remove the part of the liver with cancer may be done. Chemotherapy may be given after surgery to kill any cancer cells that are left.\n\n## Stages\n\nStage IV colon cancer has spread to distant organs such as the liver or lungs. The stage is found from tests done before and after surgery.\n"),
+            ("infection.md", "Infection and Neutropenia during Cancer Treatment", "https://www.cancer.gov/about-cancer/treatment/side-effects/infection",
+                "## Fever and infection\n\nChemotherapy lowers the number of white blood cells that fight infection. A fever may be the only sign of an infection when your white blood cell count is low. Call your doctor or nurse right away if you have a fever of 100.4 °F or higher.\n\n## Preventing infection\n\nWash your hands often with soap and water. Stay away from people who are sick.\n"),
+            ])
         })
         .1
         .clone()
