@@ -198,6 +198,22 @@ impl Res<'_> {
     }
 }
 
+/// One FHIR Coding (none without a code).
+fn code_of(cd: &Value) -> Option<Code> {
+    Some(Code {
+        system: cd
+            .get("system")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        code: cd.get("code")?.as_str()?.to_string(),
+        display: cd
+            .get("display")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
 /// The first coding of a CodeableConcept, and its text.
 fn concept(c: Option<&Value>) -> (Option<Code>, Option<String>) {
     let Some(c) = c else { return (None, None) };
@@ -205,20 +221,7 @@ fn concept(c: Option<&Value>) -> (Option<Code>, Option<String>) {
         .get("coding")
         .and_then(Value::as_array)
         .and_then(|cs| cs.first());
-    let code = coding.and_then(|cd| {
-        Some(Code {
-            system: cd
-                .get("system")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            code: cd.get("code")?.as_str()?.to_string(),
-            display: cd
-                .get("display")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        })
-    });
+    let code = coding.and_then(code_of);
     let text = c
         .get("text")
         .and_then(Value::as_str)
@@ -233,20 +236,7 @@ fn codings(c: Option<&Value>) -> Vec<Code> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|cd| {
-            Some(Code {
-                system: cd
-                    .get("system")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-                code: cd.get("code")?.as_str()?.to_string(),
-                display: cd
-                    .get("display")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            })
-        })
+        .filter_map(code_of)
         .collect()
 }
 
