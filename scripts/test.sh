@@ -4,7 +4,8 @@
 # web app in a real browser. Tests that need ../shared/data skip themselves
 # with a message when it is absent.
 #
-# The embedding model is fetched first (once per machine; checked by sha256).
+# The embedding model and the small test GGUF model are fetched first (once
+# per machine; checked by sha256).
 # The first run on a machine embeds the whole corpus (about 40 minutes on
 # 2 cores); the embeddings are cached by content under ~/.cache/sextant, so
 # later runs take seconds for it.
@@ -16,10 +17,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/fetch-models.sh
 ./scripts/install-postgres.sh
+# cmake and libclang-dev, to build llama.cpp for the local-model tests.
+./scripts/install-llm-deps.sh
 export SEXTANT_REQUIRE_PG=1
+# The local GGUF model (fetched above) must be there: its tests fail, not skip.
+export SEXTANT_REQUIRE_LLM=1
+# Everything is built and tested with local models on (llama.cpp from
+# vendored source); the default build leaves them out.
+FEATURES="sextant-cli/local-llm,sextant-llm/serve"
 cargo fmt --all --check
-cargo clippy --release --locked --workspace --all-targets -- -D warnings
-cargo test --release --locked --workspace
+cargo clippy --release --locked --workspace --all-targets --features "$FEATURES" -- -D warnings
+cargo test --release --locked --workspace --features "$FEATURES"
 # A short fuzz of the record parsers (20 s per target; SEXTANT_FUZZ_SECONDS).
 ./scripts/fuzz.sh
 # The web app in Chromium with axe-core (installs Debian's chromium when missing).

@@ -11,6 +11,8 @@ pub mod analyze;
 pub mod civic;
 pub mod compose;
 pub mod fusion;
+pub mod generate;
+pub mod grounding;
 pub mod personal;
 pub mod profile;
 pub mod render;
@@ -842,9 +844,26 @@ fn is_child_page(p: &sextant_core::Page) -> bool {
 /// citation, every citation names a listed source, the sentence is one of
 /// that source passage's sentences verbatim (after whitespace
 /// normalization), and no sentence repeats. Returns the problems found.
+///
+/// In an answer whose body a language model wrote (`generator: llm`), the
+/// body's sentences are not verbatim: for them the check is instead that
+/// every number, drug, symbol, stage and link they state is in a passage
+/// they cite, and that none gives dosing instructions
+/// ([`grounding::exact_support`]); the bottom line is still checked verbatim.
 pub fn verify(answer: &Answer) -> Vec<String> {
     let mut problems = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let generated: std::collections::HashSet<*const sextant_core::CitedSentence> =
+        if answer.generator == sextant_core::Generator::Llm {
+            answer
+                .sections
+                .iter()
+                .flat_map(|s| s.sentences.iter())
+                .map(|s| s as *const _)
+                .collect()
+        } else {
+            Default::default()
+        };
     for s in answer.cited_sentences() {
         let norm = sextant_core::text::normalize_ws(&s.text);
         if !seen.insert(norm.clone()) {
@@ -852,6 +871,23 @@ pub fn verify(answer: &Answer) -> Vec<String> {
         }
         if s.citations.is_empty() {
             problems.push(format!("uncited sentence: {:?}", s.text));
+        }
+        if generated.contains(&(s as *const _)) {
+            let cited: Vec<&str> = s
+                .citations
+                .iter()
+                .filter_map(|c| answer.sources.iter().find(|src| &src.id == c))
+                .map(|src| src.passage.as_str())
+                .collect();
+            if cited.len() < s.citations.len() {
+                problems.push(format!(
+                    "{:?} cites a passage not among the sources",
+                    s.text
+                ));
+            } else if let Some(reason) = grounding::exact_support(&s.text, &cited) {
+                problems.push(format!("{:?}: {reason}", s.text));
+            }
+            continue;
         }
         for c in &s.citations {
             match answer.sources.iter().find(|src| &src.id == c) {

@@ -192,6 +192,21 @@ fn cited_from(
     Ok((out, sources))
 }
 
+/// What to do now about a reported emergency: needs no retrieval, so a
+/// stream can send it the moment the question is routed.
+pub fn urgent(engine: &Engine, e: &Emergency) -> Urgent {
+    let s = e.situation;
+    let l = engine.locale();
+    Urgent {
+        category: s.id.to_string(),
+        situation: s.name.to_string(),
+        evidence: e.evidence.clone(),
+        do_now: do_now(s.escalation, l),
+        why: s.why.to_string(),
+        contacts: contacts(s.escalation, l),
+    }
+}
+
 /// The reply to a reported emergency. `also` is the answer to the rest of a
 /// mixed message, if any.
 pub fn emergency(
@@ -241,14 +256,7 @@ pub fn emergency(
         ],
         sources,
         notice: NOTICE.to_string(),
-        urgent: Some(Urgent {
-            category: s.id.to_string(),
-            situation: s.name.to_string(),
-            evidence: e.evidence.clone(),
-            do_now: do_now(s.escalation, l),
-            why: s.why.to_string(),
-            contacts: contacts(s.escalation, l),
-        }),
+        urgent: Some(urgent(engine, e)),
         also: also.map(Box::new),
         ..Answer::default()
     })

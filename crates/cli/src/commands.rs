@@ -186,11 +186,13 @@ pub struct Paths<'a> {
 }
 
 /// How an answer is printed.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Output {
     Text,
     Markdown,
     Json,
+    /// NDJSON events, as the server's `/api/ask/stream` sends them.
+    Stream,
 }
 
 pub fn ask(
@@ -200,10 +202,12 @@ pub fn ask(
     retriever: Retriever,
     question: &str,
     output: Output,
+    llm: &crate::llm::LlmArgs,
 ) -> Result<()> {
     // Check the question before touching the knowledge base: a bad question
     // is the person's to fix, whatever state the KB is in.
     sextant_answer::analyze::validate(question)?;
+    let backend = llm.backend()?;
     let locale = locale(locale_flag)?;
     let profile = profile.map(load_profile).transpose()?;
     let mut engine = open_engine(paths.kb, paths.models, &[retriever])?.with_locale(locale);
@@ -213,11 +217,41 @@ pub fn ask(
             engine = engine.with_civic(sextant_answer::civic::Civic::load(&data)?);
         }
     }
-    let answer = engine.ask_personal(question, retriever, profile.as_ref())?;
+    let stream = output == Output::Stream;
+    let answer = match &backend {
+        None => engine.ask_personal(question, retriever, profile.as_ref())?,
+        Some(b) => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            engine.ask_generated_with(
+                question,
+                retriever,
+                profile.as_ref(),
+                b.as_ref(),
+                &llm.options(),
+                &mut |ev| {
+                    if stream {
+                        if let Some(v) = sextant_server::api::generated_event(&ev) {
+                            // Stop generating when nobody reads any more.
+                            if writeln!(out, "{v}").and_then(|()| out.flush()).is_err() {
+                                return std::ops::ControlFlow::Break(());
+                            }
+                        }
+                    }
+                    std::ops::ControlFlow::Continue(())
+                },
+            )?
+        }
+    };
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&answer)?),
         Output::Markdown => print!("{}", sextant_answer::render::markdown(&answer)),
         Output::Text => print!("{}", sextant_answer::render::text(&answer)),
+        Output::Stream => {
+            for ev in sextant_server::api::events(&answer) {
+                println!("{ev}");
+            }
+        }
     }
     Ok(())
 }
@@ -244,6 +278,7 @@ pub fn eval_medquad(
     retriever: Retriever,
     json: bool,
     limit: Option<usize>,
+    llm: &crate::llm::LlmArgs,
 ) -> Result<()> {
     let data = sextant_kb::locate_data(data)?;
     let dir = data.join("eval/medquad/1_CancerGov_QA");
@@ -255,6 +290,9 @@ pub fn eval_medquad(
         items.truncate(n);
     }
     let engine = open_engine(kb, models, &[retriever])?;
+    if let Some(backend) = llm.backend()? {
+        return eval_medquad_llm(&engine, &items, retriever, backend.as_ref(), llm, json);
+    }
     let bar = ProgressBar::new(items.len() as u64);
     let report = sextant_eval::medquad::run(&engine, &items, retriever, &|done, _| {
         bar.set_position(done as u64)
@@ -267,6 +305,67 @@ pub fn eval_medquad(
     }
     Ok(())
 }
+/// `eval medquad --llm`: every question answered by the language model
+/// (verified), against MedQuAD's reference answers.
+fn eval_medquad_llm(
+    engine: &sextant_answer::Engine,
+    items: &[sextant_eval::medquad::Item],
+    retriever: Retriever,
+    backend: &dyn sextant_llm::ChatBackend,
+    llm: &crate::llm::LlmArgs,
+    json: bool,
+) -> Result<()> {
+    use sextant_answer::generate::GeneratedEvent;
+    let mut figures = sextant_eval::llm::LlmFigures::new();
+    let options = llm.options();
+    let bar = ProgressBar::new(items.len() as u64);
+    for item in items {
+        let mut stats = None;
+        let answer = engine.ask_generated_with(
+            &item.question,
+            retriever,
+            None,
+            backend,
+            &options,
+            &mut |ev| {
+                if let GeneratedEvent::Finished(s) = ev {
+                    stats = Some(s);
+                }
+                std::ops::ControlFlow::Continue(())
+            },
+        )?;
+        figures.add(&answer, stats.as_ref(), Some(&item.answer));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let report = figures.report();
+    let info = backend.info();
+    if json {
+        let mut v = serde_json::to_value(&report)?;
+        v["backend"] = info.kind.into();
+        v["model"] = info.model.into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("model: {} ({})", info.model, info.kind);
+        print!("{}", sextant_eval::llm::llm_table(&report));
+    }
+    Ok(())
+}
+
+/// `eval adversarial`: the verifier against the hand-written attacks.
+pub fn eval_adversarial(kb: Option<&Path>, models: Option<&Path>, json: bool) -> Result<()> {
+    use sextant_eval::llm;
+    let set = llm::load_adversarial(Path::new(llm::ADVERSARIAL_SET))?;
+    let engine = open_engine(kb, models, &[Retriever::Hybrid])?;
+    let report = llm::run_adversarial(&set, engine.drug_names(), engine.embedder())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", llm::adversarial_table(&report));
+    }
+    Ok(())
+}
+
 pub fn eval_retrieval(
     data: Option<&Path>,
     kb: Option<&Path>,

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use sextant_answer::Retriever;
 
 mod commands;
+mod llm;
 mod review;
 mod server;
 
@@ -29,6 +30,8 @@ struct Cli {
     /// Region whose emergency and crisis numbers answers give (US, CA, GB, IE, AU, NZ; or a tag such as en-GB). Default: $SEXTANT_LOCALE, else US.
     #[arg(long, global = true, value_name = "REGION")]
     locale: Option<String>,
+    #[command(flatten)]
+    llm: llm::LlmArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -89,6 +92,9 @@ enum Command {
         /// Tailor the answer to a profile (`sextant profile --json` output) or to a record file.
         #[arg(long, value_name = "FILE")]
         profile: Option<PathBuf>,
+        /// Print the answer as NDJSON events as it is made (the shape of the server's /api/ask/stream): with --llm, each sentence once it is verified.
+        #[arg(long, conflicts_with_all = ["json", "markdown"])]
+        stream: bool,
     },
     /// Read medical records (FHIR R4/mCODE JSON as a Bundle, a resource or NDJSON, gzipped or not; C-CDA XML; text reports) and print the patient profile, every fact with its source.
     Profile {
@@ -124,6 +130,9 @@ enum Command {
         /// Retrieval: bm25, dense or hybrid.
         #[arg(long, default_value_t = Retriever::DEFAULT)]
         retriever: Retriever,
+        /// General (not personal) answers kept in memory to serve again; 0 turns the cache off.
+        #[arg(long, default_value_t = 4096)]
+        answer_cache: usize,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -156,7 +165,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum EvalSuite {
-    /// MedQuAD CancerGov questions (eval/medquad/1_CancerGov_QA) against the 2025 corpus.
+    /// MedQuAD CancerGov questions (eval/medquad/1_CancerGov_QA) against the 2025 corpus; with --llm, the language model's verified-sentence rate, fallback rate, token recall and latency.
     Medquad {
         /// Print JSON.
         #[arg(long)]
@@ -194,6 +203,12 @@ enum EvalSuite {
     },
     /// Records extraction: field-level F1 on the expected mCODE profiles, the mCODE fixtures, FHIR parsing speed on Synthea's bundles, TCGA pathology-report agreement with silver labels and text reports per second.
     Records {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The LLM-answer verifier on the adversarial set (crates/eval/data/llm-adversarial.json): injected instructions, invented numbers, drugs, stages and doses it must block.
+    Adversarial {
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -237,6 +252,7 @@ fn main() -> ExitCode {
             json,
             retriever,
             profile,
+            stream,
         } => commands::ask(
             &commands::Paths {
                 data: cli.data.as_deref(),
@@ -247,13 +263,16 @@ fn main() -> ExitCode {
             profile.as_deref(),
             retriever,
             &question,
-            if json {
+            if stream {
+                commands::Output::Stream
+            } else if json {
                 commands::Output::Json
             } else if markdown {
                 commands::Output::Markdown
             } else {
                 commands::Output::Text
             },
+            &cli.llm,
         ),
         Command::Eval {
             suite:
@@ -269,7 +288,11 @@ fn main() -> ExitCode {
             retriever,
             json,
             limit,
+            &cli.llm,
         ),
+        Command::Eval {
+            suite: EvalSuite::Adversarial { json },
+        } => commands::eval_adversarial(cli.kb.as_deref(), models, json),
         Command::Eval {
             suite:
                 EvalSuite::Retrieval {
@@ -314,6 +337,7 @@ fn main() -> ExitCode {
             insecure_cookies,
             anonymous_only,
             retriever,
+            answer_cache,
             server,
         } => commands::serving_engine(
             &commands::Paths {
@@ -333,6 +357,11 @@ fn main() -> ExitCode {
                     insecure_cookies,
                     anonymous_only,
                     retriever,
+                    answer_cache,
+                    llm: cli.llm.backend()?.map(|backend| sextant_server::Llm {
+                        backend,
+                        options: cli.llm.options(),
+                    }),
                 },
             )
         }),

@@ -132,6 +132,10 @@ pub struct ServeOptions {
     pub insecure_cookies: bool,
     pub anonymous_only: bool,
     pub retriever: sextant_answer::Retriever,
+    /// Entries of the general-answer cache (0: off).
+    pub answer_cache: usize,
+    /// The language model that writes answers, if any.
+    pub llm: Option<sextant_server::Llm>,
 }
 
 /// `sextant serve`: answers on `addr` until Ctrl-C.
@@ -149,6 +153,8 @@ pub fn serve(
     let config = sextant_server::Config {
         secure_cookies: !options.insecure_cookies,
         retriever: options.retriever,
+        answer_cache_entries: options.answer_cache,
+        llm: options.llm.clone(),
         ..Default::default()
     };
     let engine = Arc::new(engine);

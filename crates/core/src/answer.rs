@@ -153,6 +153,44 @@ pub struct Answer {
     /// used and, for an ambiguous question, the reading they chose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personalization: Option<Personalization>,
+    /// What wrote the body: `extractive` (sentences copied from passages,
+    /// the default) or `llm` (a language model, every shown sentence
+    /// verified against the passages it cites).
+    #[serde(default)]
+    pub generator: Generator,
+    /// For a body written by a language model: which, and what verification
+    /// dropped. Also present when the model was asked but its answer fell
+    /// back to the extractive one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<Generation>,
+}
+
+/// What wrote an answer's body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Generator {
+    /// Sentences copied verbatim from the cited passages.
+    #[default]
+    Extractive,
+    /// Sentences written by a language model and verified against the
+    /// passages they cite.
+    Llm,
+}
+
+/// How a language model took part in an answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    /// `openai` or `local`.
+    pub backend: String,
+    /// The model's name.
+    pub model: String,
+    /// Generated sentences shown (each passed verification).
+    pub verified_sentences: usize,
+    /// Generated sentences dropped by verification.
+    pub dropped_sentences: usize,
+    /// Why the extractive answer was shown instead, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 /// How an answer used the person's records.

@@ -9,8 +9,8 @@ pub mod readability;
 pub mod text;
 
 pub use answer::{
-    Answer, AnswerKind, BiomarkerEvidence, CitedSentence, Contact, FactUsed, Personalization,
-    Reading, Section, SourceRef, Urgent,
+    Answer, AnswerKind, BiomarkerEvidence, CitedSentence, Contact, FactUsed, Generation, Generator,
+    Personalization, Reading, Section, SourceRef, Urgent,
 };
 pub use cancer::{CancerType, CATALOG};
 pub use passage::{Audience, Page, PageKind, Passage};

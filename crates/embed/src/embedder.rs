@@ -20,6 +20,10 @@ pub const MAX_TOKENS: usize = 256;
 /// passages/s, 8: 16.1, 32: ~11).
 pub const BATCH: usize = 4;
 
+/// Texts up to this many tokens take the single-text path (one thread;
+/// beyond it candle's threaded gemm wins).
+const FAST_MAX_TOKENS: usize = 128;
+
 /// The files of the model and their sha256 (the same digests are pinned in
 /// `scripts/fetch-models.sh`).
 pub const FILES: [(&str, &str); 3] = [
@@ -40,6 +44,9 @@ pub const FILES: [(&str, &str); 3] = [
 /// A loaded sentence embedder.
 pub struct Embedder {
     model: BertModel,
+    /// The same weights for one short text at a time (questions); see
+    /// [`crate::fast`].
+    fast: crate::fast::FastBert,
     tokenizer: Tokenizer,
     dir: PathBuf,
 }
@@ -111,8 +118,10 @@ impl Embedder {
         let vb = VarBuilder::from_slice_safetensors(&mapped[0], DType::F32, &Device::Cpu)
             .map_err(|e| load_err(e.to_string()))?;
         let model = BertModel::load(vb, &config).map_err(|e| load_err(e.to_string()))?;
+        let fast = crate::fast::FastBert::load(&mapped[0])?;
         Ok(Embedder {
             model,
+            fast,
             tokenizer,
             dir,
         })
@@ -132,8 +141,18 @@ impl Embedder {
         Ok(encs.iter().map(|e| e.len()).sum::<usize>() as f64 / encs.len().max(1) as f64)
     }
 
-    /// Embeds one text.
+    /// Embeds one text: a short one (a question, a sentence) with the
+    /// single-text forward pass, a long one with candle.
     pub fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
+        let enc = self.tokenizer.encode(text, true).map_err(infer)?;
+        if enc.len() <= FAST_MAX_TOKENS {
+            return self.fast.embed(enc.get_ids());
+        }
+        self.forward(&[&enc])
+    }
+
+    /// [`Embedder::embed_one`] always through candle (to compare the two).
+    pub fn embed_one_candle(&self, text: &str) -> Result<Vec<f32>> {
         let enc = self.tokenizer.encode(text, true).map_err(infer)?;
         self.forward(&[&enc])
     }
@@ -293,6 +312,38 @@ mod tests {
             return None;
         }
         Some(Embedder::load(&dir).expect("model loads"))
+    }
+
+    /// The single-text path computes what candle computes: real questions
+    /// from the lay-question set (and edge cases) agree to a cosine of
+    /// 0.99999, and the longest take candle's path.
+    #[test]
+    fn fast_path_matches_candle() {
+        let Some(e) = embedder() else { return };
+        let tsv = include_str!("../../eval/data/lay-questions.tsv");
+        let mut qs: Vec<String> = tsv
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split('\t').nth(1))
+            .step_by(7)
+            .map(str::to_string)
+            .collect();
+        qs.extend(
+            [
+                "x",
+                "?",
+                "HER2+ ER- PR- IDC, T2N1M0 — stage IIB? 5-FU/leucovorin 25%",
+            ]
+            .map(String::from),
+        );
+        qs.push("word ".repeat(140)); // over the fast path's limit
+        assert!(qs.len() > 25);
+        for q in &qs {
+            let fast = e.embed_one(q).unwrap();
+            let slow = e.embed_one_candle(q).unwrap();
+            let cos: f32 = fast.iter().zip(&slow).map(|(a, b)| a * b).sum();
+            assert!(cos > 0.99999, "{q:?}: cosine {cos}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub mod embedder;
+mod fast;
 pub mod vectors;
 
 use std::path::{Path, PathBuf};

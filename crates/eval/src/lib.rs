@@ -6,6 +6,7 @@
 
 pub mod abstention;
 pub mod bench;
+pub mod llm;
 pub mod medquad;
 pub mod records;
 pub mod retrieval;

@@ -4,9 +4,15 @@
 //! process drives `POST /api/ask` over real TCP at a fixed concurrency (one
 //! keep-alive connection per worker) for a bounded number of requests.
 //! Prints machine info and a Markdown table: answers/s and p50/p95/p99
-//! latency, once with questions cycled from the lay-question file and once
-//! with questions repeated from a small set of 20 (there is no answer
-//! cache: any difference is the OS and CPU caches).
+//! latency, in three runs, each against a fresh server:
+//!
+//! 1. **every answer computed**: the answer cache off, lay questions cycled —
+//!    the cost of the engine itself (what a stream of never-seen questions
+//!    gets);
+//! 2. **Zipf**: the cache on and empty at the start, questions drawn from
+//!    the lay-question file with a Zipf (s = 1) popularity, as web queries
+//!    are — some asked often, most rarely;
+//! 3. **20 questions repeated**: the cache on and empty at the start.
 //!
 //! ```text
 //! cargo run --release -p sextant-server --example load -- [--kb KB] [--models DIR] [--concurrency 16] [--requests 400] [--questions N]
@@ -243,20 +249,24 @@ struct Outcome {
 struct Run {
     name: String,
     distinct: usize,
+    /// Cache hits and misses during the run.
+    hits: u64,
+    misses: u64,
     requests: usize,
     out: Outcome,
     wall: Duration,
     cpu: CpuSample,
 }
 
-/// `requests` asks from `concurrency` workers, one keep-alive connection
-/// each, questions taken in turn from `qs`.
+/// One ask per entry of `seq` (an index into `qs`), from `concurrency`
+/// workers, one keep-alive connection each.
 async fn load(
     addr: SocketAddr,
     qs: &[String],
+    seq: Arc<Vec<usize>>,
     concurrency: usize,
-    requests: usize,
 ) -> Res<(Outcome, Duration)> {
+    let requests = seq.len();
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(qs.iter().map(|q| ask_body(q)).collect());
     let next = Arc::new(AtomicUsize::new(0));
     // Connect every worker first, so connection set-up is not timed.
@@ -269,6 +279,7 @@ async fn load(
     for mut conn in conns {
         let bodies = bodies.clone();
         let next = next.clone();
+        let seq = seq.clone();
         tasks.push(tokio::spawn(async move {
             let mut out = Outcome::default();
             loop {
@@ -276,7 +287,7 @@ async fn load(
                 if i >= requests {
                     break;
                 }
-                let body = &bodies[i % bodies.len()];
+                let body = &bodies[seq[i]];
                 let s = Instant::now();
                 match ask(&mut conn, body).await {
                     Ok(()) => out.lat.push(s.elapsed()),
@@ -311,6 +322,57 @@ async fn load(
     let done = all.lat.len() + all.errors;
     all.errors += requests.saturating_sub(done); // workers that gave up
     Ok((all, wall))
+}
+
+/// `n` draws of ranks `0..k` with P(rank r) ∝ 1/(r+1)^s, from a fixed
+/// seed (xorshift64*), so every run asks the same sequence.
+fn zipf(k: usize, n: usize, s: f64) -> Vec<usize> {
+    let weights: Vec<f64> = (1..=k).map(|r| 1.0 / (r as f64).powf(s)).collect();
+    let total: f64 = weights.iter().sum();
+    let mut cdf = Vec::with_capacity(k);
+    let mut acc = 0.0;
+    for w in &weights {
+        acc += w / total;
+        cdf.push(acc);
+    }
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            let u = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
+            cdf.partition_point(|&c| c < u).min(k - 1)
+        })
+        .collect()
+}
+
+/// A fresh server (anonymous-only, default config but for the cache size)
+/// on 127.0.0.1:0.
+async fn start_server(
+    engine: Arc<sextant_answer::Engine>,
+    cache_entries: usize,
+) -> Res<(
+    SocketAddr,
+    AppState,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let config = Config {
+        answer_cache_entries: cache_entries,
+        ..Config::default()
+    };
+    let state = AppState::new(engine, config);
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let served = state.clone();
+    let handle = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app(served).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    Ok((addr, state, handle))
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -421,18 +483,8 @@ async fn run() -> Res<()> {
     let config = Config::default();
     let permits = config.max_concurrent_answers;
     let retriever = config.retriever;
-    let state = AppState::new(engine.clone(), config);
-
+    let cache_entries = config.answer_cache_entries;
     sextant_server::security::quiet_panic_hook();
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
 
     let all = all_questions()?;
     let main_qs = spread(&all, a.questions.unwrap_or(all.len()).min(all.len()));
@@ -441,13 +493,15 @@ async fn run() -> Res<()> {
         .map(|n| n.get())
         .unwrap_or(1);
 
-    // Warm up over the socket: the first answers load indexes, vectors and
-    // the model.
+    // Warm up over the socket (cache off): the first answers load indexes,
+    // vectors and the model.
     {
+        let (addr, _, server) = start_server(engine.clone(), 0).await?;
         let mut conn = Conn::open(addr).await?;
         for q in main_qs.iter().take(WARMUP) {
             ask(&mut conn, &ask_body(q)).await?;
         }
+        server.abort();
     }
 
     // The engine alone, one at a time, on the same thread pool the server
@@ -470,24 +524,50 @@ async fn run() -> Res<()> {
     let direct_mean = direct.iter().sum::<Duration>() / direct.len() as u32;
     let ceiling = permits.min(cores) as f64 / direct_mean.as_secs_f64();
 
+    let n = a.requests;
+    let cycled: Vec<usize> = (0..n).map(|i| i % main_qs.len()).collect();
+    let plan: [(&str, &Vec<String>, Vec<usize>, usize); 3] = [
+        (
+            "every answer computed (cache off), lay questions cycled",
+            &main_qs,
+            cycled,
+            0,
+        ),
+        (
+            "Zipf (s = 1) over the lay questions, cache on (empty at start)",
+            &main_qs,
+            zipf(main_qs.len(), n, 1.0),
+            cache_entries,
+        ),
+        (
+            "20 questions repeated, cache on (empty at start)",
+            &small_qs,
+            (0..n).map(|i| i % small_qs.len()).collect(),
+            cache_entries,
+        ),
+    ];
     let mut runs = Vec::new();
-    for (name, qs) in [
-        ("lay questions cycled", &main_qs),
-        ("20 questions repeated", &small_qs),
-    ] {
+    for (name, qs, seq, cache) in plan {
+        let mut distinct = seq.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let (addr, state, server) = start_server(engine.clone(), cache).await?;
         let before = cpu_sample();
-        let (out, wall) = load(addr, qs, a.concurrency, a.requests).await?;
+        let (out, wall) = load(addr, qs, Arc::new(seq), a.concurrency).await?;
         let cpu = cpu_sample().since(before);
+        server.abort();
+        let stats = state.cache_stats();
         runs.push(Run {
             name: name.to_string(),
-            distinct: qs.len(),
-            requests: a.requests,
+            distinct: distinct.len(),
+            hits: stats.hits,
+            misses: stats.misses,
+            requests: n,
             out,
             wall,
             cpu,
         });
     }
-    server.abort();
 
     println!("## Sextant server load test (loopback TCP, HTTP/1.1 keep-alive)\n");
     println!(
@@ -513,7 +593,7 @@ async fn run() -> Res<()> {
         ms(open_time)
     );
     println!(
-        "- server: anonymous-only `AppState::new`, default `Config` (retriever {retriever:?}, {permits} answer permits), `axum::serve` on {addr}"
+        "- server: anonymous-only `AppState::new`, default `Config` (retriever {retriever:?}, {permits} answer permits, answer cache of {cache_entries} unless off), `axum::serve` on 127.0.0.1, a fresh one per run"
     );
     println!(
         "- client: same process, {} workers, one keep-alive connection each, {} requests per run; `POST /api/ask`, 200 and a JSON body with a `kind` required",
@@ -531,8 +611,8 @@ async fn run() -> Res<()> {
         permits.min(cores)
     );
 
-    println!("| run | distinct questions | requests | errors | wall s | answers/s | p50 ms | p95 ms | p99 ms | max ms | CPU: this process / machine busy |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("| run | distinct questions | requests | cache hits | errors | wall s | answers/s | p50 ms | p95 ms | p99 ms | max ms | CPU: this process / machine busy |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in &runs {
         let mut lat = r.out.lat.clone();
         lat.sort();
@@ -550,11 +630,17 @@ async fn run() -> Res<()> {
                 r.cpu.proc_ticks as f64 / TICKS_PER_S * 1000.0 / ok.max(1) as f64
             )
         };
+        let hits = if r.hits + r.misses == 0 {
+            "—".to_string()
+        } else {
+            format!("{:.0}%", 100.0 * r.hits as f64 / (r.hits + r.misses) as f64)
+        };
         println!(
-            "| {} | {} | {} | {} | {:.2} | {:.1} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {:.1} | {} | {} | {} | {} | {} |",
             r.name,
             r.distinct,
             r.requests,
+            hits,
             r.out.errors,
             secs,
             ok as f64 / secs,

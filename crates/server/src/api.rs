@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sextant_answer::generate::GeneratedEvent;
 use sextant_core::Answer;
 
 use crate::error::ApiError;
@@ -56,7 +57,9 @@ pub async fn ask(
     who: crate::account::MaybeUser,
     ApiJson(req): ApiJson<AskRequest>,
 ) -> Result<Json<Answer>, ApiError> {
-    let answer = st.answer_for(&who, &req.question, req.personalize).await?;
+    let answer = st
+        .answer_for(&who, &req.question, req.personalize, None)
+        .await?;
     Ok(Json(answer))
 }
 
@@ -106,6 +109,22 @@ pub fn events(a: &Answer) -> Vec<Value> {
     out
 }
 
+/// A language model's progress as a stream event: `sentence` (verified,
+/// with its heading and citations) or `withdrawn` (the generated sentences
+/// sent so far are replaced by the extractive answer that follows).
+/// Dropped sentences are never sent: they failed verification.
+pub fn generated_event(ev: &GeneratedEvent) -> Option<Value> {
+    match ev {
+        GeneratedEvent::Sentence { heading, sentence } => Some(json!({
+            "type": "sentence",
+            "heading": heading,
+            "sentence": sentence,
+        })),
+        GeneratedEvent::Fallback { reason } => Some(json!({"type": "withdrawn", "reason": reason})),
+        GeneratedEvent::Dropped { .. } | GeneratedEvent::Finished(_) => None,
+    }
+}
+
 fn line(v: &Value) -> Bytes {
     let mut s = v.to_string();
     s.push('\n');
@@ -115,18 +134,56 @@ fn line(v: &Value) -> Bytes {
 /// `POST /api/ask/stream`: NDJSON, one event a line (see [`events`]). A bad
 /// question is refused before the stream starts, with the usual error; an
 /// error after it started is an `{"type": "error", "error": {...}}` line.
+///
+/// A reported emergency's `urgent` block is sent as soon as the question is
+/// routed (well under a millisecond), before retrieval and composition: the
+/// person sees what to do now while the rest of the answer is made. With a
+/// language model, each verified sentence follows as a `sentence` event as
+/// it passes (see [`generated_event`]), then the whole answer's events.
 pub async fn ask_stream(
     State(st): State<AppState>,
     who: crate::account::MaybeUser,
     ApiJson(req): ApiJson<AskRequest>,
 ) -> Result<Response, ApiError> {
-    sextant_answer::analyze::validate(&req.question)?;
+    let q = sextant_answer::analyze::validate(&req.question)?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let id = crate::error::correlation_id();
+    let early = match st.engine().route(&q) {
+        sextant_answer::Route::Emergency(e) => {
+            Some(sextant_answer::routes::urgent(st.engine(), &e))
+        }
+        _ => None,
+    };
     tokio::spawn(crate::error::CORRELATION_ID.scope(id, async move {
-        match st.answer_for(&who, &req.question, req.personalize).await {
+        if let Some(u) = &early {
+            if tx
+                .send(line(&json!({"type": "urgent", "urgent": u})))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        // With a language model: each sentence as it passes verification.
+        let (gen_tx, mut gen_rx) = tokio::sync::mpsc::channel(16);
+        let live = tx.clone();
+        let forward = async move {
+            while let Some(ev) = gen_rx.recv().await {
+                if let Some(v) = generated_event(&ev) {
+                    // A reader gone: keep draining so the answer finishes.
+                    let _ = live.send(line(&v)).await;
+                }
+            }
+        };
+        let answering = st.answer_for(&who, &req.question, req.personalize, Some(gen_tx));
+        let (result, ()) = tokio::join!(answering, forward);
+        match result {
             Ok(a) => {
                 for ev in events(&a) {
+                    // Already sent (the same block: routing is deterministic).
+                    if early.is_some() && ev["type"] == "urgent" {
+                        continue;
+                    }
                     if tx.send(line(&ev)).await.is_err() {
                         return;
                     }

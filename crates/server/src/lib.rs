@@ -34,6 +34,7 @@
 
 pub mod account;
 pub mod api;
+pub mod cache;
 pub mod error;
 pub mod library;
 pub mod pages;
@@ -52,6 +53,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use error::ApiError;
 pub use library::{AnswerLibrary, MemoryLibrary};
+
+/// Where verified sentences go while a language model writes an answer.
+pub type Events = tokio::sync::mpsc::Sender<sextant_answer::generate::GeneratedEvent>;
 
 /// What the server is allowed to do.
 #[derive(Debug, Clone)]
@@ -73,6 +77,38 @@ pub struct Config {
     pub retriever: Retriever,
     /// How many answers the library page lists.
     pub library_page: usize,
+    /// General answers kept for asking again (0: no cache); see [`cache`].
+    pub answer_cache_entries: usize,
+    /// How long a cached general answer is served.
+    pub answer_cache_ttl: std::time::Duration,
+    /// A language model that writes the answers' bodies (every shown
+    /// sentence verified); `None`: extractive answers.
+    pub llm: Option<Llm>,
+}
+
+/// A language model for answers, and how it is used.
+#[derive(Clone)]
+pub struct Llm {
+    pub backend: Arc<dyn sextant_llm::ChatBackend>,
+    pub options: sextant_answer::generate::GenerateOptions,
+}
+
+impl std::fmt::Debug for Llm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let info = self.backend.info();
+        f.debug_struct("Llm")
+            .field("backend", &info.kind)
+            .field("model", &info.model)
+            .finish()
+    }
+}
+
+impl Llm {
+    /// What wrote the answers, for the cache key: `llm:local:model.gguf`.
+    fn generator_id(&self) -> String {
+        let info = self.backend.info();
+        format!("llm:{}:{}", info.kind, info.model)
+    }
 }
 
 impl Default for Config {
@@ -88,6 +124,11 @@ impl Default for Config {
                 .unwrap_or(2),
             retriever: Retriever::DEFAULT,
             library_page: 100,
+            // About 20 KiB of JSON an answer: 4,096 answers is ~80 MiB at
+            // most, and covers the questions people ask most.
+            answer_cache_entries: 4096,
+            answer_cache_ttl: std::time::Duration::from_secs(3600),
+            llm: None,
         }
     }
 }
@@ -98,6 +139,11 @@ struct Inner {
     library: Arc<dyn AnswerLibrary>,
     store: Option<sextant_store::Store>,
     answering: Semaphore,
+    cache: cache::AnswerCache,
+    /// The knowledge base generation answers come from (cache key).
+    kb_generation: Arc<str>,
+    /// What writes the answers (cache key).
+    generator: Arc<str>,
 }
 
 /// What every handler sees. Cheap to clone.
@@ -132,6 +178,12 @@ impl AppState {
         store: Option<sextant_store::Store>,
     ) -> AppState {
         let permits = config.max_concurrent_answers.max(1);
+        let cache = cache::AnswerCache::new(config.answer_cache_entries, config.answer_cache_ttl);
+        let kb_generation = engine.kb().manifest().fingerprint.clone();
+        let generator: Arc<str> = match &config.llm {
+            Some(l) => l.generator_id().into(),
+            None => "extractive".into(),
+        };
         AppState {
             inner: Arc::new(Inner {
                 engine,
@@ -139,6 +191,9 @@ impl AppState {
                 library,
                 store,
                 answering: Semaphore::new(permits),
+                cache,
+                kb_generation: kb_generation.into(),
+                generator,
             }),
         }
     }
@@ -167,14 +222,51 @@ impl AppState {
     }
 
     /// Answers a question on the blocking pool, tailored to `profile` when
-    /// given.
+    /// given. A general answer (no profile) may come from the [`cache`],
+    /// and is returned with its cache entry. With a language model
+    /// configured, each verified sentence is sent to `events` as it passes
+    /// (when the answer is computed now, not when it comes from the cache).
     pub async fn answer(
         &self,
         question: &str,
         profile: Option<sextant_records::Profile>,
-    ) -> Result<Answer, ApiError> {
+        events: Option<Events>,
+    ) -> Result<(Answer, Option<Arc<cache::Cached>>), ApiError> {
         // A bad question is refused before it waits for a permit.
         let q = sextant_answer::analyze::validate(question)?;
+        if profile.is_some() {
+            return Ok((self.compute(q, profile, events).await?, None));
+        }
+        let key = cache::Key {
+            question: q.clone(),
+            retriever: self
+                .inner
+                .engine
+                .effective(self.inner.config.retriever)
+                .as_str(),
+            locale: self.inner.engine.locale().code,
+            kb: self.inner.kb_generation.clone(),
+            generator: self.inner.generator.clone(),
+        };
+        let (cached, _) = self
+            .inner
+            .cache
+            .get_or_compute(key, || self.compute(q, None, events))
+            .await?;
+        Ok((cached.answer.clone(), Some(cached)))
+    }
+
+    /// Hits and misses of the general-answer cache.
+    pub fn cache_stats(&self) -> cache::CacheStats {
+        self.inner.cache.stats()
+    }
+
+    async fn compute(
+        &self,
+        q: String,
+        profile: Option<sextant_records::Profile>,
+        events: Option<Events>,
+    ) -> Result<Answer, ApiError> {
         let _permit = self
             .inner
             .answering
@@ -183,8 +275,25 @@ impl AppState {
             .map_err(|_| ApiError::Unavailable)?;
         let engine = self.inner.engine.clone();
         let retriever = self.inner.config.retriever;
-        let answer = tokio::task::spawn_blocking(move || {
-            engine.ask_personal(&q, retriever, profile.as_ref())
+        let llm = self.inner.config.llm.clone();
+        let answer = tokio::task::spawn_blocking(move || match &llm {
+            None => engine.ask_personal(&q, retriever, profile.as_ref()),
+            Some(l) => engine.ask_generated_with(
+                &q,
+                retriever,
+                profile.as_ref(),
+                l.backend.as_ref(),
+                &l.options,
+                &mut |ev| {
+                    // A reader that went away does not stop the answer: a
+                    // general one is cached for the next ask, and the
+                    // model's time is bounded by its timeout.
+                    if let Some(tx) = &events {
+                        let _ = tx.blocking_send(ev);
+                    }
+                    std::ops::ControlFlow::Continue(())
+                },
+            ),
         })
         .await
         // A panic in the engine: the blocking task died, the server did not.
@@ -201,17 +310,22 @@ impl AppState {
         who: &account::MaybeUser,
         question: &str,
         personalize: bool,
+        events: Option<Events>,
     ) -> Result<Answer, ApiError> {
         let profile = match (&who.0, personalize) {
             (Some(u), true) if u.session.personalize => account::load_profile(self, u).await?,
             _ => None,
         };
-        let answer = self.answer(question, profile).await?;
+        let (answer, cached) = self.answer(question, profile, events).await?;
         match &who.0 {
             // A logged-in person's answers are theirs: saved encrypted,
             // never published.
             Some(u) => account::save_answer(self, u, &answer).await?,
-            None if answer.personalization.is_none() => {
+            // Once per cache entry (a library write per hit would cost
+            // more than the answer).
+            None if answer.personalization.is_none()
+                && cached.as_ref().is_none_or(|c| c.first_publication()) =>
+            {
                 self.inner.library.publish(&answer.question, &answer).await;
             }
             None => {}

@@ -131,7 +131,7 @@ impl AnswerBody {
             title: a.title.clone(),
             cancer_types: a.cancer_types.join(", "),
             opener: a.opener.clone(),
-            warnings: a.warnings.clone(),
+            warnings: notes(a),
             facts: p
                 .map(|p| {
                     p.facts_used
@@ -277,7 +277,7 @@ pub async fn ask_form(
         return error_page(&e);
     }
     let personalize = f.personalize.is_some();
-    match st.answer_for(&who, &f.question, personalize).await {
+    match st.answer_for(&who, &f.question, personalize, None).await {
         Ok(a) => {
             let body = AnswerBody::new(&a, "").render().unwrap_or_default();
             html(
@@ -565,4 +565,28 @@ pub async fn js() -> Response {
         JS,
     )
         .into_response()
+}
+
+/// The answer's warnings, and how it was written when a language model
+/// took part (shown with the warnings, above the body).
+fn notes(a: &Answer) -> Vec<String> {
+    let mut out = a.warnings.clone();
+    if let Some(g) = &a.generation {
+        match (&a.generator, &g.fallback) {
+            (sextant_core::Generator::Llm, _) => out.push(format!(
+                "a language model ({}) wrote the sections below from the sources listed; each sentence was checked against the passage it cites{}.",
+                g.model,
+                match g.dropped_sentences {
+                    0 => String::new(),
+                    1 => " (1 sentence that could not be checked was left out)".to_string(),
+                    n => format!(" ({n} sentences that could not be checked were left out)"),
+                }
+            )),
+            (_, Some(_)) => out.push(
+                "a language model was asked, but its answer could not be checked against the sources closely enough; this answer quotes the sources directly instead.".to_string(),
+            ),
+            _ => {}
+        }
+    }
+    out
 }

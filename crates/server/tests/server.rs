@@ -190,6 +190,120 @@ async fn stream_puts_the_emergency_first_and_ends_with_done() {
     assert_eq!(r.error_code(), "empty_question");
 }
 
+/// A general question asked again is served from the cache: the same
+/// answer, computed once; whitespace differences are the same question,
+/// other wording is not.
+#[tokio::test]
+async fn repeated_general_questions_come_from_the_cache() {
+    let state = AppState::new(engine(), config());
+    let app = app(state.clone());
+    let q = "How is liver cancer treated?";
+    let first = send(&app, post_json("/api/ask", &json!({"question": q})))
+        .await
+        .json();
+    let again = send(
+        &app,
+        post_json(
+            "/api/ask",
+            &json!({"question": "  How is liver   cancer treated? "}),
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(first, again);
+    let stats = state.cache_stats();
+    assert_eq!((stats.hits, stats.misses), (1, 1));
+    send(
+        &app,
+        post_json(
+            "/api/ask",
+            &json!({"question": "How is LIVER cancer treated?"}),
+        ),
+    )
+    .await;
+    assert_eq!(state.cache_stats().misses, 2);
+    // Published once, listed once.
+    let list = send(&app, Request::get("/answers").body(Body::empty()).unwrap())
+        .await
+        .text();
+    assert_eq!(
+        list.matches("/answers/how-is-liver-cancer-treated\"")
+            .count(),
+        1,
+        "{list}"
+    );
+}
+
+/// With a language model configured that cannot be reached, the stream says
+/// the generated text is withdrawn and sends the extractive answer, which
+/// records why; the whole-answer route gives the same answer.
+#[tokio::test]
+async fn an_unreachable_language_model_falls_back_to_the_extractive_answer() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cfg = sextant_llm::OpenAiConfig::new(format!("http://127.0.0.1:{port}/v1"), "m");
+    cfg.retries = 0;
+    let llm = sextant_server::Llm {
+        backend: Arc::new(sextant_llm::OpenAiBackend::new(cfg).unwrap()),
+        options: sextant_answer::generate::GenerateOptions {
+            timeout: std::time::Duration::from_secs(5),
+            ..Default::default()
+        },
+    };
+    let app = app(AppState::new(
+        engine(),
+        Config {
+            llm: Some(llm),
+            ..config()
+        },
+    ));
+    let q = json!({"question": "How is liver cancer treated?"});
+    let r = send(&app, post_json("/api/ask/stream", &q)).await;
+    let events: Vec<Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(!types.contains(&"sentence"), "{types:?}");
+    let meta = types.iter().position(|t| *t == "meta").unwrap();
+    if let Some(w) = types.iter().position(|t| *t == "withdrawn") {
+        assert!(w < meta, "{types:?}");
+    }
+    assert!(types.contains(&"section"));
+    let whole = send(&app, post_json("/api/ask", &q)).await.json();
+    assert_eq!(whole["generator"], "extractive");
+    assert!(whole["generation"]["fallback"].is_string(), "{whole:#}");
+    assert_eq!(whole["generation"]["model"], "m");
+}
+
+/// The urgent block is its own first frame, sent once (routing alone makes
+/// it, before retrieval), and is the block the whole answer carries.
+#[tokio::test]
+async fn stream_sends_the_urgent_block_first_in_a_frame_of_its_own() {
+    let app = anon_app();
+    let q = json!({"question": "my dad is confused and cannot stay awake during chemo"});
+    let whole = send(&app, post_json("/api/ask", &q)).await.json();
+    let resp = app
+        .clone()
+        .oneshot(post_json("/api/ask/stream", &q))
+        .await
+        .unwrap();
+    let mut body = resp.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    let first = std::str::from_utf8(&first).unwrap();
+    assert_eq!(first.matches('\n').count(), 1, "one event: {first}");
+    let ev: Value = serde_json::from_str(first.trim_end()).unwrap();
+    assert_eq!(ev["type"], "urgent");
+    assert_eq!(ev["urgent"], whole["urgent"]);
+    let rest = body.collect().await.unwrap().to_bytes();
+    let rest = std::str::from_utf8(&rest).unwrap();
+    assert!(!rest.contains("\"type\":\"urgent\""), "urgent sent twice");
+    assert!(rest.trim_end().ends_with("{\"type\":\"done\"}"));
+}
+
 #[tokio::test]
 async fn bad_input_gets_the_error_table() {
     let app = anon_app();
