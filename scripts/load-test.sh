@@ -14,6 +14,9 @@ if [ ! -d "$DATA/corpus" ]; then
 fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sextant-load.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
-cargo build --release --locked -p sextant-cli -p sextant-server --example load
+# $SEXTANT_CARGO_FEATURES: the features scripts/test.sh built everything
+# with, so this build reuses that one instead of rebuilding the workspace.
+cargo build --release --locked -p sextant-cli -p sextant-server --example load \
+    ${SEXTANT_CARGO_FEATURES:+--features "$SEXTANT_CARGO_FEATURES"}
 ./target/release/sextant --data "$DATA" --kb "$TMP/kb" ingest -q
 ./target/release/examples/load --kb "$TMP/kb" --concurrency 16 --requests "${LOAD_REQUESTS:-200}"

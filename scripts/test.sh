@@ -25,6 +25,8 @@ export SEXTANT_REQUIRE_LLM=1
 # Everything is built and tested with local models on (llama.cpp from
 # vendored source); the default build leaves them out.
 FEATURES="sextant-cli/local-llm,sextant-llm/serve"
+# The later scripts' builds use them too, so nothing is built twice.
+export SEXTANT_CARGO_FEATURES="$FEATURES"
 cargo fmt --all --check
 cargo clippy --release --locked --workspace --all-targets --features "$FEATURES" -- -D warnings
 cargo test --release --locked --workspace --features "$FEATURES"
