@@ -10,7 +10,7 @@ use sextant_kb::Progress;
 /// Loads the embedding model. A model that is not installed is a warning
 /// (the caller goes on without dense retrieval, and says so); a damaged one
 /// is an error.
-fn load_embedder(models: Option<&Path>) -> Result<Option<sextant_embed::Embedder>> {
+pub(crate) fn load_embedder(models: Option<&Path>) -> Result<Option<sextant_embed::Embedder>> {
     let dir = sextant_embed::models_dir(models);
     match sextant_embed::Embedder::load(&dir) {
         Ok(e) => Ok(Some(e)),
@@ -164,7 +164,7 @@ fn locale(flag: Option<&str>) -> Result<&'static sextant_answer::Locale> {
 }
 
 /// A saved profile (JSON with `primary_cancers`), or record files read now.
-fn load_profile(path: &Path) -> Result<sextant_records::Profile> {
+pub(crate) fn load_profile(path: &Path) -> Result<sextant_records::Profile> {
     let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
     if let Ok(p) = serde_json::from_slice::<sextant_records::Profile>(&bytes) {
         let v: serde_json::Value = serde_json::from_slice(&bytes)?;

@@ -10,6 +10,7 @@ mod commands;
 mod llm;
 mod review;
 mod server;
+mod trials;
 
 #[derive(Parser)]
 #[command(
@@ -141,6 +142,11 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Clinical trials: build the trial index, match a person's records against every criterion, fetch records from the registries.
+    Trials {
+        #[command(subcommand)]
+        command: trials::TrialsCommand,
+    },
     /// Measure retrieval and answer quality.
     Eval {
         #[command(subcommand)]
@@ -204,6 +210,12 @@ enum EvalSuite {
     /// Records extraction: field-level F1 on the expected mCODE profiles, the mCODE fixtures, FHIR parsing speed on Synthea's bundles, TCGA pathology-report agreement with silver labels and text reports per second.
     Records {
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Trial matching on NIH-TrialBench's 41 NCI vignettes against the clinicians' labels: NDCG@10, P@5, target-trial rank, likely-excluded accuracy, with a BM25-only baseline.
+    Trials {
+        /// Print JSON (with every patient and labelled pair).
         #[arg(long)]
         json: bool,
     },
@@ -316,6 +328,12 @@ fn main() -> ExitCode {
                     set,
                 },
         } => commands::eval_safety(cli.kb.as_deref(), models, json, routing_only, &set),
+        Command::Trials { command } => {
+            trials::run(command, cli.data.as_deref(), cli.kb.as_deref(), models)
+        }
+        Command::Eval {
+            suite: EvalSuite::Trials { json },
+        } => trials::eval(cli.data.as_deref(), models, json),
         Command::Eval {
             suite: EvalSuite::Records { json },
         } => commands::eval_records(cli.data.as_deref(), json),

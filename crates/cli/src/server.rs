@@ -155,6 +155,7 @@ pub fn serve(
         retriever: options.retriever,
         answer_cache_entries: options.answer_cache,
         llm: options.llm.clone(),
+        trials: open_trials(&engine),
         ..Default::default()
     };
     let engine = Arc::new(engine);
@@ -171,6 +172,25 @@ pub fn serve(
             .await
             .with_context(|| format!("serving on {}", options.addr))
     })
+}
+
+/// The trial index of the engine's knowledge base, if one was ingested.
+/// The server runs without it (trial matching answers 503).
+fn open_trials(engine: &sextant_answer::Engine) -> Option<sextant_server::trials::Trials> {
+    // The engine holds the live generation; the knowledge base root is its
+    // parent, where `sextant trials ingest` writes `trials/`.
+    let kb_root = engine.kb().dir().parent()?;
+    match sextant_trials::store::TrialIndex::open(kb_root) {
+        Ok(index) => Some(sextant_server::trials::Trials::new(index)),
+        Err(sextant_trials::TrialsError::NotIngested(_)) => {
+            eprintln!("sextant: no trial index; /trials disabled until `sextant trials ingest`");
+            None
+        }
+        Err(e) => {
+            eprintln!("sextant: the trial index could not be opened ({e}); /trials disabled");
+            None
+        }
+    }
 }
 
 /// `sextant audit verify`: walks the audit log's hash chain.

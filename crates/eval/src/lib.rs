@@ -12,6 +12,7 @@ pub mod records;
 pub mod retrieval;
 pub mod safety;
 pub mod tcga;
+pub mod trials;
 
 /// Errors of evaluation.
 #[derive(Debug, thiserror::Error)]

@@ -371,13 +371,24 @@ impl Staging {
 
     /// Writes the manifest, moves the generation into place and points
     /// `CURRENT` at it. Older generations are removed afterwards.
-    pub fn commit(mut self, manifest: &Manifest) -> Result<PathBuf> {
-        write_synced(
-            &self.dir.join("manifest.json"),
-            &serde_json::to_vec_pretty(manifest).map_err(|e| KbError::Corrupt(e.to_string()))?,
-        )?;
+    pub fn commit(self, manifest: &Manifest) -> Result<PathBuf> {
+        let json =
+            serde_json::to_vec_pretty(manifest).map_err(|e| KbError::Corrupt(e.to_string()))?;
+        self.commit_manifest(&manifest.fingerprint, &json)
+    }
+
+    /// [`Staging::commit`] for any generation kind (the trial index uses
+    /// it): `manifest` is written as `manifest.json`, `fingerprint` names
+    /// the generation.
+    pub fn commit_manifest(mut self, fingerprint: &str, manifest: &[u8]) -> Result<PathBuf> {
+        write_synced(&self.dir.join("manifest.json"), manifest)?;
         sync_dir(&self.dir)?;
-        let short = &manifest.fingerprint[..manifest.fingerprint.len().min(16)];
+        let short: String = fingerprint
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(16)
+            .collect();
+        let short = short.as_str();
         let name = format!("gen-{short}-{}", now_nanos());
         let gen = self.root.join(&name);
         fs::rename(&self.dir, &gen).map_err(io(&gen))?;

@@ -34,7 +34,7 @@ pub struct Change {
     /// `confirm`, `correct`, `remove` or `add`.
     pub op: String,
     /// `cancer`, `metastasis`, `stage`, `grade`, `biomarker`, `treatment`,
-    /// `performance`, `sex`, `birth_date`.
+    /// `performance`, `sex`, `birth_date`, `age`.
     pub field: String,
     /// The canonical line of the fact changed (not for `add`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,7 +84,13 @@ fn apply_to<T: serde::de::DeserializeOwned + PartialEq + Clone>(
             .value
             .clone()
             .ok_or_else(|| Issue::new(at, "this change needs a value"))?;
+        // A number typed as a string ("47" for an age) is read as JSON.
+        let text = v.as_str().map(str::to_string);
         serde_json::from_value(v)
+            .or_else(|e| match &text {
+                Some(t) => serde_json::from_str(t.trim()).map_err(|_| e),
+                None => Err(e),
+            })
             .map_err(|e| Issue::new(at, format!("the value does not fit {}: {e}", c.field)))
     };
     match c.op.as_str() {
@@ -163,11 +169,12 @@ fn visit_fields(p: &mut Profile, v: &mut impl FieldVisitor) {
     });
     v.visit("sex", &mut p.sex, |p, f| p.sex.push(f));
     v.visit("birth_date", &mut p.birth_date, |p, f| p.birth_date.push(f));
+    v.visit("age", &mut p.age, |p, f| p.age.push(f));
 }
 
 /// The fields corrections can change, with the keys of each one's value
-/// (none: the value is a plain string, as for `grade`), the order a person
-/// is asked for them in.
+/// (none: the value is a plain string, as for `grade`, or a number written
+/// as one, as for `age`), the order a person is asked for them in.
 pub const FIELDS: &[(&str, &[&str])] = &[
     (
         "cancer",
@@ -184,6 +191,7 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ("performance", &["scale", "value"]),
     ("sex", &[]),
     ("birth_date", &[]),
+    ("age", &[]),
 ];
 
 /// Applies a patch. Changes that cannot be applied are returned as issues;
@@ -358,7 +366,10 @@ mod tests {
                 op: "add".into(),
                 field: field.to_string(),
                 fact: None,
-                value: Some(if keys.is_empty() {
+                value: Some(if *field == "age" {
+                    // A number, typed as text the way a person types it.
+                    serde_json::json!("47")
+                } else if keys.is_empty() {
                     serde_json::json!("x")
                 } else {
                     keys.iter()

@@ -1,6 +1,7 @@
 //! Sextant's records: read what people have — FHIR R4 and mCODE JSON,
-//! C-CDA XML, text reports, PDF reports with a text layer — and extract a patient [`Profile`]: cancers,
-//! metastatic sites, stage, grade, biomarkers, treatments, performance
+//! C-CDA XML, text reports, clinical notes ([`read_note`]), PDF reports with
+//! a text layer — and extract a patient [`Profile`]: cancers, metastatic
+//! sites, stage, grade, biomarkers, treatments, performance
 //! status, age and sex, each fact with its source ([`Provenance`]).
 //!
 //! Records are untrusted input: every reader returns what it could read
@@ -10,6 +11,7 @@
 pub mod ccda;
 pub mod edit;
 pub mod fhir;
+pub mod note;
 pub mod pdf;
 pub mod profile;
 pub mod render;
@@ -17,6 +19,7 @@ pub mod sniff;
 pub mod text;
 mod vocab;
 
+pub use note::read_note;
 pub use profile::{
     Biomarker, Cancer, Code, Fact, FactStatus, Method, Performance, Profile, Provenance, Site,
     Stage, Treatment, TreatmentKind,

@@ -194,6 +194,10 @@ pub struct Profile {
     pub sex: Vec<Fact<String>>,
     /// `YYYY-MM-DD` or `YYYY`, as recorded.
     pub birth_date: Vec<Fact<String>>,
+    /// Age in years as a record states it (a clinical note's
+    /// "47-year-old").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub age: Vec<Fact<u32>>,
     /// Facts of the same kind that disagree ("ER positive" in one file,
     /// "ER negative" in another), in words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -249,6 +253,9 @@ impl Profile {
         for f in other.birth_date {
             add(&mut self.birth_date, f);
         }
+        for f in other.age {
+            add(&mut self.age, f);
+        }
         self.issues.extend(other.issues);
         self.fold_stages();
         self.find_conflicts();
@@ -291,8 +298,8 @@ impl Profile {
     }
 
     /// Recomputes [`Profile::conflicts`]: biomarkers of one name (and
-    /// variant) with different results, different stage groups, sexes or
-    /// birth dates.
+    /// variant) with different results, different stage groups, sexes,
+    /// birth dates or ages.
     pub fn find_conflicts(&mut self) {
         let mut out = Vec::new();
         let live = |s: FactStatus| s != FactStatus::Removed;
@@ -339,6 +346,18 @@ impl Profile {
                     vals.join(" and ")
                 ));
             }
+        }
+        let mut ages: Vec<u32> = self
+            .age
+            .iter()
+            .filter(|f| live(f.status))
+            .map(|f| f.value)
+            .collect();
+        ages.sort_unstable();
+        ages.dedup();
+        if ages.len() > 1 {
+            let ages: Vec<String> = ages.iter().map(u32::to_string).collect();
+            out.push(format!("age: {} in different records", ages.join(" and ")));
         }
         self.conflicts = out;
     }
@@ -430,6 +449,9 @@ impl Profile {
         for b in live(&self.birth_date) {
             out.push(("birth_date", b.clone()));
         }
+        for a in live(&self.age) {
+            out.push(("age", a.to_string()));
+        }
         out.sort();
         out.dedup();
         out
@@ -446,6 +468,7 @@ impl Profile {
             && self.performance.is_empty()
             && self.sex.is_empty()
             && self.birth_date.is_empty()
+            && self.age.is_empty()
     }
 }
 

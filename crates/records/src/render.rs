@@ -122,13 +122,16 @@ pub fn text(p: &Profile) -> String {
     section(
         &mut o,
         "About you",
-        p.sex.is_empty() && p.birth_date.is_empty(),
+        p.sex.is_empty() && p.birth_date.is_empty() && p.age.is_empty(),
     );
     for f in &p.sex {
         line(&mut o, f, format!("sex: {}", f.value));
     }
     for f in &p.birth_date {
         line(&mut o, f, format!("born: {}", f.value));
+    }
+    for f in &p.age {
+        line(&mut o, f, format!("age: {}", f.value));
     }
     if !p.conflicts.is_empty() {
         o.push_str("\nRecords that disagree (ask your care team which is right)\n");

@@ -74,10 +74,10 @@ pub fn read(name: &str, text: &str) -> Profile {
 /// from one text: more than any real report holds, and a bound on the work
 /// a hostile text can cause.
 const MAX_FACTS: usize = 200;
-const MAX_SOURCES: usize = 20;
+pub(crate) const MAX_SOURCES: usize = 20;
 
 /// [`add`], within [`MAX_FACTS`] and [`MAX_SOURCES`].
-fn note<T: PartialEq>(list: &mut Vec<Fact<T>>, fact: Fact<T>) {
+pub(crate) fn note<T: PartialEq>(list: &mut Vec<Fact<T>>, fact: Fact<T>) {
     let full = match list.iter().find(|f| f.value == fact.value) {
         Some(f) => f.provenance.len() >= MAX_SOURCES,
         None => list.len() >= MAX_FACTS,
@@ -96,7 +96,7 @@ const PIECE: usize = 1 << 20;
 /// Byte ranges of the pieces of `text`: at most [`PIECE`] bytes, cut after a
 /// line break (else a space, else any char boundary) in a piece's last
 /// quarter.
-fn pieces(text: &str) -> Vec<(usize, usize)> {
+pub(crate) fn pieces(text: &str) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
@@ -155,7 +155,7 @@ fn tokenize(low: &[u8]) -> Vec<Tok> {
 }
 
 /// One piece of the text, tokenized.
-struct Doc<'a> {
+pub(crate) struct Doc<'a> {
     name: &'a str,
     /// The piece as written, and where it starts in the whole text.
     text: &'a str,
@@ -168,7 +168,7 @@ struct Doc<'a> {
 }
 
 impl<'a> Doc<'a> {
-    fn new(name: &'a str, text: &'a str, base: usize) -> Doc<'a> {
+    pub(crate) fn new(name: &'a str, text: &'a str, base: usize) -> Doc<'a> {
         let low = text.to_ascii_lowercase();
         let toks = tokenize(low.as_bytes());
         Doc {
@@ -181,31 +181,31 @@ impl<'a> Doc<'a> {
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.toks.len()
     }
 
     /// Token `i`, lower-cased; "" past either end.
-    fn w(&self, i: usize) -> &str {
+    pub(crate) fn w(&self, i: usize) -> &str {
         self.toks.get(i).map_or("", |t| &self.low[t.s..t.e])
     }
 
-    fn is(&self, i: usize, set: &[&str]) -> bool {
+    pub(crate) fn is(&self, i: usize, set: &[&str]) -> bool {
         set.contains(&self.w(i))
     }
 
     /// Whether token `i` touches token `i + 1` (no space between).
-    fn touching(&self, i: usize) -> bool {
+    pub(crate) fn touching(&self, i: usize) -> bool {
         matches!((self.toks.get(i), self.toks.get(i + 1)), (Some(a), Some(b)) if a.e == b.s)
     }
 
     /// Whether a line break comes before token `i`.
-    fn line_start(&self, i: usize) -> bool {
+    pub(crate) fn line_start(&self, i: usize) -> bool {
         self.toks.get(i).is_some_and(|t| t.nl)
     }
 
     /// Whether token `i` is written without lower-case letters.
-    fn upper(&self, i: usize) -> bool {
+    pub(crate) fn upper(&self, i: usize) -> bool {
         self.toks.get(i).is_some_and(|t| {
             !self.text.as_bytes()[t.s..t.e]
                 .iter()
@@ -213,10 +213,24 @@ impl<'a> Doc<'a> {
         })
     }
 
+    /// Token `i` as written (original case); "" past either end.
+    pub(crate) fn raw(&self, i: usize) -> &str {
+        self.toks.get(i).map_or("", |t| &self.text[t.s..t.e])
+    }
+
+    /// What separates token `i` from token `i + 1` as written (spaces,
+    /// dashes that are not ASCII...); "" past either end.
+    pub(crate) fn gap(&self, i: usize) -> &str {
+        match (self.toks.get(i), self.toks.get(i + 1)) {
+            (Some(a), Some(b)) => &self.text[a.e..b.s],
+            _ => "",
+        }
+    }
+
     /// Whether the words of `phrase` (separated by single spaces) start at
     /// token `i`; hyphens between words are skipped ("clear-cell", "Ki-67").
     /// Returns the token after the match.
-    fn phrase(&self, i: usize, phrase: &str) -> Option<usize> {
+    pub(crate) fn phrase(&self, i: usize, phrase: &str) -> Option<usize> {
         let mut j = i;
         for (k, word) in phrase.split(' ').enumerate() {
             if k > 0 {
@@ -233,7 +247,11 @@ impl<'a> Doc<'a> {
     }
 
     /// The longest entry of `table` whose phrase starts at `i`.
-    fn longest<'t, T>(&self, i: usize, table: &'t [(&'static str, T)]) -> Option<(usize, &'t T)> {
+    pub(crate) fn longest<'t, T>(
+        &self,
+        i: usize,
+        table: &'t [(&'static str, T)],
+    ) -> Option<(usize, &'t T)> {
         let first = self.w(i);
         let &b = first.as_bytes().first()?;
         let mut best: Option<(usize, &T)> = None;
@@ -251,7 +269,7 @@ impl<'a> Doc<'a> {
     }
 
     /// Whether any of `phrases` starts at `i`; the token after it.
-    fn any_phrase(&self, i: usize, phrases: &[&str]) -> Option<usize> {
+    pub(crate) fn any_phrase(&self, i: usize, phrases: &[&str]) -> Option<usize> {
         let first = self.w(i).as_bytes().first()?;
         // Most tokens start no phrase: a byte compare rules them out.
         phrases
@@ -262,7 +280,7 @@ impl<'a> Doc<'a> {
     }
 
     /// A clause ends at ";", "?", "!" or a "." that is not a decimal point.
-    fn stop(&self, j: usize) -> bool {
+    pub(crate) fn stop(&self, j: usize) -> bool {
         match self.w(j) {
             ";" | "?" | "!" => true,
             "." => !(j > 0 && self.touching(j - 1) && self.touching(j) && is_digits(self.w(j + 1))),
@@ -345,7 +363,7 @@ impl<'a> Doc<'a> {
     }
 
     /// Provenance for tokens `a..b`.
-    fn prov(&self, a: usize, b: usize) -> Provenance {
+    pub(crate) fn prov(&self, a: usize, b: usize) -> Provenance {
         // Close a bracket the evidence opened: "ER: positive (95%)".
         let open = (a..b).filter(|&j| self.w(j) == "(").count()
             > (a..b).filter(|&j| self.w(j) == ")").count();
@@ -360,7 +378,7 @@ impl<'a> Doc<'a> {
     }
 
     /// Byte range in the piece of tokens `a..b` (at least token `a`).
-    fn bytes(&self, a: usize, b: usize) -> (usize, usize) {
+    pub(crate) fn bytes(&self, a: usize, b: usize) -> (usize, usize) {
         let n = self.len();
         if n == 0 {
             return (0, 0);
@@ -371,7 +389,7 @@ impl<'a> Doc<'a> {
     }
 
     /// The words of tokens `a..b` as written, whitespace collapsed.
-    fn words(&self, a: usize, b: usize) -> String {
+    pub(crate) fn words(&self, a: usize, b: usize) -> String {
         let (s, e) = self.bytes(a, b);
         normalize_ws(&self.text[s..e])
     }
@@ -415,7 +433,7 @@ impl<'a> Doc<'a> {
     /// The end of a window of at most `max` tokens from `from`: it stops at
     /// a clause end, at a word in `stop_words`, and at a line break once
     /// `min` tokens were read (so list items do not run together).
-    fn window(
+    pub(crate) fn window(
         &self,
         from: usize,
         max: usize,
@@ -432,7 +450,7 @@ impl<'a> Doc<'a> {
     }
 }
 
-fn is_digits(w: &str) -> bool {
+pub(crate) fn is_digits(w: &str) -> bool {
     !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit())
 }
 

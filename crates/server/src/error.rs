@@ -46,6 +46,9 @@ pub enum ApiError {
     UnsupportedRecord(String),
     /// The knowledge base (or the store) is not ready.
     Unavailable,
+    /// No trial index is configured: trial matching is off until one is
+    /// built.
+    TrialsUnavailable,
     /// An error from the account store, by its stable code.
     Store {
         code: &'static str,
@@ -71,6 +74,7 @@ impl ApiError {
             ApiError::Csrf => "csrf",
             ApiError::UnsupportedRecord(_) => "unsupported_record",
             ApiError::Unavailable => "unavailable",
+            ApiError::TrialsUnavailable => "trials_unavailable",
             ApiError::Store { code, .. } => code,
             ApiError::Internal => "internal",
         }
@@ -89,7 +93,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::UnsupportedRecord(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::TrialsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store { status, .. } => *status,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -118,6 +122,7 @@ impl ApiError {
             }
             ApiError::UnsupportedRecord(why) => format!("This file cannot be read: {why}"),
             ApiError::Unavailable => "The service is not ready yet; try again shortly.".into(),
+            ApiError::TrialsUnavailable => "No trial index: run `sextant trials ingest`".into(),
             ApiError::Store { message, .. } => message.clone(),
             ApiError::Internal => {
                 "Something went wrong on our side. Please try again; if it keeps happening, \
@@ -142,6 +147,7 @@ impl ApiError {
             ApiError::Csrf,
             ApiError::UnsupportedRecord(String::new()),
             ApiError::Unavailable,
+            ApiError::TrialsUnavailable,
             ApiError::Internal,
         ]
         .iter()

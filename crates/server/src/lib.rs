@@ -25,6 +25,8 @@
 //!   be personal).
 //! - **Accounts** (when a [`sextant_store::Store`] is configured): see
 //!   [`account`].
+//! - **Trials** (when a trial index is configured): `POST
+//!   /api/trials/match` and the `/trials` page; see [`trials`].
 //!
 //! Answering is CPU-bound: it runs on tokio's blocking pool, at most
 //! [`Config::max_concurrent_answers`] at a time.
@@ -39,6 +41,7 @@ pub mod error;
 pub mod library;
 pub mod pages;
 pub mod security;
+pub mod trials;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -84,6 +87,9 @@ pub struct Config {
     /// A language model that writes the answers' bodies (every shown
     /// sentence verified); `None`: extractive answers.
     pub llm: Option<Llm>,
+    /// The clinical-trial index for `/trials` and `/api/trials/match`;
+    /// `None`: those answer 503 `trials_unavailable`.
+    pub trials: Option<trials::Trials>,
 }
 
 /// A language model for answers, and how it is used.
@@ -129,6 +135,7 @@ impl Default for Config {
             answer_cache_entries: 4096,
             answer_cache_ttl: std::time::Duration::from_secs(3600),
             llm: None,
+            trials: None,
         }
     }
 }
@@ -359,6 +366,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/profile", get(account::get_profile))
         .route("/api/profile/facts", post(account::patch_profile))
+        .route("/api/trials/match", post(trials::match_api))
         .route("/", get(pages::ask_page))
         .route("/ask", post(pages::ask_form))
         .route("/questions", post(pages::questions_form))
@@ -369,6 +377,10 @@ pub fn routes() -> Router<AppState> {
         .route("/register", get(pages::register_page))
         .route("/records", get(pages::records_page))
         .route("/profile", get(pages::profile_page))
+        .route(
+            "/trials",
+            get(trials::trials_page).post(trials::trials_form),
+        )
         .route("/static/app.css", get(pages::css))
         .route("/static/app.js", get(pages::js))
 }

@@ -22,15 +22,18 @@ pub struct Layout {
     pub logged_in: bool,
     pub csrf: String,
     pub accounts: bool,
+    /// Whether a trial index is configured (the nav links to /trials).
+    pub trials: bool,
 }
 
 impl Layout {
-    fn new(title: &str, st: &AppState, who: &MaybeUser) -> Layout {
+    pub(crate) fn new(title: &str, st: &AppState, who: &MaybeUser) -> Layout {
         Layout {
             title: title.to_string(),
             logged_in: who.0.is_some(),
             csrf: who.csrf().unwrap_or("").to_string(),
             accounts: st.store().is_some(),
+            trials: st.config().trials.is_some(),
         }
     }
 }
@@ -189,7 +192,7 @@ impl AnswerBody {
     }
 }
 
-fn html<T: Template>(status: StatusCode, t: &T) -> Response {
+pub(crate) fn html<T: Template>(status: StatusCode, t: &T) -> Response {
     match t.render() {
         Ok(body) => {
             let mut r = (status, Html(body)).into_response();
@@ -218,6 +221,7 @@ pub fn error_page(e: &ApiError) -> Response {
             logged_in: false,
             csrf: String::new(),
             accounts: false,
+            trials: false,
         },
         code: e.code().into(),
         message: e.message(),
