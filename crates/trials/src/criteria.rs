@@ -442,6 +442,13 @@ impl Parser {
                 }
                 if is_label(line.text, next_is_item) {
                     self.flush_all();
+                    // "All cohorts:" / "For all participants:" apply to everyone.
+                    let l = line.text.to_lowercase();
+                    if l.starts_with("all ") || l.starts_with("for all") {
+                        self.cohort = None;
+                        self.after_blank = true;
+                        continue;
+                    }
                     self.cohort = Some(
                         line.text
                             .trim_end_matches(':')

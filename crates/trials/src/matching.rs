@@ -1551,6 +1551,25 @@ fn check_stage(text: &str, inclusion: bool, person: &Person) -> Aspect {
         && !l.contains("non-resectable")
         && !l.contains("inoperable");
     let settle = "your stage, or a recent scan report";
+    // "Locally advanced" alone is cancer that has grown nearby, not spread
+    // far: a trial for it is not for metastatic disease.
+    let locally_only = l.contains("locally advanced")
+        && ![
+            "metasta",
+            "unresectable",
+            "recurren",
+            "advanced or",
+            "or advanced",
+            "stage iv",
+        ]
+        .iter()
+        .any(|w| l.contains(w));
+    if locally_only && inclusion {
+        if let Some(ev) = &person.metastatic {
+            return aspect(cat, Status::NotMet, format!("This is for cancer that has grown nearby but not spread far; your records say {}.", ev.fact))
+                .with(vec![ev.clone()]);
+        }
+    }
     if advanced && !early {
         return match (&person.metastatic, &person.early) {
             (Some(ev), _) => aspect(
@@ -1788,10 +1807,11 @@ fn check_markers(text: &str, inclusion: bool, person: &Person) -> Aspect {
     let targeted = |m: &Marker| {
         let by_class = match m.name {
             "PD-L1" => classes.contains(&Class::Checkpoint) || l.contains("ici"),
-            "HER2" => classes.contains(&Class::AntiHer2),
+            "HER2" => classes.contains(&Class::AntiHer2) || classes.contains(&Class::Adc),
             "EGFR" => classes.contains(&Class::EgfrInhibitor),
             "ALK" => classes.contains(&Class::AlkInhibitor),
             "BRCA" | "HRD" => classes.contains(&Class::Parp),
+            "TROP2" | "FRα" | "B7-H3" => classes.contains(&Class::Adc),
             _ => false,
         };
         by_class || (!drugs.is_empty() && m.name == "PD-L1")
