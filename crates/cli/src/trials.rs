@@ -253,6 +253,15 @@ pub fn render_text(matches: &[TrialMatch], all: bool) -> String {
         if let Some(p) = &m.phase {
             s.push_str(&format!("   {p}\n"));
         }
+        if m.site_count > 0 {
+            s.push_str(&format!(
+                "   Sites {} ({} in all):\n",
+                m.as_of, m.site_count
+            ));
+            for site in &m.sites {
+                s.push_str(&format!("     - {site}\n"));
+            }
+        }
         if !m.summary.is_empty() {
             s.push_str(&format!("   {}\n", m.summary));
         }

@@ -156,7 +156,7 @@ fn diagnosis_line(name: &str, text: &str, p: &mut Profile) {
         // The diagnosis clause: what follows "diagnosed with" when the line
         // says it (a history of something else may come first), else the
         // line; in both cases before what was done about it.
-        let lower_line = trimmed.to_lowercase();
+        let lower_line = trimmed.to_ascii_lowercase();
         let from = lower_line
             .rfind("diagnosed with ")
             .map(|i| i + "diagnosed with ".len())
@@ -182,7 +182,7 @@ fn diagnosis_line(name: &str, text: &str, p: &mut Profile) {
             clause_end -= 1;
         }
         let clause = &trimmed[from..clause_end];
-        let lower = clause.to_lowercase();
+        let lower = clause.to_ascii_lowercase();
         let normalized = [
             "adenocarcinoma",
             "carcinoma",

@@ -279,6 +279,9 @@ pub struct TrialView {
     pub verdict_class: &'static str,
     pub status: String,
     pub as_of: String,
+    /// Sites as recorded, true as of `as_of`; `site_count` in all.
+    pub sites: Vec<String>,
+    pub site_count: usize,
     pub phase: String,
     pub summary: String,
     pub conditions: String,
@@ -344,6 +347,8 @@ impl TrialView {
                 .map(status_words)
                 .unwrap_or_else(|| "Not stated".into()),
             as_of: m.as_of.clone(),
+            sites: m.sites.clone(),
+            site_count: m.site_count,
             phase: m.phase.clone().unwrap_or_default(),
             summary: m.summary.clone(),
             conditions: m.conditions.join("; "),

@@ -117,6 +117,13 @@ pub struct TrialMatch {
     /// "as of 2025-07-31", or "as of an unknown date".
     pub as_of: String,
     pub conditions: Vec<String>,
+    /// Where it enrolls, as recorded (at most [`MAX_SITES_SHOWN`]), true as
+    /// of [`TrialMatch::as_of`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<String>,
+    /// How many sites the record lists in all.
+    #[serde(default)]
+    pub site_count: usize,
     pub verdict: Verdict,
     /// Why that verdict, most important first.
     pub reasons: Vec<String>,
@@ -140,6 +147,25 @@ pub struct TrialMatch {
     pub score: f32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issues: Vec<Issue>,
+}
+
+/// Sites listed with a match; the rest are counted.
+pub const MAX_SITES_SHOWN: usize = 10;
+
+/// A site in words: "Name, City, State, Country (recruiting)".
+fn site_words(s: &crate::model::TrialSite) -> String {
+    let mut parts = vec![s.name.clone()];
+    parts.extend(
+        [&s.city, &s.state, &s.country]
+            .into_iter()
+            .flatten()
+            .cloned(),
+    );
+    let mut w = parts.join(", ");
+    if let Some(st) = &s.status {
+        w.push_str(&format!(" ({})", st.to_lowercase().replace('_', " ")));
+    }
+    w
 }
 
 /// What the matcher needs from a profile, read once.
@@ -3067,6 +3093,13 @@ pub fn match_trial(trial: &Trial, person: &Person) -> TrialMatch {
         status: trial.status.clone(),
         as_of,
         conditions: trial.conditions.clone(),
+        sites: trial
+            .sites
+            .iter()
+            .take(MAX_SITES_SHOWN)
+            .map(site_words)
+            .collect(),
+        site_count: trial.sites.len(),
         verdict,
         reasons,
         cohort: chosen,

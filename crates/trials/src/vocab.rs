@@ -582,7 +582,7 @@ pub fn markers_in(text: &str) -> Vec<&'static Marker> {
                         r.starts_with(['-', '/', '(']) && !r.starts_with("-directed")
                     })
             });
-            if hit && !as_drug_target(&lower, *pos, toks.get(i + 1).map(|t| t.1)) {
+            if hit && !as_drug_target(text, *pos, toks.get(i + 1).map(|t| t.1)) {
                 out.push(m);
             }
         }
@@ -619,13 +619,16 @@ fn tokens(text: &str) -> Vec<(usize, &str)> {
 }
 
 /// "anti-PD-L1", "PD-L1 inhibitor", "EGFR TKI", "HER2-directed": a drug.
-fn as_drug_target(lower: &str, pos: usize, next: Option<&str>) -> bool {
-    let before = &lower[..pos];
+/// `pos` is a char boundary of `text` (lower-casing can change byte
+/// lengths, so each side is lower-cased on its own).
+fn as_drug_target(text: &str, pos: usize, next: Option<&str>) -> bool {
+    let before = text[..pos].to_lowercase();
     if before.ends_with("anti-") || before.ends_with("anti ") || before.ends_with("pd-1/") {
         return true;
     }
     let next = next.map(|n| n.to_lowercase()).unwrap_or_default();
-    let tail = lower[pos..].split_whitespace().next().unwrap_or("");
+    let rest = text[pos..].to_lowercase();
+    let tail = rest.split_whitespace().next().unwrap_or("");
     [
         "inhibitor",
         "inhibitors",
@@ -666,6 +669,9 @@ mod tests {
         assert!(names("eGFR >= 60 mL/min").is_empty());
         assert_eq!(names("MSI-H or dMMR"), vec!["MSI", "MMR"]);
         assert_eq!(names("KRAS G12C mutation"), vec!["KRAS"]);
+        // Lower-casing "İ" grows it by a byte: positions must not be shared.
+        assert!(names("İİİİ anti-PD-L1 İ").is_empty());
+        assert_eq!(names("ȺȺȺ PD-L1 positive"), vec!["PD-L1"]);
     }
 
     #[test]

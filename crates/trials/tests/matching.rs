@@ -146,6 +146,24 @@ fn criteria_are_judged_with_the_deciding_fact() {
     assert!(check(&m, "neutrophil").screening);
     assert_eq!(m.verdict, Verdict::LikelyEligible, "{:#?}", m.reasons);
     assert!(m.as_of.contains("2025-07-31"));
+    // Sites are shown as of the record's data date.
+    let mut with_sites = t.clone();
+    with_sites.sites = (0..12)
+        .map(|i| sextant_trials::TrialSite {
+            name: format!("Cancer Center {i}"),
+            city: Some("Bethesda".into()),
+            state: Some("Maryland".into()),
+            country: Some("United States".into()),
+            status: Some("RECRUITING".into()),
+        })
+        .collect();
+    let s = run(&with_sites, &cervical());
+    assert_eq!(s.site_count, 12);
+    assert_eq!(s.sites.len(), sextant_trials::matching::MAX_SITES_SHOWN);
+    assert_eq!(
+        s.sites[0],
+        "Cancer Center 0, Bethesda, Maryland, United States (recruiting)"
+    );
     assert!(!m.questions.is_empty());
 }
 
