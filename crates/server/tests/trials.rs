@@ -7,16 +7,15 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sextant_answer::{Engine, Retriever};
 use sextant_server::trials::Trials;
 use sextant_server::{app, AppState, Config};
 use sextant_store::{MasterKey, Store, SystemClock};
 use sextant_trials::store::TrialIndex;
-use tower::ServiceExt;
 
 mod common;
+use common::send;
 
 fn engine() -> Arc<Engine> {
     static ENGINE: OnceLock<(tempfile::TempDir, Arc<Engine>)> = OnceLock::new();
@@ -129,37 +128,6 @@ const NOTE: &str = "62-year-old woman with metastatic cervical squamous cell car
 first diagnosed with stage IIIB disease, now with metastases to the lungs and para-aortic \
 lymph nodes. ECOG 1. She received carboplatin/paclitaxel/pembrolizumab with progression \
 after six cycles.";
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn code(&self) -> String {
-        self.json()["error"]["code"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    Reply {
-        status: res.status(),
-        headers: res.headers().clone(),
-        body: res.into_body().collect().await.unwrap().to_bytes().to_vec(),
-    }
-}
 
 /// A logged-in person: cookie and CSRF token.
 struct Who {

@@ -23,3 +23,41 @@ pub fn engine_over(pages: &[Page]) -> (tempfile::TempDir, Arc<Engine>) {
     let engine = Engine::open(&kb).unwrap().with_retriever(Retriever::Bm25);
     (tmp, Arc::new(engine))
 }
+
+/// A response read whole, for assertions.
+#[allow(dead_code)] // not every test binary sends requests
+pub struct Reply {
+    pub status: axum::http::StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+#[allow(dead_code)]
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// Sends one request to the app, with no socket.
+#[allow(dead_code)]
+pub async fn send(app: &axum::Router, req: axum::http::Request<axum::body::Body>) -> Reply {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let res = app.clone().oneshot(req).await.unwrap();
+    Reply {
+        status: res.status(),
+        headers: res.headers().clone(),
+        body: res.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    }
+}
