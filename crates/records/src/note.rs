@@ -27,6 +27,8 @@
 //!   "performance status: 1"; a range "ECOG 0-1" is recorded as the worse
 //!   value with the range in the excerpt) and Karnofsky ("KPS 80",
 //!   "Karnofsky 70%"). A threshold ("ECOG ≤ 1") is not a value.
+//! - **Diagnosis**: the opening line's diagnosis clause, first among the
+//!   cancers (see `diagnosis_line`).
 //! - **Treatments**: medicines by generic name, brand name and clinical
 //!   shorthand ("carbo/taxol/pembro", "ipi-nivo", "T-DXd", "5-FU"), each
 //!   recorded under its lower-case generic name; named regimens (FOLFOX,
@@ -104,9 +106,7 @@ pub fn read_note(name: &str, text: &str) -> Profile {
         }
     }
     fold_undated(&mut p.treatments);
-    if p.primary_cancers.is_empty() {
-        diagnosis_line(name, text, &mut p);
-    }
+    diagnosis_line(name, text, &mut p);
     p.find_conflicts();
     p
 }
@@ -138,12 +138,16 @@ const DIAGNOSIS_ABBREVIATIONS: &[(&str, &str)] = &[
 ];
 
 /// A history usually names the diagnosis in its first lines ("47-year-old
-/// woman with metastatic cervical carcinoma"). When the report patterns
-/// found no cancer, the first line (of the first three) that names a
-/// catalog type, or a diagnosis abbreviation, gives one, cited to that line.
-/// "Carcinoma", "tumor" and "malignancy" are read as "cancer" for the
-/// catalog ("cervical carcinoma"); lymphomas other than Hodgkin's map to
-/// non-Hodgkin lymphoma.
+/// woman with metastatic cervical carcinoma"). The first line (of the
+/// first three) whose diagnosis clause names a catalog type, or a diagnosis
+/// abbreviation, gives the note's main cancer, cited to that clause and put
+/// first; the report patterns' cancers stay after it (a history of another
+/// cancer). The clause is its first sentence, without where the cancer
+/// spread ("... to the lungs"). A blood cancer wins over the organ it sits
+/// in ("gastric DLBCL"); a neuroendocrine, small or large cell cancer of a
+/// named organ is that organ's ("... of the bladder"). "Carcinoma", "tumor"
+/// and "malignancy" are read as "cancer" for the catalog ("cervical
+/// carcinoma"); lymphomas other than Hodgkin's map to non-Hodgkin lymphoma.
 fn diagnosis_line(name: &str, text: &str, p: &mut Profile) {
     let mut offset = 0;
     for line in text.split_inclusive('\n').take(3) {
@@ -181,40 +185,38 @@ fn diagnosis_line(name: &str, text: &str, p: &mut Profile) {
         while !trimmed.is_char_boundary(clause_end) {
             clause_end -= 1;
         }
+        // Its first sentence: a second one ("He also had thyroid cancer in
+        // 1995") is another story.
+        let mut clause_end = trimmed[from..clause_end]
+            .find(". ")
+            .map_or(clause_end, |i| from + i);
+        // "metastatic urachal adenocarcinoma to the lungs": where it spread
+        // is not what it is.
+        let head = trimmed[from..clause_end].to_ascii_lowercase();
+        if let Some(m) = head.find("metasta") {
+            if let Some(t) = [" to the ", " to "]
+                .iter()
+                .filter_map(|w| head[m..].find(w).map(|i| from + m + i))
+                .min()
+            {
+                clause_end = t;
+            }
+        }
+        while !trimmed.is_char_boundary(clause_end) {
+            clause_end -= 1;
+        }
+        let Some(id) = diagnosis_type(&trimmed[from..clause_end]) else {
+            continue;
+        };
         let clause = &trimmed[from..clause_end];
         let lower = clause.to_ascii_lowercase();
-        let normalized = [
-            "adenocarcinoma",
-            "carcinoma",
-            "malignancy",
-            "neoplasm",
-            "tumour",
-            "tumor",
-        ]
-        .iter()
-        .fold(lower.clone(), |t, w| t.replace(w, "cancer"));
-        let mut type_id = sextant_core::cancer::detect(&lower, Matching::Exact)
-            .first()
-            .or(sextant_core::cancer::detect(&normalized, Matching::Exact).first())
-            // Organ words ("... of the bladder") count next to "cancer".
-            .or(sextant_core::cancer::detect(&normalized, Matching::Typos).first())
-            .map(|t| t.id.to_string());
-        if type_id.is_none() {
-            type_id = clause
-                .split(|c: char| !c.is_alphanumeric())
-                .find_map(|w| DIAGNOSIS_ABBREVIATIONS.iter().find(|(a, _)| *a == w))
-                .map(|(_, id)| id.to_string());
+        // Already read from the report patterns: nothing to add.
+        if p.primary_cancers
+            .iter()
+            .any(|f| f.value.type_id.as_deref() == Some(id.as_str()))
+        {
+            return;
         }
-        if type_id.is_none() && lower.contains("lymphoma") {
-            type_id = Some(
-                if lower.contains("hodgkin") && !lower.contains("non-hodgkin") {
-                    "hodgkin".to_string()
-                } else {
-                    "nhl".to_string()
-                },
-            );
-        }
-        let Some(id) = type_id else { continue };
         let Some(ct) = sextant_core::cancer::by_id(&id) else {
             continue;
         };
@@ -242,9 +244,113 @@ fn diagnosis_line(name: &str, text: &str, p: &mut Profile) {
             method: Method::TextPattern,
             excerpt: Some(clause.trim().chars().take(200).collect()),
         };
-        note(&mut p.primary_cancers, Fact::new(cancer, prov));
+        // The opening line's diagnosis is the one the note is about.
+        p.primary_cancers.insert(0, Fact::new(cancer, prov));
         return;
     }
+}
+
+/// Blood cancers a diagnosis names, whatever organ they sit in ("gastric
+/// DLBCL" is a lymphoma).
+fn blood_cancer(lower: &str, raw: &str) -> Option<&'static str> {
+    let abbreviation = raw
+        .split(|c: char| !c.is_alphanumeric())
+        .find_map(|w| DIAGNOSIS_ABBREVIATIONS.iter().find(|(a, _)| *a == w))
+        .map(|(_, id)| *id)
+        .filter(|id| matches!(*id, "nhl" | "hodgkin" | "myeloma" | "leukemia"));
+    if lower.contains("lymphoma") {
+        return Some(
+            if lower.contains("hodgkin") && !lower.contains("non-hodgkin") {
+                "hodgkin"
+            } else {
+                "nhl"
+            },
+        );
+    }
+    abbreviation.or_else(|| {
+        ["leukemia", "leukaemia", "myeloma"]
+            .iter()
+            .find(|w| lower.contains(*w))
+            .and_then(|w| {
+                sextant_core::cancer::detect(w, Matching::Exact)
+                    .first()
+                    .map(|t| t.id)
+            })
+    })
+}
+
+/// Organs where a neuroendocrine or small/large cell cancer is that
+/// organ's cancer ("small cell neuroendocrine tumor of the bladder"),
+/// rather than a gastrointestinal neuroendocrine tumor.
+const NEUROENDOCRINE_ORGANS: &[&str] = &[
+    "bladder",
+    "urachal",
+    "prostate",
+    "prostatic",
+    "cervix",
+    "cervical",
+    "lung",
+    "kidney",
+    "renal",
+    "breast",
+    "ovary",
+    "ovarian",
+    "uterus",
+    "uterine",
+    "endometrial",
+    "thymus",
+];
+
+/// The catalog type a diagnosis clause names: a blood cancer first, then
+/// an organ-located neuroendocrine cancer, then the first type named
+/// (exact words, then organ words next to "cancer"), then an abbreviation.
+fn diagnosis_type(clause: &str) -> Option<String> {
+    let lower = clause.to_ascii_lowercase();
+    if let Some(id) = blood_cancer(&lower, clause) {
+        return Some(id.to_string());
+    }
+    let normalized = [
+        "adenocarcinoma",
+        "carcinoma",
+        "malignancy",
+        "neoplasm",
+        "tumour",
+        "tumor",
+    ]
+    .iter()
+    .fold(lower.replace("urachal", "bladder"), |t, w| {
+        t.replace(w, "cancer")
+    });
+    if lower.contains("neuroendocrine")
+        || lower.contains("small cell")
+        || lower.contains("large cell")
+    {
+        let organ = lower
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .find(|w| NEUROENDOCRINE_ORGANS.contains(w));
+        if let Some(o) = organ {
+            let o = if o == "urachal" { "bladder" } else { o };
+            let typed = format!("{o} cancer");
+            if let Some(t) = sextant_core::cancer::detect(&typed, Matching::Typos).first() {
+                // Lung: small cell or not, as the clause says.
+                if t.id != "lung" {
+                    return Some(t.id.to_string());
+                }
+            }
+        }
+    }
+    sextant_core::cancer::detect(&lower, Matching::Exact)
+        .first()
+        .or(sextant_core::cancer::detect(&normalized, Matching::Exact).first())
+        // Organ words ("... of the bladder") count next to "cancer".
+        .or(sextant_core::cancer::detect(&normalized, Matching::Typos).first())
+        .map(|t| t.id.to_string())
+        .or_else(|| {
+            clause
+                .split(|c: char| !c.is_alphanumeric())
+                .find_map(|w| DIAGNOSIS_ABBREVIATIONS.iter().find(|(a, _)| *a == w))
+                .map(|(_, id)| id.to_string())
+        })
 }
 
 // ---------------------------------------------------------------------------

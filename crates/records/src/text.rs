@@ -569,6 +569,7 @@ const ORGAN_WORDS: &[(&str, &str)] = &[
     ("rectal", "rectum"), ("lung", "lung"), ("lungs", "lung"), ("pulmonary", "lung"),
     ("upper lobe", "lung"), ("middle lobe", "lung"), ("lower lobe", "lung"), ("bronchus", "lung"),
     ("prostate", "prostate"), ("prostatic", "prostate"), ("bladder", "bladder"),
+    ("urachal", "bladder"), ("urachus", "bladder"),
     ("kidney", "kidney"), ("renal", "kidney"), ("liver", "liver"), ("hepatic", "liver"),
     ("ovary", "ovary"), ("ovarian", "ovary"), ("ovaries", "ovary"), ("pancreas", "pancreas"),
     ("pancreatic", "pancreas"), ("cervix", "cervix"), ("cervical", "cervix"), ("brain", "brain"),
@@ -849,8 +850,12 @@ fn primary_organ_after(d: &Doc, e: usize) -> Option<OrganAt> {
 /// hemiglossectomy.\n- Squamous cell carcinoma").
 fn organ_heading(d: &Doc, s: usize, fits: impl Fn(&str) -> bool) -> Option<OrganAt> {
     let lo = s.saturating_sub(14);
+    // "metastatic ... to the lungs": where it spread, not a heading.
+    let destination = |k: usize| {
+        k >= 1 && (d.w(k - 1) == "to" || k >= 2 && d.w(k - 1) == "the" && d.w(k - 2) == "to")
+    };
     let at = |k: usize| match d.longest(k, ORGAN_WORDS) {
-        Some((e, o)) if e <= s && !(e == k + 1 && d.is(k, ADJACENT_ONLY)) => {
+        Some((e, o)) if e <= s && !(e == k + 1 && d.is(k, ADJACENT_ONLY)) && !destination(k) => {
             Some(OrganAt { s: k, e, organ: o })
         }
         _ => None,

@@ -497,6 +497,43 @@ fn what_the_text_reader_reads_is_kept() {
     assert_eq!(a.conflicts, vec!["age: 47 and 52 in different records"]);
 }
 
+/// The opening line's diagnosis comes first and is read for what it is:
+/// a lymphoma in the stomach is a lymphoma, a neuroendocrine tumour of the
+/// bladder is bladder cancer, "to the lungs" is where it spread, and a
+/// second sentence about an old cancer is not the diagnosis.
+#[test]
+fn the_opening_diagnosis_is_read_for_what_it_is() {
+    let types = |text: &str| -> Vec<String> {
+        let p = read(text);
+        check_sources(text, &p);
+        p.primary_cancers
+            .iter()
+            .filter_map(|f| f.value.type_id.clone())
+            .collect()
+    };
+    let cases: &[(&str, &str)] = &[
+        ("46 yo F with PMHx of DM, HTN and newly diagnosed gastric non-GCB DLBCL diagnosed on gastric ulcer biopsy 12/21/20.", "nhl"),
+        ("This is a 40-year-old male diagnosed with large cell neuroendocrine tumor of the bladder (stage IIIB; TxN3) which was initially diagnosed 10/31/2023. He received 6 cycles of carboplatin.", "bladder"),
+        ("This is a 55-year-old gentleman with metastatic urachal adenocarcinoma to the lungs who was diagnosed with previously localized urachal adenocarcinoma status post partial cystectomy.", "bladder"),
+        ("This is a 69-year-old male with metastatic small cell neuroendocrine tumor of the bladder. He also had metastatic thyroid cancer to the lung status post thyroidectomy and RAI (1995).", "bladder"),
+    ];
+    for (text, want) in cases {
+        let got = types(text);
+        assert_eq!(
+            got.first().map(String::as_str),
+            Some(*want),
+            "{text}: {got:?}"
+        );
+        assert!(
+            !got.iter()
+                .any(|t| t == "lung" || t == "stomach" || t == "gi-neuroendocrine"),
+            "{text}: {got:?}"
+        );
+    }
+    // The old thyroid cancer is still on record, after the bladder.
+    assert!(types(cases[3].0).iter().any(|t| t == "thyroid"));
+}
+
 #[test]
 fn regimens_list_their_drugs() {
     assert_eq!(

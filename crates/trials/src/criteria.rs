@@ -836,24 +836,25 @@ pub fn classify(text: &str) -> Vec<Category> {
     {
         out.push(Category::CancerType);
     }
-    if has(&[
-        "metasta",
-        "advanced",
-        "unresectable",
-        "stage ",
-        "recurren",
-        "measurable disease",
-        "measurable lesion",
-        "evaluable disease",
-        "recist",
-        "inoperable",
-        "localized",
-        "locally",
-        "early-stage",
-        "early stage",
-        "node-positive",
-        "node positive",
-    ]) {
+    if crate::matching::advanced_disease(&l)
+        || has(&[
+            "metasta",
+            "unresectable",
+            "stage ",
+            "recurren",
+            "measurable disease",
+            "measurable lesion",
+            "evaluable disease",
+            "recist",
+            "inoperable",
+            "localized",
+            "locally",
+            "early-stage",
+            "early stage",
+            "node-positive",
+            "node positive",
+        ])
+    {
         out.push(Category::Stage);
     }
     if has(&[

@@ -785,18 +785,75 @@ fn number_in(result: &str) -> Option<f32> {
 // ---------------------------------------------------------------------
 // Number patterns shared with classification.
 
-/// Age limits a criterion states ("18 years of age or older", "aged 18 to
-/// 75", "age >= 18"): `(min, max)` in years.
-pub fn age_limits(text: &str) -> Option<(Option<f32>, Option<f32>)> {
+/// The ages an age rule describes: inside `min..=max`, or, for "younger
+/// than 8 or older than 80", outside it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AgeRule {
+    pub min: Option<f32>,
+    pub max: Option<f32>,
+    /// "under 18", "< 18": the maximum itself is not in the set.
+    pub max_strict: bool,
+    /// The set is the ages below `max` or above `min` (`max < min`).
+    pub outside: bool,
+}
+
+impl AgeRule {
+    /// Whether an age in whole years is in the set the rule describes.
+    pub fn contains(&self, age: f32) -> bool {
+        let above_min = self.min.is_none_or(|m| age >= m);
+        let below_max = self
+            .max
+            .is_none_or(|m| if self.max_strict { age < m } else { age <= m });
+        if self.outside {
+            // min > max here: "under 8 or over 80".
+            let low = self
+                .max
+                .is_some_and(|m| if self.max_strict { age < m } else { age <= m });
+            let high = self.min.is_some_and(|m| age > m);
+            low || high
+        } else {
+            above_min && below_max
+        }
+    }
+
+    /// The set in words: "18 or older", "18–74 years", "under 18",
+    /// "under 8 or over 80".
+    pub fn words(&self) -> String {
+        let under = |m: f32| {
+            if self.max_strict {
+                format!("under {m}")
+            } else {
+                format!("{m} or younger")
+            }
+        };
+        match (self.min, self.max, self.outside) {
+            (Some(a), Some(b), true) => format!("{} or over {a}", under(b)),
+            (Some(a), Some(b), false) => format!("{a}–{b} years"),
+            (Some(a), None, _) => format!("{a} or older"),
+            (None, Some(b), _) => under(b),
+            (None, None, _) => String::new(),
+        }
+    }
+}
+
+/// The age rule a criterion states ("18 years of age or older", "aged 18
+/// to 75", "age >= 18", "age less than 8 or greater than 80"), or `None`
+/// when it states none or its ages are about someone else (a donor, the
+/// parents who consent for a child).
+pub fn age_limits(text: &str) -> Option<AgeRule> {
     // The first statement only: "... >= 18 years of age. Because ... in
     // patients < 18 years ..." explains the limit, it does not add one.
     let first = sextant_core::text::sentences(text)
         .first()
         .copied()
         .unwrap_or(text);
-    let l = first.to_lowercase();
+    let mut l = first.to_lowercase();
+    if let Some(i) = l.find("because") {
+        l.truncate(i);
+    }
     let age_word = vocab::has_word(&l, "age")
         || vocab::has_word(&l, "aged")
+        || vocab::has_word(&l, "ages")
         || l.contains("years old")
         || l.contains("year old")
         || l.contains("year-old")
@@ -804,12 +861,28 @@ pub fn age_limits(text: &str) -> Option<(Option<f32>, Option<f32>)> {
     if !age_word {
         return None;
     }
+    // Ages of a donor, or of children whose parents consent for them.
+    if ["donor", "guardian", "parent", "assent"]
+        .iter()
+        .any(|w| l.contains(w))
+    {
+        return None;
+    }
     let toks = simple_tokens(&l);
-    let mut min = None;
-    let mut max = None;
+    let num = |j: usize| {
+        toks.get(j)
+            .and_then(|t| t.parse::<f32>().ok())
+            .filter(|n| (0.0..=120.0).contains(n))
+    };
+    let mut min: Option<f32> = None;
+    let mut max: Option<f32> = None;
+    let mut max_strict = false;
+    // Which came first, for "under 8 or over 80" against ">= 18 ...
+    // under the age of 18".
+    let mut max_first = false;
     for (i, t) in toks.iter().enumerate() {
-        let Ok(n) = t.parse::<f32>() else { continue };
-        if !(0.0..=120.0).contains(&n) {
+        let Some(n) = num(i) else { continue };
+        if !t.chars().all(|c| c.is_ascii_digit() || c == '.') {
             continue;
         }
         let next = toks.get(i + 1).map(String::as_str).unwrap_or("");
@@ -819,8 +892,22 @@ pub fn age_limits(text: &str) -> Option<(Option<f32>, Option<f32>)> {
                 .map(String::as_str)
         };
         let near_age = (1..=4).any(|k| matches!(prev(k), Some("age" | "aged" | "ages")));
-        let years = next.starts_with("year") || next == "yrs" || next == "yo";
-        if !years && !near_age {
+        let yearsish = |w: &str| w.starts_with("year") || w == "yrs" || w == "yo";
+        // "between 18 and 75", "18-75 years", "18 to 75", "ages 10 to 75".
+        if matches!(next, "to" | "-" | "and" | "through") {
+            if let Some(m) = num(i + 2).filter(|m| *m > n) {
+                let after_m = toks.get(i + 3).map(String::as_str).unwrap_or("");
+                if near_age || yearsish(after_m) || prev(1) == Some("between") {
+                    return Some(AgeRule {
+                        min: Some(n),
+                        max: Some(m),
+                        max_strict: false,
+                        outside: false,
+                    });
+                }
+            }
+        }
+        if !yearsish(next) && !near_age {
             continue;
         }
         // Durations ("within 5 years", "for 3 years") are not ages.
@@ -835,44 +922,61 @@ pub fn age_limits(text: &str) -> Option<(Option<f32>, Option<f32>)> {
         let after_s = after.join(" ");
         let is_min = before
             .iter()
-            .any(|b| matches!(*b, ">=" | ">" | "least" | "over" | "minimum"))
+            .any(|b| matches!(*b, ">=" | ">" | "least" | "over" | "minimum" | "above"))
             || before.windows(2).any(|w| w == ["than", "older"])
-            || after_s.contains("or older")
-            || after_s.contains("and older")
-            || after_s.contains("or over")
-            || after_s.contains("or above")
-            || after_s.contains("and above")
-            || after_s.contains("or more")
-            || after_s.contains("or greater");
-        let is_max = before
+            || [
+                "or older",
+                "and older",
+                "or over",
+                "or above",
+                "and above",
+                "or more",
+                "or greater",
+            ]
             .iter()
-            .any(|b| matches!(*b, "<=" | "<" | "under" | "maximum"))
-            || before.windows(2).any(|w| w == ["than", "younger"])
-            || after_s.contains("or younger")
-            || after_s.contains("or less")
-            || after_s.contains("or under");
-        // "between 18 and 75", "18-75 years", "18 to 75"
-        if (next == "to" || next == "-" || next == "and")
-            && toks
-                .get(i + 2)
-                .and_then(|t| t.parse::<f32>().ok())
-                .is_some_and(|m| m > n && m <= 120.0)
-        {
-            min = Some(n);
-            max = toks.get(i + 2).and_then(|t| t.parse().ok());
-            break;
-        }
+            .any(|w| after_s.contains(w));
+        let strict = before
+            .iter()
+            .any(|b| matches!(*b, "<" | "under" | "below" | "younger"))
+            || before.windows(2).any(|w| w == ["than", "younger"]);
+        let is_max = strict
+            || before.iter().any(|b| matches!(*b, "<=" | "maximum"))
+            || ["or younger", "or less", "or under"]
+                .iter()
+                .any(|w| after_s.contains(w));
         if is_max && !is_min {
-            max = Some(n);
-        } else if (is_min || near_age || years) && min.is_none() {
+            if max.is_none() {
+                max = Some(n);
+                max_strict = strict;
+                max_first = min.is_none();
+            }
+        } else if min.is_none() {
             min = Some(n);
         }
     }
+    let (min, max) = match (min, max) {
+        // "younger than 8 or older than 80": the ages outside 8..80.
+        (Some(a), Some(b)) if b <= a && max_first => {
+            return Some(AgeRule {
+                min: Some(a),
+                max: Some(b),
+                max_strict,
+                outside: true,
+            })
+        }
+        // ">= 18 ... under the age of 18": the second restates the first.
+        (Some(a), Some(b)) if b <= a => (Some(a), None),
+        other => other,
+    };
     if min.is_none() && max.is_none() {
-        None
-    } else {
-        Some((min, max))
+        return None;
     }
+    Some(AgeRule {
+        min,
+        max,
+        max_strict: max_strict && max.is_some(),
+        outside: false,
+    })
 }
 
 /// Comparison words as signs ("less than or equal to 2" → "<= 2").
@@ -1103,7 +1207,7 @@ fn negated_requirement(l: &str) -> bool {
 /// already flipped for negated inclusions ("no prior X" reads as excluding X).
 fn check(cat: Category, text: &str, inclusion: bool, person: &Person) -> Aspect {
     match cat {
-        Category::Age => check_age(text, person),
+        Category::Age => check_age(text, inclusion, person),
         Category::Sex => aspect(
             cat,
             Status::Unknown,
@@ -1153,9 +1257,9 @@ fn check(cat: Category, text: &str, inclusion: bool, person: &Person) -> Aspect 
     }
 }
 
-fn check_age(text: &str, person: &Person) -> Aspect {
+fn check_age(text: &str, inclusion: bool, person: &Person) -> Aspect {
     let cat = Category::Age;
-    let Some((min, max)) = age_limits(text) else {
+    let Some(rule) = age_limits(text) else {
         return aspect(
             cat,
             Status::Unknown,
@@ -1167,29 +1271,54 @@ fn check_age(text: &str, person: &Person) -> Aspect {
         return aspect(cat, Status::Unknown, "Your records do not say your age.")
             .settle("your date of birth");
     };
-    let ok_min = min.is_none_or(|m| *age >= m);
-    let ok_max = max.is_none_or(|m| *age <= m);
-    let limits = match (min, max) {
-        (Some(a), Some(b)) => format!("{a}–{b} years"),
-        (Some(a), None) => format!("{a} or older"),
-        (None, Some(b)) => format!("{b} or younger"),
-        (None, None) => String::new(),
-    };
-    if ok_min && ok_max {
-        aspect(
+    let ages = rule.words();
+    let inside = rule.contains(*age);
+    if inclusion {
+        let status = if inside { Status::Met } else { Status::NotMet };
+        return aspect(
+            cat,
+            status,
+            format!("Your records say {}; the trial asks for {ages}.", ev.fact),
+        )
+        .with(vec![ev.clone()]);
+    }
+    if !inside {
+        return aspect(
             cat,
             Status::Met,
-            format!("Your records say {}; the trial asks for {limits}.", ev.fact),
+            format!(
+                "Your records say {}; the trial excludes people {ages}.",
+                ev.fact
+            ),
         )
-        .with(vec![ev.clone()])
-    } else {
-        aspect(
-            cat,
-            Status::NotMet,
-            format!("Your records say {}; the trial asks for {limits}.", ev.fact),
-        )
-        .with(vec![ev.clone()])
+        .with(vec![ev.clone()]);
     }
+    // "Patients < 18 years old who have hepatitis B": the age alone does
+    // not exclude.
+    let l = text.to_lowercase();
+    if [" who ", " with ", " whose ", " if ", ","]
+        .iter()
+        .any(|w| l.contains(w))
+    {
+        return aspect(
+            cat,
+            Status::Unknown,
+            format!(
+                "Your records say {}; the trial excludes some people {ages}, depending on the rest of this rule.",
+                ev.fact
+            ),
+        )
+        .with(vec![ev.clone()]);
+    }
+    aspect(
+        cat,
+        Status::NotMet,
+        format!(
+            "Your records say {}; the trial excludes people {ages}.",
+            ev.fact
+        ),
+    )
+    .with(vec![ev.clone()])
 }
 
 fn check_performance(text: &str, inclusion: bool, person: &Person) -> Aspect {
@@ -1525,23 +1654,136 @@ fn generic(person: &Person, mine: &str) -> Aspect {
     .with(person.cancer_evidence())
 }
 
-fn check_stage(text: &str, inclusion: bool, person: &Person) -> Aspect {
-    let cat = Category::Stage;
-    let l = format!(" {} ", text.to_lowercase());
-    let advanced = [
-        "metasta",
-        "advanced",
+/// "Advanced" about cancer ("advanced solid tumors", "locally advanced or
+/// metastatic", "advanced NSCLC"), not about something else ("advanced
+/// heart block", "advanced liver disease", "advanced age").
+pub fn advanced_disease(l: &str) -> bool {
+    const CANCER_NEXT: &[&str] = &[
+        "cancer",
+        "cancers",
+        "carcinoma",
+        "carcinomas",
+        "disease",
+        "stage",
+        "solid",
+        "tumor",
+        "tumors",
+        "tumour",
+        "tumours",
+        "malignancy",
+        "malignancies",
+        "or",
+        "and",
         "unresectable",
-        "stage iv",
-        "stage 4",
-        "recurren",
-        "inoperable",
-        "not amenable to curative",
-        "incurable",
-        "persistent",
+        "metastatic",
+        "refractory",
+        "recurrent",
+        "relapsed",
+        "neoplasm",
+        "neoplasms",
+        "/",
+    ];
+    const NOT_CANCER: &[&str] = &[
+        "heart",
+        "liver",
+        "kidney",
+        "renal",
+        "hepatic",
+        "cardiac",
+        "lung",
+        "pulmonary",
+        "age",
+        "cirrhosis",
+        "copd",
+        "dementia",
+        "av",
+        "atrioventricular",
+        "directive",
+        "directives",
+        "care",
+        "practice",
+        "practitioner",
+        "imaging",
+    ];
+    let words: Vec<&str> = l
+        .split(|c: char| !(c.is_alphanumeric() || c == '/'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        if *w != "advanced" {
+            return false;
+        }
+        let next: Vec<&str> = words[i + 1..words.len().min(i + 4)].to_vec();
+        if next.first().is_some_and(|n| NOT_CANCER.contains(n)) {
+            return false;
+        }
+        i > 0 && words[i - 1] == "locally"
+            || next.is_empty()
+            || next.iter().any(|n| CANCER_NEXT.contains(n))
+            || !types_in(&next.join(" ")).is_empty()
+    })
+}
+
+/// Spread described by where it is or what it does ("untreated spinal
+/// cord metastases", "symptomatic", "close to vital organs", "liver
+/// metastases"), not spread as such.
+fn qualified_spread(l: &str) -> bool {
+    [
+        "untreated",
+        "symptomatic",
+        "uncontrolled",
+        "unstable",
+        "active ",
+        "spinal",
+        "cord compression",
+        "close to",
+        "near ",
+        "adjacent",
+        "vital organ",
+        "impending",
+        "requiring",
+        "visceral crisis",
+        "bulky",
+        "lymphangitic",
+        "invad",
+        "leptomening",
+        "liver metasta",
+        "hepatic metasta",
+        "bone metasta",
+        "lung metasta",
+        "pulmonary metasta",
+        "peritoneal",
+        "pleural",
+        "% of the liver",
+        "% of liver",
     ]
     .iter()
     .any(|w| l.contains(w))
+}
+
+fn check_stage(text: &str, inclusion: bool, person: &Person) -> Aspect {
+    let cat = Category::Stage;
+    let l = format!(" {} ", text.to_lowercase());
+    // "Stage III or IV", "stage III-IV", "stage 3/4".
+    let stage_four = l.contains("stage")
+        && [" or iv", "-iv", "/iv", "–iv", " or 4 ", "-4 ", "/4 "]
+            .iter()
+            .any(|w| l.contains(w));
+    let advanced = (advanced_disease(&l)
+        || stage_four
+        || [
+            "metasta",
+            "unresectable",
+            "stage iv",
+            "stage 4",
+            "recurren",
+            "inoperable",
+            "not amenable to curative",
+            "incurable",
+            "persistent",
+        ]
+        .iter()
+        .any(|w| l.contains(w)))
         && !l.contains("non-metasta")
         && !l.contains("nonmetasta")
         && !l.contains("without metasta")
@@ -1560,9 +1802,13 @@ fn check_stage(text: &str, inclusion: bool, person: &Person) -> Aspect {
     ]
     .iter()
     .any(|w| l.contains(w))
+        // "At least one lesion that is resectable" in a trial for
+        // metastatic cancer is about the lesion, not an early stage.
+        || (!l.contains("metasta")
+            && ["resectable", "operable"]
+                .iter()
+                .any(|w| vocab::has_word(&l, w)))
         || [
-            "resectable",
-            "operable",
             "stage i",
             "stage ii",
             "stage iii",
@@ -1595,6 +1841,36 @@ fn check_stage(text: &str, inclusion: bool, person: &Person) -> Aspect {
             return aspect(cat, Status::NotMet, format!("This is for cancer that has grown nearby but not spread far; your records say {}.", ev.fact))
                 .with(vec![ev.clone()]);
         }
+    }
+    // "Stage III or IV", "resectable or metastatic": either will do.
+    if advanced && early {
+        if !inclusion {
+            return aspect(
+                cat,
+                Status::Unknown,
+                "The trial team will check this against your scans and stage.",
+            )
+            .settle(settle);
+        }
+        return match (&person.metastatic, &person.early) {
+            (Some(ev), _) | (None, Some(ev)) => {
+                aspect(cat, Status::Met, format!("Your records say {}.", ev.fact))
+                    .with(vec![ev.clone()])
+            }
+            (None, None) => {
+                aspect(cat, Status::Unknown, "Your records do not give your stage.").settle(settle)
+            }
+        };
+    }
+    // "Untreated spinal cord metastases", "metastases close to vital
+    // organs": an exclusion of some metastases, not of all spread.
+    if advanced && !inclusion && qualified_spread(&l) {
+        return aspect(
+            cat,
+            Status::Unknown,
+            "This excludes some kinds of spread only (where it is, or whether it is treated or causing symptoms); your records do not say enough to tell.",
+        )
+        .settle("your latest scan report and your care team's view of where the cancer has spread");
     }
     if advanced && !early {
         return match (&person.metastatic, &person.early) {
@@ -2495,9 +2771,73 @@ fn subgroup(l: &str) -> bool {
         "phase i-",
         "phase ii portion",
         "expansion",
+        "group a:",
+        "group b:",
+        "group c:",
+        "group 1:",
+        "group 2:",
+        "group 3:",
     ]
     .iter()
     .any(|w| l.contains(w))
+}
+
+/// "... is not needed", "... are eligible", "... is allowed": a criterion
+/// that relaxes a rule rather than setting one.
+fn permissive(l: &str) -> bool {
+    let says = [
+        "not needed",
+        "not required",
+        "is allowed",
+        "are allowed",
+        "is permitted",
+        "are permitted",
+        "are eligible",
+        "is eligible",
+        "may be eligible",
+        "may be enrolled",
+        "may enroll",
+        "may participate",
+    ]
+    .iter()
+    .any(|w| l.contains(w));
+    let forbids = [
+        "not eligible",
+        "ineligible",
+        "not allowed",
+        "not permitted",
+        "are excluded",
+    ]
+    .iter()
+    .any(|w| l.contains(w));
+    says && !forbids
+}
+
+/// A criterion that names an organ's cancer "or metastasis" there, or
+/// metastases to an organ: any cancer spread there may qualify.
+fn spread_there(l: &str) -> bool {
+    [
+        "or metasta",
+        "or other metasta",
+        "metastasis to the",
+        "metastases to the",
+        "metastatic to the",
+        "metastatic disease to the",
+        "or secondary",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
+        || [
+            "liver",
+            "hepatic",
+            "lung",
+            "pulmonary",
+            "bone",
+            "brain",
+            "peritoneal",
+        ]
+        .iter()
+        .any(|o| l.contains(&format!("{o} metasta")))
 }
 
 /// "Patients who ... must", "for participants with ...": a rule that
@@ -2561,11 +2901,34 @@ pub fn check_criterion(c: &Criterion, person: &Person) -> CheckedCriterion {
     // people with those cancers (a basket trial's cohort, a note about
     // prostate cancer patients): shown apart, not held for or against.
     let named = types_in(&full);
-    if !person.types.is_empty()
+    let mismatch = !person.types.is_empty()
         && !named.is_empty()
         && matches!(type_fit(&named, person), TypeFit::Mismatch)
-        && !is_generic_cancer(&l)
-    {
+        && !is_generic_cancer(&l);
+    // "Liver neoplasms or metastasis": open to any cancer that has spread
+    // to that organ.
+    if mismatch && c.inclusion && spread_there(&l) {
+        let a = aspect(
+            Category::CancerType,
+            Status::Unknown,
+            format!(
+                "This is for {} or for cancer that has spread there; your records say {}.",
+                type_names(&named),
+                person.cancer_words()
+            ),
+        )
+        .with(person.cancer_evidence())
+        .settle("your latest scan report (it says where the cancer is)");
+        return CheckedCriterion {
+            criterion: c.clone(),
+            status: Status::Unknown,
+            reason: a.reason.clone(),
+            aspects: vec![a],
+            screening: false,
+            other_group: false,
+        };
+    }
+    if mismatch {
         let a = aspect(
             Category::CancerType,
             Status::Unknown,
@@ -2606,6 +2969,16 @@ pub fn check_criterion(c: &Criterion, person: &Person) -> CheckedCriterion {
         best.unwrap_or_default()
     };
     let (mut status, mut reason, screening) = combine(&aspects);
+    // "Prior checkpoint therapy is not needed where ... (e.g., PD-L1
+    // negative cervical)": a rule that relaxes a requirement rules no one
+    // out.
+    if status == Status::NotMet && c.inclusion && permissive(&l) {
+        status = Status::Unknown;
+        reason = format!(
+            "This relaxes a rule for some people (\"{}\"); ask the trial team whether it applies to you.",
+            shorten(&c.text, 90)
+        );
+    }
     // A rule for some cohorts or arms only may not be the one that applies.
     if status == Status::NotMet && subgroup(&l) {
         status = Status::Unknown;
@@ -2809,7 +3182,7 @@ fn check_registry(c: &Criterion, trial: &Trial, person: &Person) -> CheckedCrite
             }
         }
         Category::CancerType => check_conditions(trial, person),
-        _ => check_age(&c.text, person),
+        _ => check_age(&c.text, true, person),
     };
     let (status, reason, screening) = combine(std::slice::from_ref(&a));
     CheckedCriterion {
@@ -2915,6 +3288,61 @@ fn check_conditions(trial: &Trial, person: &Person) -> Aspect {
     }
 }
 
+/// The registry's age range is the whole trial's. An age rule in the
+/// criteria text that is narrower ("for Group B, ages 8 to 80", "the
+/// dose-escalation part enrolls patients under 18") is for some
+/// participants only, so it cannot rule out a person the registry range
+/// admits: it becomes a question for the trial team.
+fn within_registry_ages(
+    mut c: CheckedCriterion,
+    trial: &Trial,
+    person: &Person,
+) -> CheckedCriterion {
+    let Some((age, _)) = &person.age else {
+        return c;
+    };
+    if c.status != Status::NotMet || (trial.min_age.is_none() && trial.max_age.is_none()) {
+        return c;
+    }
+    let only_age = c
+        .aspects
+        .iter()
+        .filter(|a| a.status == Status::NotMet)
+        .all(|a| a.category == Category::Age);
+    let admitted =
+        trial.min_age.is_none_or(|m| *age >= m) && trial.max_age.is_none_or(|m| *age <= m);
+    // Which side the text rule holds the person on, and whether the
+    // registry states a limit on that side (a registry with no maximum says
+    // nothing against "18 to 74").
+    let Some(rule) = age_limits(&c.criterion.text) else {
+        return c;
+    };
+    let too_old = if c.criterion.inclusion {
+        rule.max.is_some_and(|m| *age > m) && !rule.min.is_some_and(|m| *age < m)
+    } else {
+        rule.min.is_some_and(|m| *age >= m)
+    };
+    let stated = if too_old {
+        trial.max_age.is_some()
+    } else {
+        trial.min_age.is_some()
+    };
+    if only_age && admitted && stated {
+        let range = match (trial.min_age, trial.max_age) {
+            (Some(a), Some(b)) => format!("{a}–{b}"),
+            (Some(a), None) => format!("{a} and older"),
+            (None, Some(b)) => format!("up to {b}"),
+            (None, None) => String::new(),
+        };
+        c.status = Status::Unknown;
+        c.reason = format!(
+            "{} The registry lists ages {range} for the whole trial, so this rule is for some participants only; ask the trial team whether it applies to you.",
+            c.reason
+        );
+    }
+    c
+}
+
 /// Judges a trial for a person.
 pub fn match_trial(trial: &Trial, person: &Person) -> TrialMatch {
     let (criteria_list, mut issues) = criteria::parse(&trial.eligibility);
@@ -2924,7 +3352,7 @@ pub fn match_trial(trial: &Trial, person: &Person) -> TrialMatch {
         .collect();
     let from_text: Vec<CheckedCriterion> = criteria_list
         .iter()
-        .map(|c| check_criterion(c, person))
+        .map(|c| within_registry_ages(check_criterion(c, person), trial, person))
         .collect();
     // Cohorts: keep the cohort that fits best.
     let mut cohorts: Vec<String> = Vec::new();
@@ -2957,6 +3385,55 @@ pub fn match_trial(trial: &Trial, person: &Person) -> TrialMatch {
         match (&c.criterion.cohort, &chosen) {
             (Some(k), Some(ch)) if k != ch => continue,
             _ => checked.push(c),
+        }
+    }
+    // The registry's conditions are a summary; criteria that name cancer
+    // types and admit the person's ("... or metastasis" to the organ, a
+    // rare-histology cohort) are the rule.
+    let text_admits = checked.iter().any(|c| {
+        c.criterion.origin == "text"
+            && c.criterion.inclusion
+            && !c.other_group
+            && c.status != Status::NotMet
+            && !types_in(&c.criterion.full_text()).is_empty()
+            && c.aspects.iter().any(|a| {
+                a.category == Category::CancerType && a.status != Status::NotMet && !a.screening
+            })
+    });
+    // A basket whose registry lists several cancers, with criteria that ask
+    // for any confirmed cancer, names examples rather than limits.
+    let basket = types_in(&trial.conditions.join("; ")).len() >= 3
+        && checked.iter().all(|c| {
+            c.criterion.origin != "text"
+                || !c.criterion.inclusion
+                || types_in(&c.criterion.full_text()).is_empty()
+        })
+        && checked.iter().any(|c| {
+            c.criterion.origin == "text"
+                && c.criterion.inclusion
+                && c.aspects
+                    .iter()
+                    .any(|a| a.category == Category::CancerType && a.status == Status::Met)
+        });
+    if text_admits || basket {
+        for c in checked.iter_mut().filter(|c| {
+            c.criterion.origin == "registry"
+                && c.criterion.category() == Category::CancerType
+                && c.status == Status::NotMet
+        }) {
+            c.status = Status::Unknown;
+            c.reason = format!(
+                "{} But the trial's criteria may admit you; ask the trial team.",
+                c.reason
+            );
+            for a in &mut c.aspects {
+                if a.status == Status::NotMet {
+                    a.status = Status::Unknown;
+                    a.settle = Some(
+                        "a conversation with the trial team about whether your cancer fits".into(),
+                    );
+                }
+            }
         }
     }
     // A trial whose own words name no cancer the person has, and whose

@@ -359,3 +359,141 @@ mod never_panics {
         }
     }
 }
+
+/// Age rules: ranges, exclusions read as exclusions, ages of someone else,
+/// and text ages narrower than the registry's range.
+#[test]
+fn age_rules_read_as_written() {
+    let t = trial(
+        "NCT00000010",
+        "Transplant for metastatic cervical cancer",
+        &["Cervical Cancer"],
+        "Inclusion Criteria:\n\n* The patient is 18-74 years of age.\n* The procedure will be explained to subjects age 8-17 years with formal consent being obtained from parents or legal guardian.\n* At least >=18 years of age: Because it is rare under the age of 18, we will exclude patients <18 years of age.\n\nExclusion Criteria:\n\n* Age greater than or equal to 75 years old\n* Patients < 18 years old at enrollment, who have known hepatitis B or C\n* Group B: Age less than 8 or greater than 80 years.",
+    );
+    let m = run(&t, &cervical()); // 62 years old
+    for needle in [
+        "18-74",
+        "At least >=18",
+        "Age greater than or equal to 75",
+        "Patients < 18",
+        "Group B",
+    ] {
+        let c = check(&m, needle);
+        assert_eq!(c.status, Status::Met, "{needle}: {}", c.reason);
+    }
+    // A consent procedure's ages are not the person's limit.
+    assert_ne!(check(&m, "formal consent").status, Status::NotMet);
+    assert_ne!(m.verdict, Verdict::LikelyExcluded, "{:?}", m.reasons);
+
+    // The same rules rule out a 76-year-old, and say why.
+    let mut old = cervical();
+    old.age[0].value = 76;
+    let m = run(&t, &old);
+    let c = check(&m, "Age greater than or equal to 75");
+    assert_eq!(c.status, Status::NotMet);
+    assert!(
+        c.reason.contains("excludes people 75 or older"),
+        "{}",
+        c.reason
+    );
+    assert_eq!(check(&m, "18-74").status, Status::NotMet);
+
+    // A 15-year-old: the hepatitis rule needs more than the age.
+    let mut young = cervical();
+    young.age[0].value = 15;
+    let mut t2 = t.clone();
+    t2.min_age = None;
+    let m = run(&t2, &young);
+    assert_eq!(check(&m, "Patients < 18").status, Status::Unknown);
+    assert_eq!(check(&m, "Group B").status, Status::Met);
+}
+
+#[test]
+fn text_ages_narrower_than_the_registry_are_for_some_participants() {
+    let mut t = trial(
+        "NCT00000011",
+        "Vaccine for cervical precancer",
+        &["Cervical Cancer"],
+        "Inclusion Criteria:\n\n* Age greater than or equal to 50 years old\n* Histologically confirmed cervical carcinoma",
+    );
+    t.max_age = Some(120.0);
+    let mut p = cervical();
+    p.age[0].value = 48;
+    let m = run(&t, &p);
+    let c = check(&m, "50 years old");
+    assert_eq!(c.status, Status::Unknown, "{}", c.reason);
+    assert!(
+        c.reason.contains("registry lists ages 18–120"),
+        "{}",
+        c.reason
+    );
+    // Outside the registry's range it still rules out.
+    t.min_age = Some(50.0);
+    let m = run(&t, &p);
+    assert_eq!(m.verdict, Verdict::LikelyExcluded);
+}
+
+/// Words that look like stage but are not ("advanced heart block"),
+/// exclusions of some kinds of spread only, and "resectable lesion" in a
+/// trial for metastatic cancer.
+#[test]
+fn spread_is_read_in_context() {
+    let t = trial(
+        "NCT00000012",
+        "TIL therapy for metastatic cervical cancer",
+        &["Cervical Cancer"],
+        "Inclusion Criteria:\n\n* Measurable metastatic cervical carcinoma. Patients must have at least one lesion that is resectable for TIL generation.\n* Stage III or IV cervical cancer\n\nExclusion Criteria:\n\n* Patients with advanced heart block on baseline ECG\n* Patients with untreated spinal cord metastases or metastases close to vital organs\n* Intra-abdominal tumor/metastases invading GI mucosa\n* Metastatic disease",
+    );
+    let m = run(&t, &cervical()); // spread to liver
+    let c = check(&m, "resectable for TIL");
+    assert_eq!(c.status, Status::Met, "{c:#?}");
+    let c = check(&m, "Stage III or IV");
+    assert_eq!(c.status, Status::Met, "{}", c.reason);
+    assert_ne!(check(&m, "heart block").status, Status::NotMet);
+    for needle in ["spinal cord", "invading GI"] {
+        let c = check(&m, needle);
+        assert_eq!(c.status, Status::Unknown, "{needle}: {}", c.reason);
+    }
+    // Spread as such is still an exclusion of spread.
+    let c = check(&m, "Metastatic disease");
+    assert_eq!(c.status, Status::NotMet, "{}", c.reason);
+}
+
+/// A rule that relaxes another, a criterion open to cancer spread to an
+/// organ, and a basket whose registry lists examples.
+#[test]
+fn open_doors_stay_open() {
+    let t = trial(
+        "NCT00000013",
+        "Optical imaging for liver biopsies",
+        &["Hepatocellular Carcinoma"],
+        "Inclusion Criteria:\n\n* Patients must have imaging findings consistent with hepatocellular carcinoma or other liver neoplasms or metastasis, for whom biopsy is planned.\n* Prior checkpoint therapy is not needed where checkpoint therapy has not been approved for that tumor type (e.g., anal, PDL1 negative cervical).",
+    );
+    let m = run(&t, &cervical());
+    let c = check(&m, "liver neoplasms or metastasis");
+    assert_eq!(c.status, Status::Unknown, "{}", c.reason);
+    assert!(c.reason.contains("spread there"), "{}", c.reason);
+    assert_ne!(check(&m, "not needed").status, Status::NotMet);
+    assert_ne!(m.verdict, Verdict::LikelyExcluded, "{:?}", m.reasons);
+    // Without the "or metastasis" door, the liver trial is not for her.
+    let t = trial(
+        "NCT00000014",
+        "Drug Y for liver cancer",
+        &["Hepatocellular Carcinoma"],
+        "Inclusion Criteria:\n\n* Histologically confirmed hepatocellular carcinoma",
+    );
+    assert_eq!(run(&t, &cervical()).verdict, Verdict::LikelyExcluded);
+
+    let basket = trial(
+        "NCT00000015",
+        "Atezolizumab dosing",
+        &["Metastatic Melanoma", "Metastatic Non Small Cell Lung Cancer", "Metastatic Hepatocellular Carcinoma"],
+        "Inclusion Criteria:\n\n* Participants with a locally advanced or metastatic pathologically confirmed cancer who are candidates for atezolizumab.",
+    );
+    let m = run(&basket, &cervical());
+    assert_ne!(m.verdict, Verdict::LikelyExcluded, "{:?}", m.reasons);
+    // A registry that names one cancer still decides.
+    let mut single = basket.clone();
+    single.conditions = vec!["Metastatic Melanoma".into()];
+    assert_eq!(run(&single, &cervical()).verdict, Verdict::LikelyExcluded);
+}
