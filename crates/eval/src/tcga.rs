@@ -1,5 +1,6 @@
 //! TCGA pathology reports (`data/records/tcga-path-reports`): agreement of
-//! the free-text reader ([`sextant_records::text::read`]) with the silver
+//! the free-text reader uploads use ([`sextant_records::read_note`]: the
+//! report reader plus the clinical-note facts) with the silver
 //! labels (site, histology, stage, grade; written by an LLM, so they are
 //! not ground truth), per cancer type, and the reader's throughput.
 //!
@@ -119,7 +120,7 @@ pub struct Report {
     pub cells: Vec<Cell>,
     /// Per field, all types together.
     pub totals: Vec<Cell>,
-    /// Time in `text::read` over the usable reports, one core.
+    /// Time in `read_note` over the usable reports, one core.
     pub seconds: f64,
     pub reports_per_s: f64,
     pub mb_per_s: f64,
@@ -203,7 +204,7 @@ pub fn run(data: &Path, keep: bool) -> Result<(Report, Vec<Comparison>, Vec<Text
             report.usable += 1;
             report.bytes += text.len();
             let t = Instant::now();
-            let profile = sextant_records::text::read("report", text);
+            let profile = sextant_records::read_note("report", text);
             report.seconds += t.elapsed().as_secs_f64();
             for (k, field) in FIELDS.iter().enumerate() {
                 let label = label(&r[*field]);

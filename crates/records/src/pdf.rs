@@ -128,7 +128,7 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Profile> {
 /// [`read`] with another timeout per step (tests use a short one).
 pub fn read_with_timeout(name: &str, bytes: &[u8], timeout: Duration) -> Result<Profile> {
     let got = extract_text(name, bytes, timeout)?;
-    let mut p = crate::text::read(name, &got.text);
+    let mut p = crate::note::read_note(name, &got.text);
     p.issues.push(Issue::new(name, got.note()));
     Ok(p)
 }

@@ -133,7 +133,12 @@ pub fn read_bytes(name: &str, bytes: &[u8]) -> Result<Profile> {
     match sniff(bytes) {
         Ok(Format::Fhir) => crate::fhir::read(name, bytes),
         Ok(Format::Ccda) => crate::ccda::read(name, bytes),
-        Ok(Format::Text) => Ok(crate::text::read(name, &String::from_utf8_lossy(bytes))),
+        // Text is read as a clinical note: everything the report reader
+        // finds, and age, sex, performance status and treatments.
+        Ok(Format::Text) => Ok(crate::note::read_note(
+            name,
+            &String::from_utf8_lossy(bytes),
+        )),
         Ok(Format::Pdf) => crate::pdf::read(name, bytes),
         Err(why) => Err(RecordsError::Unrecognized {
             path: name.to_string(),

@@ -739,3 +739,19 @@ fn nci_vignettes() {
     assert_eq!(ecog, stated_ecog);
     assert!(drug >= 37, "drugs {drug}");
 }
+
+/// A text record, uploaded or read from a file, goes through the note
+/// reader: the stored profile has the age, performance status and
+/// treatments, not only what a pathology report holds.
+#[test]
+fn uploaded_text_is_read_as_a_note() {
+    let text = "62-year-old woman with metastatic cervical carcinoma, ECOG 1. \
+                She received carboplatin/paclitaxel/pembrolizumab (1/15/24 - 4/29/24).";
+    let p = sextant_records::read_bytes("history.txt", text.as_bytes()).unwrap();
+    assert_eq!(ages(&p), vec![62]);
+    assert_eq!(ps(&p), vec!["ECOG 1".to_string()]);
+    for d in ["carboplatin", "paclitaxel", "pembrolizumab"] {
+        assert!(drugs(&p).contains(&d), "{:?}", drugs(&p));
+    }
+    assert_eq!(p, read_note("history.txt", text));
+}
