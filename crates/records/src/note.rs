@@ -186,10 +186,16 @@ fn diagnosis_line(name: &str, text: &str, p: &mut Profile) {
             clause_end -= 1;
         }
         // Its first sentence: a second one ("He also had thyroid cancer in
-        // 1995") is another story.
+        // 1995") is another story. After "diagnosed with", what comes
+        // "with" it is findings ("... with CT showing lung nodules").
         let mut clause_end = trimmed[from..clause_end]
             .find(". ")
             .map_or(clause_end, |i| from + i);
+        if from > 0 {
+            if let Some(i) = lower_line[from..clause_end].find(" with ") {
+                clause_end = from + i;
+            }
+        }
         // "metastatic urachal adenocarcinoma to the lungs": where it spread
         // is not what it is.
         let head = trimmed[from..clause_end].to_ascii_lowercase();
@@ -256,6 +262,7 @@ fn blood_cancer(lower: &str, raw: &str) -> Option<&'static str> {
     let abbreviation = raw
         .split(|c: char| !c.is_alphanumeric())
         .find_map(|w| DIAGNOSIS_ABBREVIATIONS.iter().find(|(a, _)| *a == w))
+        .filter(|(a, _)| *a != "MM")
         .map(|(_, id)| *id)
         .filter(|id| matches!(*id, "nhl" | "hodgkin" | "myeloma" | "leukemia"));
     if lower.contains("lymphoma") {
@@ -339,17 +346,27 @@ fn diagnosis_type(clause: &str) -> Option<String> {
             }
         }
     }
-    sextant_core::cancer::detect(&lower, Matching::Exact)
-        .first()
-        .or(sextant_core::cancer::detect(&normalized, Matching::Exact).first())
+    let exact = |t: &str| {
+        sextant_core::cancer::detect(t, Matching::Exact)
+            .first()
+            .map(|t| t.id.to_string())
+    };
+    // A diagnosis abbreviation ("stage IV IDC") before organ words, which
+    // also name findings ("lung nodules").
+    let abbreviation = || {
+        clause
+            .split(|c: char| !c.is_alphanumeric())
+            .find_map(|w| DIAGNOSIS_ABBREVIATIONS.iter().find(|(a, _)| *a == w))
+            .map(|(_, id)| id.to_string())
+    };
+    exact(&lower)
+        .or_else(abbreviation)
+        .or_else(|| exact(&normalized))
         // Organ words ("... of the bladder") count next to "cancer".
-        .or(sextant_core::cancer::detect(&normalized, Matching::Typos).first())
-        .map(|t| t.id.to_string())
         .or_else(|| {
-            clause
-                .split(|c: char| !c.is_alphanumeric())
-                .find_map(|w| DIAGNOSIS_ABBREVIATIONS.iter().find(|(a, _)| *a == w))
-                .map(|(_, id)| id.to_string())
+            sextant_core::cancer::detect(&normalized, Matching::Typos)
+                .first()
+                .map(|t| t.id.to_string())
         })
 }
 

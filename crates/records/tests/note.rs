@@ -516,6 +516,7 @@ fn the_opening_diagnosis_is_read_for_what_it_is() {
         ("This is a 40-year-old male diagnosed with large cell neuroendocrine tumor of the bladder (stage IIIB; TxN3) which was initially diagnosed 10/31/2023. He received 6 cycles of carboplatin.", "bladder"),
         ("This is a 55-year-old gentleman with metastatic urachal adenocarcinoma to the lungs who was diagnosed with previously localized urachal adenocarcinoma status post partial cystectomy.", "bladder"),
         ("This is a 69-year-old male with metastatic small cell neuroendocrine tumor of the bladder. He also had metastatic thyroid cancer to the lung status post thyroidectomy and RAI (1995).", "bladder"),
+        ("39yo F diagnosed with de novo, stage IV IDC, ER+, PR+, HER2+ with CT CAP demonstrating R axillary lymphadenopathy, lung nodules and T10 and L4 lesions concerning for metastatic disease.", "breast"),
     ];
     for (text, want) in cases {
         let got = types(text);

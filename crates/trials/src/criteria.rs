@@ -112,6 +112,16 @@ pub const MAX_CRITERIA: usize = 400;
 /// Longer criteria are cut (a flattened table can run for pages).
 pub const MAX_CRITERION_CHARS: usize = 2_000;
 
+/// Notes the donor criteria [`parse`] set aside.
+fn donor_issue(issues: &mut Vec<Issue>, donors: usize) {
+    if donors > 0 {
+        issues.push(Issue::new(
+            "eligibility",
+            format!("{donors} criteria for donors were set aside: they are not about you"),
+        ));
+    }
+}
+
 /// Parses a trial's eligibility into criteria.
 pub fn parse(eligibility: &Eligibility) -> (Vec<Criterion>, Vec<Issue>) {
     let mut issues = Vec::new();
@@ -132,13 +142,17 @@ pub fn parse(eligibility: &Eligibility) -> (Vec<Criterion>, Vec<Issue>) {
                     "no inclusion or exclusion headings; criteria read as inclusion",
                 ));
             }
-            out = p.finish();
+            let (criteria, donors) = p.finish();
+            out = criteria;
+            donor_issue(&mut issues, donors);
         }
         Eligibility::Listed(items) => {
             for item in items {
                 let mut p = Parser::new(item.inclusion);
                 p.text(&item.text);
-                out.extend(p.finish());
+                let (criteria, donors) = p.finish();
+                out.extend(criteria);
+                donor_issue(&mut issues, donors);
             }
         }
     }
@@ -330,7 +344,9 @@ fn enumerator(t: &str) -> Option<usize> {
 
 /// Which section a heading line opens, if it is one, and any criterion
 /// text after the heading on the same line ("INCLUSION CRITERIA: Age...").
-fn heading(text: &str) -> Option<(bool, String)> {
+/// The third value says the section is about donors (a transplant trial's
+/// donor criteria), not the person.
+fn heading(text: &str) -> Option<(bool, String, bool)> {
     let lower = text.to_lowercase();
     let mut core = lower.trim_start_matches(|c: char| !c.is_alphanumeric());
     for p in ["key ", "main ", "general ", "patient ", "participant "] {
@@ -353,18 +369,24 @@ fn heading(text: &str) -> Option<(bool, String)> {
         .unwrap_or(after)
         .trim_start();
     let colon = text.find(':').filter(|&i| i < 60);
+    // "INCLUSION CRITERIA RELATED DONOR", "Inclusion Criteria - Donor:".
+    let head = colon.map_or(after, |i| &lower[..i]);
+    if head.contains("donor") {
+        let rest = colon.map_or(String::new(), |i| text[i + 1..].trim().to_string());
+        return Some((inclusion, rest, true));
+    }
     if let Some(i) = colon {
         // Before the colon only a short qualifier may follow the word.
         let before = after.split(':').next().unwrap_or("");
         if before.len() > 40 {
             return None;
         }
-        return Some((inclusion, text[i + 1..].trim().to_string()));
+        return Some((inclusion, text[i + 1..].trim().to_string(), false));
     }
     let rest = after.trim_matches(|c: char| !c.is_alphanumeric());
     // "Inclusion of women..." is a sentence, not a heading.
     if rest.is_empty() || (after.starts_with(['(', '-']) && rest.len() < 40) {
-        Some((inclusion, String::new()))
+        Some((inclusion, String::new(), false))
     } else {
         None
     }
@@ -382,6 +404,9 @@ struct Item {
 
 struct Parser {
     inclusion: bool,
+    /// In a section about donors: its criteria are not the person's.
+    donor: bool,
+    donor_criteria: usize,
     saw_heading: bool,
     cohort: Option<String>,
     /// Top-level items in order; the last one may take children.
@@ -396,6 +421,8 @@ impl Parser {
     fn new(inclusion: bool) -> Parser {
         Parser {
             inclusion,
+            donor: false,
+            donor_criteria: 0,
             saw_heading: false,
             cohort: None,
             items: Vec::new(),
@@ -418,9 +445,10 @@ impl Parser {
             if line.text.is_empty() {
                 continue;
             }
-            if let Some((inclusion, rest)) = heading(line.text) {
+            if let Some((inclusion, rest, donor)) = heading(line.text) {
                 self.flush_all();
                 self.inclusion = inclusion;
+                self.donor = donor;
                 self.saw_heading = true;
                 self.cohort = None;
                 if !rest.is_empty() {
@@ -442,6 +470,7 @@ impl Parser {
                 }
                 if is_label(line.text, next_is_item) {
                     self.flush_all();
+                    self.donor = line.text.to_lowercase().contains("donor");
                     // "All cohorts:" / "For all participants:" apply to everyone.
                     let l = line.text.to_lowercase();
                     if l.starts_with("all ") || l.starts_with("for all") {
@@ -552,6 +581,10 @@ impl Parser {
     }
 
     fn emit(&mut self, text: &str, any_of: Vec<String>, inclusion: bool, cohort: Option<String>) {
+        if self.donor {
+            self.donor_criteria += 1;
+            return;
+        }
         let text = sextant_core::text::normalize_ws(text);
         if text.len() < 3 || self.out.len() > MAX_CRITERIA {
             return;
@@ -583,9 +616,10 @@ impl Parser {
         });
     }
 
-    fn finish(mut self) -> Vec<Criterion> {
+    /// The criteria, and how many donor criteria were set aside.
+    fn finish(mut self) -> (Vec<Criterion>, usize) {
         self.flush_all();
-        self.out
+        (self.out, self.donor_criteria)
     }
 }
 
@@ -958,6 +992,21 @@ mod tests {
         assert_eq!(c[1].cohort.as_deref(), Some("Cohort 3 (Cervical Cancer)"));
         assert!(!c[2].inclusion);
         assert_eq!(c[2].cohort, None);
+    }
+
+    #[test]
+    fn donor_sections_are_set_aside() {
+        let (c, issues) = parse(&Eligibility::Text(
+            "INCLUSION CRITERIA:\n* Age >= 18\n\nEXCLUSION CRITERIA:\n* HIV positive\n\nINCLUSION CRITERIA RELATED DONOR\n\n* Age greater than or equal to 4 years\n* Willing to donate\n\nINCLUSION CRITERIA - Donor:\n* HLA identical\n\nEXCLUSION CRITERIA:\n* Pregnancy".into(),
+        ));
+        let texts: Vec<&str> = c.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["Age >= 18", "HIV positive", "Pregnancy"], "{c:?}");
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.message.contains("3 criteria for donors")),
+            "{issues:?}"
+        );
     }
 
     #[test]

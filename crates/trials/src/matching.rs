@@ -215,6 +215,38 @@ pub fn types_in(text: &str) -> Vec<&'static CancerType> {
             out.push(t);
         }
     }
+    // "Small cell carcinoma of the bladder": the organ after "of (the)".
+    let words: Vec<&str> = normalized
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut organs_of: Vec<&str> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if *w != "cancer" || words.get(i + 1) != Some(&"of") {
+            continue;
+        }
+        let at = if words.get(i + 2) == Some(&"the") {
+            i + 3
+        } else {
+            i + 2
+        };
+        if let Some(organ) = words.get(at) {
+            for t in cancer::detect(&format!("{organ} cancer"), Matching::Exact) {
+                organs_of.push(organ);
+                if !out.iter().any(|o| o.id == t.id) {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    // A neuroendocrine or small cell cancer of a named organ outside the
+    // gut is that organ's, not a gastrointestinal neuroendocrine tumor.
+    if !organs_of.is_empty()
+        && !organs_of.iter().any(|o| GUT.contains(o))
+        && (normalized.contains("neuroendocrine") || normalized.contains("small cell"))
+    {
+        out.retain(|t| t.id != "gi-neuroendocrine");
+    }
     // "Liver metastases" is a place the cancer spread to, not liver cancer.
     if normalized.contains("metasta") || normalized.contains(" mets") {
         let primary = [
@@ -246,6 +278,26 @@ pub fn types_in(text: &str) -> Vec<&'static CancerType> {
     }
     out
 }
+
+/// Organs of the gut, where a neuroendocrine tumor is the catalog's
+/// gastrointestinal one.
+const GUT: &[&str] = &[
+    "stomach",
+    "gastric",
+    "small",
+    "intestine",
+    "intestinal",
+    "bowel",
+    "colon",
+    "rectum",
+    "rectal",
+    "appendix",
+    "pancreas",
+    "pancreatic",
+    "duodenum",
+    "ileum",
+    "jejunum",
+];
 
 /// Cancer families by the types they hold.
 const GROUPS: &[(&str, &[&str])] = &[

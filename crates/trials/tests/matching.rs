@@ -497,3 +497,21 @@ fn open_doors_stay_open() {
     single.conditions = vec!["Metastatic Melanoma".into()];
     assert_eq!(run(&single, &cervical()).verdict, Verdict::LikelyExcluded);
 }
+
+/// The cancer types a trial's words name: the organ after "of the", and a
+/// neuroendocrine cancer of an organ outside the gut as that organ's.
+#[test]
+fn types_named_by_organ() {
+    let ids = |s: &str| -> Vec<&str> {
+        sextant_trials::matching::types_in(s)
+            .iter()
+            .map(|t| t.id)
+            .collect()
+    };
+    assert_eq!(
+        ids("Lurbinectedin in Small Cell Carcinoma of the Bladder; High Grade Neuroendocrine Tumors of the Urinary Tract"),
+        ["bladder"]
+    );
+    assert!(ids("Neuroendocrine tumors of the pancreas").contains(&"gi-neuroendocrine"));
+    assert_eq!(ids("Metastatic Breast Cancer"), ["breast"]);
+}
