@@ -15,6 +15,7 @@ use sextant_server::{app, harden, routes, AppState, Config};
 use tower::ServiceExt;
 
 mod common;
+use common::{form, urlencode};
 
 /// The answer crate's fixture pages, and its infection page.
 fn engine() -> Arc<Engine> {
@@ -497,22 +498,6 @@ async fn health_readiness_and_openapi() {
     for (code, _) in sextant_server::ApiError::table() {
         assert!(codes.iter().any(|c| c == code), "{code} not documented");
     }
-}
-
-fn form(uri: &str, body: &str) -> Request<Body> {
-    Request::post(uri)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use sextant_store::{MasterKey, Store, SystemClock};
 use sextant_trials::store::TrialIndex;
 
 mod common;
-use common::send;
+use common::{form, send, urlencode};
 
 fn engine() -> Arc<Engine> {
     static ENGINE: OnceLock<(tempfile::TempDir, Arc<Engine>)> = OnceLock::new();
@@ -151,22 +151,6 @@ fn get(uri: &str, who: Option<&Who>) -> Request<Body> {
         b = b.header(header::COOKIE, &w.cookie);
     }
     b.body(Body::empty()).unwrap()
-}
-
-fn form(uri: &str, body: &str) -> Request<Body> {
-    Request::post(uri)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn by_id<'a>(trials: &'a [Value], id: &str) -> &'a Value {

@@ -914,10 +914,7 @@ pub fn age_limits(text: &str) -> Option<AgeRule> {
         return None;
     }
     // Ages of a donor, or of children whose parents consent for them.
-    if ["donor", "guardian", "parent", "assent"]
-        .iter()
-        .any(|w| l.contains(w))
-    {
+    if contains_any(&l, &["donor", "guardian", "parent", "assent"]) {
         return None;
     }
     let toks = simple_tokens(&l);
@@ -976,26 +973,25 @@ pub fn age_limits(text: &str) -> Option<AgeRule> {
             .iter()
             .any(|b| matches!(*b, ">=" | ">" | "least" | "over" | "minimum" | "above"))
             || before.windows(2).any(|w| w == ["than", "older"])
-            || [
-                "or older",
-                "and older",
-                "or over",
-                "or above",
-                "and above",
-                "or more",
-                "or greater",
-            ]
-            .iter()
-            .any(|w| after_s.contains(w));
+            || contains_any(
+                &after_s,
+                &[
+                    "or older",
+                    "and older",
+                    "or over",
+                    "or above",
+                    "and above",
+                    "or more",
+                    "or greater",
+                ],
+            );
         let strict = before
             .iter()
             .any(|b| matches!(*b, "<" | "under" | "below" | "younger"))
             || before.windows(2).any(|w| w == ["than", "younger"]);
         let is_max = strict
             || before.iter().any(|b| matches!(*b, "<=" | "maximum"))
-            || ["or younger", "or less", "or under"]
-                .iter()
-                .any(|w| after_s.contains(w));
+            || contains_any(&after_s, &["or younger", "or less", "or under"]);
         if is_max && !is_min {
             if max.is_none() {
                 max = Some(n);
@@ -1221,38 +1217,38 @@ impl Aspect {
 }
 
 fn negated_requirement(l: &str) -> bool {
-    [
-        "no prior",
-        "no previous",
-        "no history of",
-        "not have received",
-        "not have been treated",
-        "not been treated",
-        "not received",
-        "not previously",
-        "must not",
-        "without prior",
-        "without previous",
-        "naive",
-        "naïve",
-        "untreated",
-        "not be eligible for",
-        "not allowed",
-        "not permitted",
-        "are excluded",
-        "is excluded",
-        "are not eligible",
-        "is not eligible",
-        "ineligible",
-        "no known",
-        "no active",
-        "no evidence of",
-        "do not have",
-        "does not have",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
-        || l.starts_with("no ")
+    contains_any(
+        l,
+        &[
+            "no prior",
+            "no previous",
+            "no history of",
+            "not have received",
+            "not have been treated",
+            "not been treated",
+            "not received",
+            "not previously",
+            "must not",
+            "without prior",
+            "without previous",
+            "naive",
+            "naïve",
+            "untreated",
+            "not be eligible for",
+            "not allowed",
+            "not permitted",
+            "are excluded",
+            "is excluded",
+            "are not eligible",
+            "is not eligible",
+            "ineligible",
+            "no known",
+            "no active",
+            "no evidence of",
+            "do not have",
+            "does not have",
+        ],
+    ) || l.starts_with("no ")
 }
 
 /// Checks one category of a criterion. `inclusion` is the criterion's side,
@@ -1348,10 +1344,7 @@ fn check_age(text: &str, inclusion: bool, person: &Person) -> Aspect {
     // "Patients < 18 years old who have hepatitis B": the age alone does
     // not exclude.
     let l = text.to_lowercase();
-    if [" who ", " with ", " whose ", " if ", ","]
-        .iter()
-        .any(|w| l.contains(w))
-    {
+    if contains_any(&l, &[" who ", " with ", " whose ", " if ", ","]) {
         return aspect(
             cat,
             Status::Unknown,
@@ -1464,30 +1457,36 @@ fn flip(s: Status) -> Status {
     }
 }
 
+/// Whether a lower-case text contains any of the words or word parts.
+fn contains_any(lower: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| lower.contains(w))
+}
+
 fn type_names(types: &[&'static CancerType]) -> String {
     let names: Vec<&str> = types.iter().map(|t| t.name).collect();
     names.join(", ")
 }
 
 fn is_generic_cancer(l: &str) -> bool {
-    [
-        "solid tumor",
-        "solid tumour",
-        "solid malignan",
-        "solid neoplasm",
-        "malignant solid",
-        "malignancies",
-        "all cancers",
-        "advanced cancers",
-        "any cancer",
-        "advanced cancer",
-        "metastatic cancer",
-        "any tumor type",
-        "tumor agnostic",
-        "tumor-agnostic",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
+    contains_any(
+        l,
+        &[
+            "solid tumor",
+            "solid tumour",
+            "solid malignan",
+            "solid neoplasm",
+            "malignant solid",
+            "malignancies",
+            "all cancers",
+            "advanced cancers",
+            "any cancer",
+            "advanced cancer",
+            "metastatic cancer",
+            "any tumor type",
+            "tumor agnostic",
+            "tumor-agnostic",
+        ],
+    )
 }
 
 /// How a set of cancer types named by a trial relates to the person's.
@@ -1549,27 +1548,28 @@ fn check_cancer(text: &str, inclusion: bool, person: &Person) -> Aspect {
     let l = text.to_lowercase();
     let settle = "your pathology report (it names the kind of cancer)";
     let named = types_in(text);
-    let other_cancer = [
-        "other malignan",
-        "another malignan",
-        "second malignan",
-        "prior malignan",
-        "previous malignan",
-        "additional malignan",
-        "concurrent malignan",
-        "other cancer",
-        "another cancer",
-        "second primary",
-        "other primary",
-        "prior cancer",
-        "history of malignan",
-        "other active malignan",
-        "other invasive malignan",
-        "other prior malignan",
-        "other tumor",
-    ]
-    .iter()
-    .any(|w| l.contains(w));
+    let other_cancer = contains_any(
+        &l,
+        &[
+            "other malignan",
+            "another malignan",
+            "second malignan",
+            "prior malignan",
+            "previous malignan",
+            "additional malignan",
+            "concurrent malignan",
+            "other cancer",
+            "another cancer",
+            "second primary",
+            "other primary",
+            "prior cancer",
+            "history of malignan",
+            "other active malignan",
+            "other invasive malignan",
+            "other prior malignan",
+            "other tumor",
+        ],
+    );
     if other_cancer {
         return if person.cancers.len() >= 2 {
             aspect(
@@ -1664,9 +1664,10 @@ fn check_cancer(text: &str, inclusion: bool, person: &Person) -> Aspect {
             if is_generic_cancer(&l) {
                 return generic(person, &mine);
             }
-            let diagnosis = ["histolog", "cytolog", "confirmed", "diagnos", "patholog"]
-                .iter()
-                .any(|w| l.contains(w));
+            let diagnosis = contains_any(
+                &l,
+                &["histolog", "cytolog", "confirmed", "diagnos", "patholog"],
+            );
             if !diagnosis {
                 return aspect(
                     cat,
@@ -1780,37 +1781,38 @@ pub fn advanced_disease(l: &str) -> bool {
 /// cord metastases", "symptomatic", "close to vital organs", "liver
 /// metastases"), not spread as such.
 fn qualified_spread(l: &str) -> bool {
-    [
-        "untreated",
-        "symptomatic",
-        "uncontrolled",
-        "unstable",
-        "active ",
-        "spinal",
-        "cord compression",
-        "close to",
-        "near ",
-        "adjacent",
-        "vital organ",
-        "impending",
-        "requiring",
-        "visceral crisis",
-        "bulky",
-        "lymphangitic",
-        "invad",
-        "leptomening",
-        "liver metasta",
-        "hepatic metasta",
-        "bone metasta",
-        "lung metasta",
-        "pulmonary metasta",
-        "peritoneal",
-        "pleural",
-        "% of the liver",
-        "% of liver",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
+    contains_any(
+        l,
+        &[
+            "untreated",
+            "symptomatic",
+            "uncontrolled",
+            "unstable",
+            "active ",
+            "spinal",
+            "cord compression",
+            "close to",
+            "near ",
+            "adjacent",
+            "vital organ",
+            "impending",
+            "requiring",
+            "visceral crisis",
+            "bulky",
+            "lymphangitic",
+            "invad",
+            "leptomening",
+            "liver metasta",
+            "hepatic metasta",
+            "bone metasta",
+            "lung metasta",
+            "pulmonary metasta",
+            "peritoneal",
+            "pleural",
+            "% of the liver",
+            "% of liver",
+        ],
+    )
 }
 
 fn check_stage(text: &str, inclusion: bool, person: &Person) -> Aspect {
@@ -1818,30 +1820,29 @@ fn check_stage(text: &str, inclusion: bool, person: &Person) -> Aspect {
     let l = format!(" {} ", text.to_lowercase());
     // "Stage III or IV", "stage III-IV", "stage 3/4".
     let stage_four = l.contains("stage")
-        && [" or iv", "-iv", "/iv", "–iv", " or 4 ", "-4 ", "/4 "]
-            .iter()
-            .any(|w| l.contains(w));
+        && contains_any(&l, &[" or iv", "-iv", "/iv", "–iv", " or 4 ", "-4 ", "/4 "]);
     let advanced = (advanced_disease(&l)
         || stage_four
-        || [
-            "metasta",
-            "unresectable",
-            "stage iv",
-            "stage 4",
-            "recurren",
-            "inoperable",
-            "not amenable to curative",
-            "incurable",
-            "persistent",
-        ]
-        .iter()
-        .any(|w| l.contains(w)))
+        || contains_any(
+            &l,
+            &[
+                "metasta",
+                "unresectable",
+                "stage iv",
+                "stage 4",
+                "recurren",
+                "inoperable",
+                "not amenable to curative",
+                "incurable",
+                "persistent",
+            ],
+        ))
         && !l.contains("non-metasta")
         && !l.contains("nonmetasta")
         && !l.contains("without metasta")
         && !l.contains("no metasta")
         && !l.contains("no evidence of metasta");
-    let early = ([
+    let early = (contains_any(&l, &[
         "early-stage",
         "early stage",
         "localized disease",
@@ -1851,9 +1852,7 @@ fn check_stage(text: &str, inclusion: bool, person: &Person) -> Aspect {
         "without metasta",
         "no metasta",
         "no distant metasta",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
+    ])
         // "At least one lesion that is resectable" in a trial for
         // metastatic cancer is about the lesion, not an early stage.
         || (!l.contains("metasta")
@@ -1878,16 +1877,17 @@ fn check_stage(text: &str, inclusion: bool, person: &Person) -> Aspect {
     // "Locally advanced" alone is cancer that has grown nearby, not spread
     // far: a trial for it is not for metastatic disease.
     let locally_only = l.contains("locally advanced")
-        && ![
-            "metasta",
-            "unresectable",
-            "recurren",
-            "advanced or",
-            "or advanced",
-            "stage iv",
-        ]
-        .iter()
-        .any(|w| l.contains(w));
+        && !contains_any(
+            &l,
+            &[
+                "metasta",
+                "unresectable",
+                "recurren",
+                "advanced or",
+                "or advanced",
+                "stage iv",
+            ],
+        );
     if locally_only && inclusion {
         if let Some(ev) = &person.metastatic {
             return aspect(cat, Status::NotMet, format!("This is for cancer that has grown nearby but not spread far; your records say {}.", ev.fact))
@@ -2134,18 +2134,19 @@ fn check_markers(text: &str, inclusion: bool, person: &Person) -> Aspect {
     let cat = Category::Biomarker;
     let markers = vocab::markers_in(text);
     if markers.is_empty() {
-        let named_state = [
-            "positive",
-            "+",
-            "mutation",
-            "amplif",
-            "fusion",
-            "deficien",
-            "high",
-            "overexpress",
-        ]
-        .iter()
-        .any(|w| text.to_lowercase().contains(w));
+        let named_state = contains_any(
+            &text.to_lowercase(),
+            &[
+                "positive",
+                "+",
+                "mutation",
+                "amplif",
+                "fusion",
+                "deficien",
+                "high",
+                "overexpress",
+            ],
+        );
         let a = aspect(
             cat,
             Status::Unknown,
@@ -2354,28 +2355,29 @@ fn check_therapy(text: &str, inclusion: bool, person: &Person) -> Aspect {
     } else {
         listed.join(", ")
     };
-    let timing = [
-        "within",
-        "washout",
-        "last dose",
-        "prior to enrollment",
-        "prior to registration",
-        "before enrollment",
-        "before registration",
-        "prior to the first dose",
-        "before the first dose",
-        "prior to study",
-        "prior to day 1",
-        "weeks prior",
-        "days prior",
-        "weeks before",
-        "days before",
-        "recovered from",
-        "toxicit",
-        "adverse event",
-    ]
-    .iter()
-    .any(|w| l.contains(w));
+    let timing = contains_any(
+        &l,
+        &[
+            "within",
+            "washout",
+            "last dose",
+            "prior to enrollment",
+            "prior to registration",
+            "before enrollment",
+            "before registration",
+            "prior to the first dose",
+            "before the first dose",
+            "prior to study",
+            "prior to day 1",
+            "weeks prior",
+            "days prior",
+            "weeks before",
+            "days before",
+            "recovered from",
+            "toxicit",
+            "adverse event",
+        ],
+    );
     if timing {
         return aspect(cat, Status::Unknown, "This depends on when you last had treatment and how you recovered; the trial team checks the dates.")
             .settle("the dates of your most recent treatments")
@@ -2383,59 +2385,60 @@ fn check_therapy(text: &str, inclusion: bool, person: &Person) -> Aspect {
     }
     // A drug named for another reason than having had it: allergies,
     // reactions, planned or ongoing treatment, interactions, what is allowed.
-    let guarded = [
-        "hypersensitiv",
-        "allerg",
-        "intoleran",
-        "toxicit",
-        "adverse",
-        "immune-related",
-        "irae",
-        "will be receiving",
-        "will receive",
-        "planned",
-        "plan is",
-        "may continue",
-        "concurrent",
-        "concomitant",
-        "currently receiving",
-        "ongoing",
-        "discontinu",
-        "interaction",
-        "contraindicat",
-        "may be enrolled",
-        "may participate",
-        "acceptable",
-        "are eligible",
-        "is eligible",
-        "candidate for",
-        "eligible for",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
-        || (l.contains("permitted") && !l.contains("not permitted"))
+    let guarded = contains_any(
+        &l,
+        &[
+            "hypersensitiv",
+            "allerg",
+            "intoleran",
+            "toxicit",
+            "adverse",
+            "immune-related",
+            "irae",
+            "will be receiving",
+            "will receive",
+            "planned",
+            "plan is",
+            "may continue",
+            "concurrent",
+            "concomitant",
+            "currently receiving",
+            "ongoing",
+            "discontinu",
+            "interaction",
+            "contraindicat",
+            "may be enrolled",
+            "may participate",
+            "acceptable",
+            "are eligible",
+            "is eligible",
+            "candidate for",
+            "eligible for",
+        ],
+    ) || (l.contains("permitted") && !l.contains("not permitted"))
         || (l.contains("allowed") && !l.contains("not allowed"));
-    let received = [
-        "prior",
-        "previous",
-        "received",
-        "treated with",
-        "treatment with",
-        "therapy with",
-        "exposure to",
-        "exposed to",
-        "progressed on",
-        "progressed after",
-        "progression on",
-        "progression after",
-        "refractory to",
-        "resistant to",
-        "naive",
-        "naïve",
-        "had ",
-    ]
-    .iter()
-    .any(|w| l.contains(w));
+    let received = contains_any(
+        &l,
+        &[
+            "prior",
+            "previous",
+            "received",
+            "treated with",
+            "treatment with",
+            "therapy with",
+            "exposure to",
+            "exposed to",
+            "progressed on",
+            "progressed after",
+            "progression on",
+            "progression after",
+            "refractory to",
+            "resistant to",
+            "naive",
+            "naïve",
+            "had ",
+        ],
+    );
     let named = vocab::drugs_in(text);
     let classes = vocab::classes_in(text);
     if (!named.is_empty() || !classes.is_empty()) && (guarded || !received) {
@@ -2443,25 +2446,25 @@ fn check_therapy(text: &str, inclusion: bool, person: &Person) -> Aspect {
             .settle("your medication list")
             .screening();
     }
-    let negated_req = [
-        "no prior",
-        "no previous",
-        "not have received",
-        "not have been treated",
-        "not been treated",
-        "not received",
-        "not previously",
-        "must not have",
-        "without prior",
-        "without previous",
-        "naive",
-        "naïve",
-        "no history of treatment",
-        "not be treated",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
-        || l.starts_with("no ");
+    let negated_req = contains_any(
+        &l,
+        &[
+            "no prior",
+            "no previous",
+            "not have received",
+            "not have been treated",
+            "not been treated",
+            "not received",
+            "not previously",
+            "must not have",
+            "without prior",
+            "without previous",
+            "naive",
+            "naïve",
+            "no history of treatment",
+            "not be treated",
+        ],
+    ) || l.starts_with("no ");
     let inclusion = if inclusion && negated_req {
         false
     } else {
@@ -2476,23 +2479,24 @@ fn check_therapy(text: &str, inclusion: bool, person: &Person) -> Aspect {
     } else {
         classes
     };
-    let escape = [
-        "not eligible",
-        "ineligible",
-        "intoleran",
-        "unless",
-        "contraindicat",
-        "refused",
-        "declined",
-        "not a candidate",
-        "not appropriate",
-        "not suitable",
-        "unable to receive",
-        "could not receive",
-        "or not",
-    ]
-    .iter()
-    .any(|w| l.contains(w));
+    let escape = contains_any(
+        &l,
+        &[
+            "not eligible",
+            "ineligible",
+            "intoleran",
+            "unless",
+            "contraindicat",
+            "refused",
+            "declined",
+            "not a candidate",
+            "not appropriate",
+            "not suitable",
+            "unable to receive",
+            "could not receive",
+            "or not",
+        ],
+    );
     if !named.is_empty() || !classes.is_empty() {
         let what: Vec<String> = named
             .iter()
@@ -2539,26 +2543,27 @@ fn check_therapy(text: &str, inclusion: bool, person: &Person) -> Aspect {
             )
             .settle("a list of your past cancer treatments");
         }
-        let required = [
-            "must have",
-            "must be refractory",
-            "required",
-            "refractory to",
-            "progressed on",
-            "progressed after",
-            "progression on",
-            "progression after",
-            "progressed following",
-            "previously treated with",
-            "after failure",
-            "failed",
-            "resistant to",
-            "relapsed after",
-            "received at least",
-            "must be previously",
-        ]
-        .iter()
-        .any(|w| l.contains(w));
+        let required = contains_any(
+            &l,
+            &[
+                "must have",
+                "must be refractory",
+                "required",
+                "refractory to",
+                "progressed on",
+                "progressed after",
+                "progression on",
+                "progression after",
+                "progressed following",
+                "previously treated with",
+                "after failure",
+                "failed",
+                "resistant to",
+                "relapsed after",
+                "received at least",
+                "must be previously",
+            ],
+        );
         // Exclusions naming only "chemotherapy" are about timing or the same
         // illness, not any chemotherapy ever.
         let generic_only = named.is_empty() && classes.iter().all(|c| *c == Class::Chemotherapy);
@@ -2620,32 +2625,34 @@ fn check_therapy(text: &str, inclusion: bool, person: &Person) -> Aspect {
                 .settle("your care team's count of your prior lines of treatment");
         }
     }
-    let wants_prior = [
-        "refractory",
-        "progressed",
-        "progression",
-        "previously treated",
-        "relapsed",
-        "after standard",
-        "at least one prior",
-        "failed",
-        "prior systemic",
-        "prior therapy",
-        "prior treatment",
-        "resistant",
-        "intolerant to",
-    ]
-    .iter()
-    .any(|w| l.contains(w));
-    let systemic = [
-        "systemic",
-        "chemotherapy",
-        "therapy",
-        "treatment",
-        "regimen",
-    ]
-    .iter()
-    .any(|w| l.contains(w));
+    let wants_prior = contains_any(
+        &l,
+        &[
+            "refractory",
+            "progressed",
+            "progression",
+            "previously treated",
+            "relapsed",
+            "after standard",
+            "at least one prior",
+            "failed",
+            "prior systemic",
+            "prior therapy",
+            "prior treatment",
+            "resistant",
+            "intolerant to",
+        ],
+    );
+    let systemic = contains_any(
+        &l,
+        &[
+            "systemic",
+            "chemotherapy",
+            "therapy",
+            "treatment",
+            "regimen",
+        ],
+    );
     let negated =
         negated_requirement(&l) || l.contains("treatment-naive") || l.contains("first-line");
     if inclusion && wants_prior && !negated {
@@ -2668,19 +2675,20 @@ fn check_therapy(text: &str, inclusion: bool, person: &Person) -> Aspect {
         )
         .settle("a list of your past cancer treatments");
     }
-    let naive = [
-        "no prior systemic",
-        "no prior chemotherapy",
-        "no previous systemic",
-        "treatment-naive",
-        "treatment naive",
-        "previously untreated",
-        "not received prior systemic",
-        "not have received prior systemic",
-        "first-line",
-    ]
-    .iter()
-    .any(|w| l.contains(w));
+    let naive = contains_any(
+        &l,
+        &[
+            "no prior systemic",
+            "no prior chemotherapy",
+            "no previous systemic",
+            "treatment-naive",
+            "treatment naive",
+            "previously untreated",
+            "not received prior systemic",
+            "not have received prior systemic",
+            "first-line",
+        ],
+    );
     if systemic
         && naive
         && c_is_inclusion(inclusion, negated_req)
@@ -2717,21 +2725,22 @@ fn check_brain(text: &str, inclusion: bool, person: &Person) -> Aspect {
     let l = text.to_lowercase();
     // "No untreated brain metastases" as an inclusion excludes them.
     let inclusion = inclusion && !negated_requirement(&l);
-    let allowance = [
-        "treated",
-        "stable",
-        "unless",
-        "asymptomatic",
-        "allowed",
-        "permitted",
-        "eligible",
-        "untreated",
-        "active",
-        "symptomatic",
-        "progressing",
-    ]
-    .iter()
-    .any(|w| l.contains(w));
+    let allowance = contains_any(
+        &l,
+        &[
+            "treated",
+            "stable",
+            "unless",
+            "asymptomatic",
+            "allowed",
+            "permitted",
+            "eligible",
+            "untreated",
+            "active",
+            "symptomatic",
+            "progressing",
+        ],
+    );
     match &person.brain {
         Some(ev) => {
             if inclusion {
@@ -2810,86 +2819,89 @@ fn dedup_sentences(s: &str) -> String {
 /// Words that make a criterion about one part of a trial ("Cohort 2",
 /// "Arm 3", "Phase II:").
 fn subgroup(l: &str) -> bool {
-    [
-        "cohort",
-        "arm ",
-        "arms ",
-        "part ",
-        "parts ",
-        "phase i:",
-        "phase ii:",
-        "phase 1:",
-        "phase 2:",
-        "phase i-",
-        "phase ii portion",
-        "expansion",
-        "group a:",
-        "group b:",
-        "group c:",
-        "group 1:",
-        "group 2:",
-        "group 3:",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
+    contains_any(
+        l,
+        &[
+            "cohort",
+            "arm ",
+            "arms ",
+            "part ",
+            "parts ",
+            "phase i:",
+            "phase ii:",
+            "phase 1:",
+            "phase 2:",
+            "phase i-",
+            "phase ii portion",
+            "expansion",
+            "group a:",
+            "group b:",
+            "group c:",
+            "group 1:",
+            "group 2:",
+            "group 3:",
+        ],
+    )
 }
 
 /// "... is not needed", "... are eligible", "... is allowed": a criterion
 /// that relaxes a rule rather than setting one.
 fn permissive(l: &str) -> bool {
-    let says = [
-        "not needed",
-        "not required",
-        "is allowed",
-        "are allowed",
-        "is permitted",
-        "are permitted",
-        "are eligible",
-        "is eligible",
-        "may be eligible",
-        "may be enrolled",
-        "may enroll",
-        "may participate",
-    ]
-    .iter()
-    .any(|w| l.contains(w));
-    let forbids = [
-        "not eligible",
-        "ineligible",
-        "not allowed",
-        "not permitted",
-        "are excluded",
-    ]
-    .iter()
-    .any(|w| l.contains(w));
+    let says = contains_any(
+        l,
+        &[
+            "not needed",
+            "not required",
+            "is allowed",
+            "are allowed",
+            "is permitted",
+            "are permitted",
+            "are eligible",
+            "is eligible",
+            "may be eligible",
+            "may be enrolled",
+            "may enroll",
+            "may participate",
+        ],
+    );
+    let forbids = contains_any(
+        l,
+        &[
+            "not eligible",
+            "ineligible",
+            "not allowed",
+            "not permitted",
+            "are excluded",
+        ],
+    );
     says && !forbids
 }
 
 /// A criterion that names an organ's cancer "or metastasis" there, or
 /// metastases to an organ: any cancer spread there may qualify.
 fn spread_there(l: &str) -> bool {
-    [
-        "or metasta",
-        "or other metasta",
-        "metastasis to the",
-        "metastases to the",
-        "metastatic to the",
-        "metastatic disease to the",
-        "or secondary",
+    contains_any(
+        l,
+        &[
+            "or metasta",
+            "or other metasta",
+            "metastasis to the",
+            "metastases to the",
+            "metastatic to the",
+            "metastatic disease to the",
+            "or secondary",
+        ],
+    ) || [
+        "liver",
+        "hepatic",
+        "lung",
+        "pulmonary",
+        "bone",
+        "brain",
+        "peritoneal",
     ]
     .iter()
-    .any(|w| l.contains(w))
-        || [
-            "liver",
-            "hepatic",
-            "lung",
-            "pulmonary",
-            "bone",
-            "brain",
-            "peritoneal",
-        ]
-        .iter()
-        .any(|o| l.contains(&format!("{o} metasta")))
+    .any(|o| l.contains(&format!("{o} metasta")))
 }
 
 /// "Patients who ... must", "for participants with ...": a rule that

@@ -61,3 +61,26 @@ pub async fn send(app: &axum::Router, req: axum::http::Request<axum::body::Body>
         body: res.into_body().collect().await.unwrap().to_bytes().to_vec(),
     }
 }
+
+/// A form post, as a browser sends it.
+#[allow(dead_code)]
+pub fn form(uri: &str, body: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::post(uri)
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap()
+}
+
+/// Percent-encodes a form value.
+#[allow(dead_code)]
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
