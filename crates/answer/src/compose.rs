@@ -7,15 +7,18 @@
 //! the bottom line, the rest are sorted into the intent's sections until the
 //! word budget is spent. Within a section, sentences keep their source order.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use sextant_core::answer::NOTICE;
+use sextant_core::answer::{NOTICE, SHORT_ANSWER};
 use sextant_core::text::{normalize_ws, sentence_spans};
-use sextant_core::{Answer, AnswerKind, CitedSentence, Passage, Section, SourceRef};
+use sextant_core::{Answer, AnswerKind, Audience, CitedSentence, Passage, Section, SourceRef};
 use sextant_index::Hit;
 
 use crate::analyze::{Analysis, Intent};
+use crate::asked::{answers_form, asked};
+use crate::boosts;
 use crate::profile::{profile, Profile, SectionSpec};
+use crate::quality::{self, needs_context, Context};
 use crate::{Engine, Result};
 
 /// Body word budget (sections, without the bottom line).
@@ -30,6 +33,9 @@ const MAX_PER_SECTION: usize = 4;
 const READABILITY_WEIGHT: f32 = 0.25;
 /// Candidates weaker than this share of the best are not used.
 const RELATIVE_FLOOR: f32 = 0.45;
+/// A second sentence joins the short answer when it answers at least this
+/// share as well as the first.
+const SECOND_ANSWER_SHARE: f32 = 0.92;
 
 /// One candidate sentence.
 #[derive(Debug, Clone)]
@@ -40,6 +46,11 @@ struct Candidate {
     rank: usize,
     pos: usize,
     score: f32,
+    /// How well it answers what is asked (chooses the short answer and the
+    /// bottom line); `score` is how well it fits the topic (fills sections).
+    answers: f32,
+    /// It needs the sentence before it.
+    dangling: bool,
     topical: bool,
     words: usize,
     word_set: HashSet<String>,
@@ -48,7 +59,7 @@ struct Candidate {
 }
 
 /// Words whose presence says little about relevance.
-fn is_generic(stem: &str) -> bool {
+pub(crate) fn is_generic(stem: &str) -> bool {
     matches!(
         stem,
         "cancer"
@@ -63,99 +74,6 @@ fn is_generic(stem: &str) -> bool {
     )
 }
 
-/// Words that make a run of text a statement rather than a heading or a
-/// list fragment ("Yellowing of the skin.").
-fn has_verb(lower_words: &[String]) -> bool {
-    const VERBS: &[&str] = &[
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "may",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "might",
-        "must",
-        "has",
-        "have",
-        "had",
-        "do",
-        "does",
-        "did",
-        "include",
-        "includes",
-        "cause",
-        "causes",
-        "help",
-        "helps",
-        "make",
-        "makes",
-        "use",
-        "uses",
-        "need",
-        "needs",
-        "get",
-        "gets",
-        "depend",
-        "depends",
-        "affect",
-        "affects",
-        "show",
-        "shows",
-        "form",
-        "forms",
-        "spread",
-        "spreads",
-        "grow",
-        "grows",
-        "begin",
-        "begins",
-        "start",
-        "starts",
-        "tell",
-        "tells",
-        "mean",
-        "means",
-        "occur",
-        "occurs",
-        "increase",
-        "increases",
-        "lower",
-        "lowers",
-        "find",
-        "kill",
-        "kills",
-        "remove",
-        "removes",
-        "work",
-        "works",
-        "become",
-        "becomes",
-        "contain",
-        "contains",
-        "keep",
-        "keeps",
-        "give",
-        "gives",
-        "take",
-        "takes",
-        "stop",
-        "stops",
-        "block",
-        "blocks",
-        "check",
-    ];
-    lower_words
-        .iter()
-        .any(|w| VERBS.contains(&w.as_str()) || (w.len() > 4 && w.ends_with("ed")))
-}
-
 fn usable(s: &str, words: usize) -> bool {
     // A list of options ("... may include: a; b; c.") reads as one
     // statement and may run longer than a sentence.
@@ -167,7 +85,7 @@ fn usable(s: &str, words: usize) -> bool {
     if !(5..=max).contains(&words) || !s.ends_with(['.', '!', '?']) {
         return false;
     }
-    if !has_verb(&sextant_core::text::words(s)) {
+    if !quality::has_verb(s) {
         return false;
     }
     let first = s.chars().next().unwrap_or(' ');
@@ -245,44 +163,6 @@ fn usable(s: &str, words: usize) -> bool {
         && !s.ends_with('?')
 }
 
-/// Words that need the sentence before them to make sense.
-fn needs_context(s: &str) -> bool {
-    const LEADS: &[&str] = &[
-        "Whether ",
-        "This ",
-        "These ",
-        "They ",
-        "It ",
-        "Its ",
-        "Such ",
-        "Both ",
-        "Other ",
-        "Another ",
-        "Also",
-        "However",
-        "In addition",
-        "Because of this",
-        "Those ",
-        "And ",
-        "But ",
-        "Or ",
-        "So ",
-        "Then ",
-        "For example",
-        "Instead",
-        "Still",
-        "Yet ",
-        "Thus",
-        "Therefore",
-        "Of these",
-        "In this",
-        "He ",
-        "She ",
-        "Their ",
-    ];
-    LEADS.iter().any(|l| s.starts_with(l))
-}
-
 fn section_of(sections: &[SectionSpec], lower: &str) -> usize {
     for (i, s) in sections.iter().enumerate() {
         if s.cues.is_empty() {
@@ -298,6 +178,14 @@ fn section_of(sections: &[SectionSpec], lower: &str) -> usize {
 /// Composes the answer to an analyzed question from its retrieved passages.
 /// `strength` is the dense evidence ([`Engine::evidence_strength`]); below
 /// [`crate::ABSTAIN_BELOW`] the reply is `no_evidence`.
+///
+/// The answer opens with what answers the question ([`SHORT_ANSWER`]): the
+/// sentence that best answers what is asked ([`crate::asked`]), not merely
+/// one on the topic, and the bottom line is that sentence. Sentences for
+/// another reader (a child, a pregnancy, clinicians' trial statistics,
+/// research news) are left out unless the question is about them, and a
+/// sentence that needs the one before it is shown only right after it
+/// ([`crate::quality`]).
 pub fn compose(
     engine: &Engine,
     a: &Analysis,
@@ -306,6 +194,11 @@ pub fn compose(
 ) -> Result<Answer> {
     let kb = engine.kb();
     let prof = profile(a.intent);
+    let asks = asked(&a.question);
+    let mut asked_ctx = quality::contexts(&a.question);
+    if a.about_child {
+        asked_ctx.insert(Context::Child);
+    }
     let mut passages: Vec<(Passage, f32)> = Vec::with_capacity(hits.len());
     for h in hits {
         passages.push((kb.passage(h.ord)?, h.score));
@@ -323,32 +216,69 @@ pub fn compose(
         .flat_map(|x| bm25.analyze(x))
         .filter(|s| !is_generic(s))
         .collect();
-    let q_stems: Vec<String> = {
+    let own_stems = |text: &str| -> Vec<String> {
         let mut v: Vec<String> = bm25
-            .analyze(&a.content_words.join(" "))
+            .analyze(text)
             .into_iter()
-            .filter(|s| !is_generic(s) && !type_stems.contains(s))
+            .filter(|s| {
+                !is_generic(s) && !type_stems.contains(s) && !sextant_core::text::is_stopword(s)
+            })
             .collect();
         v.sort();
         v.dedup();
         v
     };
-    let asked: Vec<&str> = a.cancer_types.iter().map(|c| c.id).collect();
+    let q_stems: Vec<String> = own_stems(&a.content_words.join(" "));
+    // The clause that asks ("... Is this normal at this point?"): in a long,
+    // personal question, its words say what is asked better than the story.
+    let clause_stems: Vec<String> = own_stems(&asks.clause);
+    let idf: HashMap<&str, f32> = q_stems
+        .iter()
+        .chain(&clause_stems)
+        .map(|s| (s.as_str(), bm25.idf(s).max(0.1)))
+        .collect();
+    let weighted = |want: &[String], have: &HashSet<String>| -> f32 {
+        let total: f32 = want.iter().map(|s| idf[s.as_str()]).sum();
+        if total <= 0.0 {
+            return 0.0;
+        }
+        want.iter()
+            .filter(|s| have.contains(*s))
+            .map(|s| idf[s.as_str()])
+            .sum::<f32>()
+            / total
+    };
+    let asked_types: Vec<&str> = a.cancer_types.iter().map(|c| c.id).collect();
     let top_score = passages.first().map_or(1.0, |p| p.1.max(f32::EPSILON));
 
     // Gather candidate sentences.
     let mut cands: Vec<Candidate> = Vec::new();
     for (rank, (p, score)) in passages.iter().enumerate() {
         let page = kb.page(p.page);
+        // Research news speaks of single studies, for the news.
+        if page.is_some_and(|pg| pg.kind == sextant_core::PageKind::News)
+            && a.intent != Intent::Research
+            && !asked_ctx.contains(Context::Research)
+        {
+            continue;
+        }
+        let professional = page.is_some_and(|pg| pg.audience == Audience::HealthProfessional);
         // PDQ headings are often whole statements of the topic ("Certain
         // factors affect prognosis"); a passage under such a heading is on topic.
         let section_lower = format!(" {} ", p.section_label().to_lowercase());
         let section_topical = prof.topic.iter().any(|t| section_lower.contains(t));
+        // A section about another reader ("Treatment during pregnancy",
+        // "Childhood ...") puts every sentence under it in that context.
+        let section_ctx = quality::contexts(&p.section_label());
         // A drug question is best answered by the drug's own page.
         let drug_page =
             matches!((&a.drug, page), (Some(d), Some(pg)) if crate::is_page_of_drug(pg, d));
-        let page_type_match = asked.is_empty()
-            || page.is_some_and(|pg| pg.cancer_types.iter().any(|t| asked.contains(&t.as_str())));
+        let page_type_match = asked_types.is_empty()
+            || page.is_some_and(|pg| {
+                pg.cancer_types
+                    .iter()
+                    .any(|t| asked_types.contains(&t.as_str()))
+            });
         for (pos, span) in sentence_spans(&p.text).into_iter().enumerate() {
             let text = &p.text[span];
             let norm = normalize_ws(text);
@@ -368,6 +298,18 @@ pub fn compose(
                     continue;
                 }
             }
+            // Written for another reader or situation than the asker's.
+            let mut ctx = quality::contexts(&norm);
+            if let Some(c) = section_ctx.iter().next() {
+                ctx.insert(c);
+            }
+            if !ctx.beyond(asked_ctx).is_empty() {
+                continue;
+            }
+            // Trial figures from a clinicians' page.
+            if professional && quality::is_statistic(&norm) && !asks.wants_figure() {
+                continue;
+            }
             let mut stems: HashSet<String> = bm25.analyze(&norm).into_iter().collect();
             // "Stage IIB" answers a question about stage II.
             for v in &a.stage_variants {
@@ -375,11 +317,8 @@ pub fn compose(
                     stems.insert(v[..v.len() - 1].to_string());
                 }
             }
-            let overlap = if q_stems.is_empty() {
-                0.0
-            } else {
-                q_stems.iter().filter(|s| stems.contains(*s)).count() as f32 / q_stems.len() as f32
-            };
+            let overlap = weighted(&q_stems, &stems);
+            let clause_overlap = weighted(&clause_stems, &stems);
             let lower = format!(" {} ", norm.to_lowercase());
             let topical = prof.topic.iter().any(|t| lower.contains(t));
             let mentions_type = type_stems.iter().any(|s| stems.contains(s));
@@ -401,16 +340,17 @@ pub fn compose(
             {
                 s += 0.12;
             }
-            if mentions_type || (page_type_match && !asked.is_empty()) {
+            if mentions_type || (page_type_match && !asked_types.is_empty()) {
                 s += 0.10;
             }
-            if needs_context(&norm) {
+            let dangling = needs_context(&norm);
+            if dangling {
                 s -= 0.08;
             }
             if drug_page {
                 s += 0.15;
             }
-            if page.is_some_and(|pg| pg.audience == sextant_core::Audience::Patient) {
+            if page.is_some_and(|pg| pg.audience == Audience::Patient) {
                 s += 0.08;
             }
             if lower.contains(" this ") || lower.contains(" these ") {
@@ -424,6 +364,27 @@ pub fn compose(
             if let Some(g) = sextant_core::readability::grade(&norm) {
                 s -= ((g - 6.0).max(0.0) / 10.0).min(1.0) * READABILITY_WEIGHT;
             }
+            // How well it answers what is asked: the asking clause's words,
+            // the whole question's, and the form of answer asked for.
+            let mut answers = 0.30 * (score / top_score)
+                + 0.25 * overlap
+                + 0.30 * clause_overlap
+                + if answers_form(asks.form, &norm) {
+                    boosts::ANSWER_FORM
+                } else {
+                    0.0
+                }
+                + if mentions_type || (page_type_match && !asked_types.is_empty()) {
+                    0.08
+                } else {
+                    0.0
+                };
+            if page.is_some_and(|pg| pg.audience == Audience::Patient) {
+                answers += 0.06;
+            }
+            if let Some(g) = sextant_core::readability::grade(&norm) {
+                answers -= ((g - 6.0).max(0.0) / 10.0).min(1.0) * READABILITY_WEIGHT;
+            }
             cands.push(Candidate {
                 word_set: sextant_core::text::words(&norm).into_iter().collect(),
                 text: text.to_string(),
@@ -431,6 +392,8 @@ pub fn compose(
                 rank,
                 pos,
                 score: s,
+                answers,
+                dangling,
                 topical,
                 words,
                 passages: vec![rank],
@@ -447,51 +410,93 @@ pub fn compose(
     // Evidence: the top passages speak of what was asked, either by being
     // about the cancer type named or by containing most of the question's
     // words (counting the intent's own words, "prognosis" for "outlook").
+    // A long, personal question is judged by the words of the clause that
+    // asks: the story around it ("my husband", "last week") is not what the
+    // sources need to cover.
     let evidence = {
         let top: Vec<&Passage> = passages.iter().take(3).map(|(p, _)| p).collect();
-        let type_match = !asked.is_empty()
+        let type_match = !asked_types.is_empty()
             && top.iter().any(|p| {
-                kb.page(p.page)
-                    .is_some_and(|pg| pg.cancer_types.iter().any(|t| asked.contains(&t.as_str())))
+                kb.page(p.page).is_some_and(|pg| {
+                    pg.cancer_types
+                        .iter()
+                        .any(|t| asked_types.contains(&t.as_str()))
+                })
             });
         let mut stems: HashSet<String> = HashSet::new();
         for p in &top {
             stems.extend(bm25.analyze(&p.text));
             stems.extend(bm25.analyze(&p.section_label()));
         }
-        let found = q_stems.iter().filter(|s| stems.contains(*s)).count();
+        let long = sentence_spans(&a.question).len() >= 2 && clause_stems.len() >= 2;
+        let judged = if long { &clause_stems } else { &q_stems };
+        let found = judged.iter().filter(|s| stems.contains(*s)).count();
         let intent_found = prof
             .expansion
             .iter()
             .flat_map(|e| bm25.analyze(e))
             .any(|s| stems.contains(&s));
-        let needed = q_stems.len().div_ceil(2);
+        let needed = judged.len().div_ceil(2);
         // A question with no words of its own ("what is it?") has nothing to look up.
-        type_match || (!q_stems.is_empty() && found + usize::from(intent_found) >= needed.max(1))
+        type_match || (!judged.is_empty() && found + usize::from(intent_found) >= needed.max(1))
     };
     // A question that names a cancer type the top passages are about has
     // its evidence; the embedding's similarity, which typos ("lukemia")
     // lower, only decides for questions that name none.
-    let weak = asked.is_empty() && strength.is_some_and(|s| s < crate::ABSTAIN_BELOW);
+    let weak = asked_types.is_empty() && strength.is_some_and(|s| s < crate::ABSTAIN_BELOW);
     if cands.is_empty() || !evidence || weak {
         return Ok(no_evidence(engine, a, &passages));
     }
     let best = cands[0].score.max(f32::EPSILON);
 
-    // The bottom line: the strongest concise, on-topic sentence.
+    // The bottom line: the sentence that best answers what is asked, and
+    // that a reader can take on its own (not a definition, a figure or a
+    // fragment unless those are asked for).
+    let fit = |c: &Candidate| {
+        quality::bottom_line_flaw(&c.norm, &asks).is_none()
+            && (c.words <= 40 || (c.norm.contains(": ") && c.norm.contains("; ")))
+            && c.score >= best * RELATIVE_FLOOR
+    };
     let bottom_idx = cands
         .iter()
-        .position(|c| {
-            c.topical && c.words <= 35 && !needs_context(&c.text) && c.score >= best * 0.7
+        .enumerate()
+        .filter(|(_, c)| fit(c))
+        .max_by(|(_, x), (_, y)| {
+            x.answers
+                .total_cmp(&y.answers)
+                .then(y.rank.cmp(&x.rank))
+                .then(y.pos.cmp(&x.pos))
+        })
+        .map(|(i, _)| i)
+        .or_else(|| {
+            cands
+                .iter()
+                .position(|c| c.topical && c.words <= 35 && !c.dangling && c.score >= best * 0.7)
         })
         .unwrap_or(0);
     let bottom = cands.remove(bottom_idx);
+    // A second sentence joins it at the top when it answers nearly as well
+    // and says something else.
+    let second = cands
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            fit(c)
+                && c.answers >= bottom.answers * SECOND_ANSWER_SHARE
+                && !similar(&c.word_set, &bottom.word_set)
+        })
+        .max_by(|(_, x), (_, y)| x.answers.total_cmp(&y.answers))
+        .map(|(i, _)| i);
+    let short: Vec<Candidate> = match second {
+        Some(i) => vec![bottom.clone(), cands.remove(i)],
+        None => vec![bottom.clone()],
+    };
 
     // Fill sections.
     let n_sections = prof.sections.len();
     let mut chosen: Vec<Vec<Candidate>> = vec![Vec::new(); n_sections];
-    let mut used_words = 0;
-    let mut picked: Vec<&Candidate> = vec![&bottom];
+    let mut used_words = short.iter().skip(1).map(|c| c.words).sum::<usize>();
+    let mut picked: Vec<&Candidate> = short.iter().collect();
     // A first pass takes only strong sentences; later passes relax the bar
     // until the answer has two sections and enough to read.
     for (floor, catch_all_floor, catch_all_cap) in
@@ -528,6 +533,21 @@ pub fn compose(
             break;
         }
     }
+    // In source order, a sentence that needs the one before it stays only
+    // right after it.
+    for list in &mut chosen {
+        list.sort_by_key(|c| (c.rank, c.pos));
+        let mut kept: Vec<Candidate> = Vec::with_capacity(list.len());
+        for c in list.drain(..) {
+            let follows = kept
+                .last()
+                .is_some_and(|p| p.rank == c.rank && p.pos + 1 == c.pos);
+            if !c.dangling || follows {
+                kept.push(c);
+            }
+        }
+        *list = kept;
+    }
 
     // Sources in order of first citation.
     let mut source_ranks: Vec<usize> = Vec::new();
@@ -544,12 +564,14 @@ pub fn compose(
             citations: ids,
         }
     };
-    let mut sections = Vec::new();
-    for (i, mut list) in chosen.into_iter().enumerate() {
+    let mut sections = vec![Section {
+        heading: SHORT_ANSWER.to_string(),
+        sentences: short.iter().map(&mut cite).collect(),
+    }];
+    for (i, list) in chosen.into_iter().enumerate() {
         if list.is_empty() {
             continue;
         }
-        list.sort_by_key(|c| (c.rank, c.pos));
         sections.push(Section {
             heading: prof.sections[i].heading.to_string(),
             sentences: list.iter().map(&mut cite).collect(),
@@ -632,6 +654,9 @@ fn cancer_of(a: &Analysis) -> String {
             "radiation",
         ];
         return match TREATMENTS.iter().find(|t| lower.contains(*t)) {
+            // "Is surgery possible for my surgery?": a surgery question's
+            // templates already name surgery.
+            Some(&"surgery") if a.intent == Intent::Surgery => "cancer".to_string(),
             Some(&"chemo") => "chemotherapy".to_string(),
             Some(&"radiation") => "radiation therapy".to_string(),
             Some(t) => t.to_string(),
@@ -664,7 +689,91 @@ fn title(prof: &Profile, a: &Analysis) -> String {
 }
 
 fn questions(prof: &Profile, a: &Analysis) -> Vec<String> {
-    prof.questions.iter().map(|q| fill(q, a)).collect()
+    let caregiver = asks_for_someone_else(&a.question);
+    prof.questions
+        .iter()
+        .map(|q| {
+            let q = fill(q, a);
+            if caregiver {
+                for_someone_else(&q)
+            } else {
+                q
+            }
+        })
+        .collect()
+}
+
+/// People a question may be asked for ("my dad has ...").
+const OTHERS: &[&str] = &[
+    "aunt",
+    "boyfriend",
+    "brother",
+    "child",
+    "dad",
+    "daughter",
+    "father",
+    "fiance",
+    "fiancee",
+    "friend",
+    "girlfriend",
+    "grandfather",
+    "grandma",
+    "grandmother",
+    "grandpa",
+    "husband",
+    "kid",
+    "mom",
+    "mother",
+    "mum",
+    "neighbor",
+    "parent",
+    "partner",
+    "sister",
+    "son",
+    "spouse",
+    "uncle",
+    "wife",
+];
+
+/// Whether the question is asked for someone else: "my dad", "my wife's".
+pub(crate) fn asks_for_someone_else(question: &str) -> bool {
+    let w = sextant_core::text::words(question);
+    w.windows(2).any(|p| {
+        matches!(p[0].as_str(), "my" | "our")
+            && (OTHERS.binary_search(&p[1].as_str()).is_ok()
+                || OTHERS.binary_search(&p[1].trim_end_matches('s')).is_ok())
+    })
+}
+
+/// A question for the care team, reworded for someone asking about another
+/// person: "my" becomes "their", "I" becomes "they", "me" becomes "them".
+fn for_someone_else(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 8);
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let swapped = match word.as_str() {
+            "my" => "their",
+            "My" => "Their",
+            "me" => "them",
+            "I" => "they",
+            "I'm" => "they're",
+            "I've" => "they've",
+            "am" => "are",
+            _ => word.as_str(),
+        };
+        out.push_str(swapped);
+        word.clear();
+    };
+    for ch in q.chars() {
+        if ch.is_alphanumeric() || ch == '\'' {
+            word.push(ch);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// A profile template with `{c}` (the cancer, see [`cancer_of`]) and `{d}`
@@ -702,5 +811,42 @@ fn no_evidence(engine: &Engine, a: &Analysis, passages: &[(Passage, f32)]) -> An
         sources: passages.iter().take(3).map(|(p, _)| source_ref(engine, p)).collect(),
         notice: NOTICE.to_string(),
         ..Answer::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_for_someone_else_read_right() {
+        assert!(asks_for_someone_else(
+            "My dad has stage 4 colon cancer, what now?"
+        ));
+        assert!(asks_for_someone_else("how do i help my wife's nausea"));
+        assert!(!asks_for_someone_else("Is surgery an option for me?"));
+        assert_eq!(
+            for_someone_else("Is surgery possible for my liver cancer, and if not, why not?"),
+            "Is surgery possible for their liver cancer, and if not, why not?"
+        );
+        assert_eq!(
+            for_someone_else("What can I do to feel better in the meantime?"),
+            "What can they do to feel better in the meantime?"
+        );
+        // Every template, reworded, keeps its grammar.
+        for intent in crate::profile::ALL_INTENTS {
+            for q in profile(*intent).questions {
+                let r = for_someone_else(q);
+                for bad in ["they am", "they was", "they has", "are they am", "Are they"] {
+                    assert!(!r.contains(bad), "{q} -> {r}");
+                }
+                assert!(
+                    !sextant_core::text::words(&r)
+                        .iter()
+                        .any(|w| w == "i" || w == "my"),
+                    "{r}"
+                );
+            }
+        }
     }
 }

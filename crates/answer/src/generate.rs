@@ -528,15 +528,36 @@ impl Engine {
         }
 
         let mut answer = base;
-        let sections: Vec<Section> = asm
-            .sections
+        // The extractive answer's opening (the belief check and the short
+        // answer, which the bottom line restates) stays first.
+        let lead = answer.sections.iter().take_while(|s| {
+            s.heading == sextant_core::answer::SHORT_ANSWER
+                || s.heading == sextant_core::answer::CHECK_FIRST
+        });
+        let lead_norms: HashSet<String> = lead
+            .clone()
+            .flat_map(|s| s.sentences.iter())
+            .map(|s| sextant_core::text::normalize_ws(&s.text))
+            .collect();
+        let sections: Vec<Section> = lead
+            .cloned()
+            .collect::<Vec<_>>()
             .into_iter()
-            .enumerate()
-            .filter(|(_, s)| !s.is_empty())
-            .map(|(i, sentences)| Section {
-                heading: headings[i].to_string(),
-                sentences,
-            })
+            .chain(
+                asm.sections
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, sentences)| Section {
+                        heading: headings[i].to_string(),
+                        sentences: sentences
+                            .into_iter()
+                            .filter(|s| {
+                                !lead_norms.contains(&sextant_core::text::normalize_ws(&s.text))
+                            })
+                            .collect(),
+                    })
+                    .filter(|s| !s.sentences.is_empty()),
+            )
             .collect();
         // Sources: the passages the generated sentences cite, in order of
         // first citation, then those of the (extractive) bottom line.

@@ -8,6 +8,8 @@
 
 pub mod ambiguity;
 pub mod analyze;
+pub mod asked;
+pub mod belief;
 pub mod civic;
 pub mod compose;
 pub mod fusion;
@@ -15,6 +17,7 @@ pub mod generate;
 pub mod grounding;
 pub mod personal;
 pub mod profile;
+pub mod quality;
 pub mod render;
 pub mod routes;
 pub mod triage;
@@ -193,6 +196,10 @@ pub mod boosts {
     pub const SYNONYM_WEIGHT: f32 = 0.35;
     /// Weight of intent words added to the query.
     pub const INTENT_WEIGHT: f32 = 0.3;
+    /// Added to how well a sentence answers the question when it says the
+    /// kind of thing asked for ("may include" for options, "weeks" for how
+    /// long): see `asked::answers_form`.
+    pub const ANSWER_FORM: f32 = 0.12;
     /// Weight of words from the person's records (stage, receptors, genes):
     /// below a synonym's, so the question's own words still lead.
     pub const PROFILE_WEIGHT: f32 = 0.25;
@@ -635,7 +642,11 @@ impl Engine {
                     }
                     a.profile_terms = personal::retrieval_terms(p);
                 }
-                self.answer_analyzed(&a, used)?
+                let mut answer = self.answer_analyzed(&a, used)?;
+                if let Some(d) = belief::check(self, &a, used)? {
+                    check_first(self, &mut answer, d);
+                }
+                answer
             }
         };
         if let (Some(p), AnswerKind::Answer | AnswerKind::NoEvidence) = (profile, answer.kind) {
@@ -753,10 +764,19 @@ impl Engine {
                 })
                 .filter(|s| !s.sentences.is_empty())
                 .collect();
+            // The bottom line restates the reading's short answer.
+            let short_first = sections
+                .first()
+                .filter(|s| s.heading == sextant_core::answer::SHORT_ANSWER)
+                .and_then(|s| s.sentences.first())
+                .map(|s| sextant_core::text::normalize_ws(&s.text));
             let bottom_line: Vec<_> = ans
                 .bottom_line
                 .iter()
-                .filter(|x| keep(x))
+                .filter(|x| {
+                    short_first.as_deref() == Some(&*sextant_core::text::normalize_ws(&x.text))
+                        || keep(x)
+                })
                 .cloned()
                 .collect();
             for src in ans.sources {
@@ -818,6 +838,46 @@ impl Engine {
     }
 }
 
+/// Opens an answer with the source sentence that disputes what its
+/// question takes as given, tied to the person's own words; the sentence
+/// leaves the body if it was there.
+fn check_first(engine: &Engine, answer: &mut Answer, d: belief::Dispute) {
+    let norm = sextant_core::text::normalize_ws(&d.sentence.text);
+    for s in &mut answer.sections {
+        s.sentences
+            .retain(|x| sextant_core::text::normalize_ws(&x.text) != norm);
+    }
+    // The short answer's own first sentence went: the bottom line follows
+    // what now leads it, or is the disputing sentence itself.
+    if let Some(b) = answer.bottom_line.first_mut() {
+        let lead = answer
+            .sections
+            .iter()
+            .find(|s| s.heading == sextant_core::answer::SHORT_ANSWER)
+            .and_then(|s| s.sentences.first());
+        if sextant_core::text::normalize_ws(&b.text) == norm || lead.is_none() {
+            *b = d.sentence.clone();
+        } else if let Some(l) = lead {
+            *b = l.clone();
+        }
+    }
+    answer.sections.retain(|s| !s.sentences.is_empty());
+    if !answer.sources.iter().any(|s| s.id == d.passage.id) {
+        answer.sources.push(compose::source_ref(engine, &d.passage));
+    }
+    answer.sections.insert(
+        0,
+        sextant_core::Section {
+            heading: sextant_core::answer::CHECK_FIRST.to_string(),
+            sentences: vec![d.sentence],
+        },
+    );
+    answer.opener = format!(
+        "Your question takes as given that {}. That is worth checking first, because cancer.gov's pages say something different; the answer to your question follows.",
+        d.premise
+    );
+}
+
 /// The drug information page of `drug` (a lower-case drug name).
 pub(crate) fn is_page_of_drug(p: &sextant_core::Page, drug: &str) -> bool {
     p.kind == PageKind::Drug
@@ -864,9 +924,40 @@ pub fn verify(answer: &Answer) -> Vec<String> {
         } else {
             Default::default()
         };
+    // The bottom line restates the short answer's first sentence: that
+    // repeat is the design, any other is a fault.
+    // (or the belief check's sentence, when that is the answer too).
+    let short_first = |sections: &[sextant_core::Section]| {
+        sections
+            .iter()
+            .take(2)
+            .filter(|s| {
+                s.heading == sextant_core::answer::SHORT_ANSWER
+                    || s.heading == sextant_core::answer::CHECK_FIRST
+            })
+            .filter_map(|s| s.sentences.first())
+            .map(|s| sextant_core::text::normalize_ws(&s.text))
+            .collect::<Vec<_>>()
+    };
+    let mut restated: Vec<(String, *const sextant_core::CitedSentence)> = Vec::new();
+    if let Some(b) = answer.bottom_line.first() {
+        for first in short_first(&answer.sections) {
+            restated.push((first, b as *const _));
+        }
+    }
+    for r in &answer.readings {
+        if let Some(b) = r.bottom_line.first() {
+            for first in short_first(&r.sections) {
+                restated.push((first, b as *const _));
+            }
+        }
+    }
     for s in answer.cited_sentences() {
         let norm = sextant_core::text::normalize_ws(&s.text);
-        if !seen.insert(norm.clone()) {
+        let allowed = restated
+            .iter()
+            .any(|(t, p)| *p == s as *const _ && *t == norm);
+        if !seen.insert(norm.clone()) && !allowed {
             problems.push(format!("repeated sentence: {:?}", s.text));
         }
         if s.citations.is_empty() {

@@ -305,30 +305,32 @@ pub fn profile(intent: Intent) -> &'static Profile {
     }
 }
 
+/// Every intent, for tests that check each profile.
+#[cfg(test)]
+pub(crate) const ALL_INTENTS: &[Intent] = &[
+    Intent::Surgery,
+    Intent::SideEffects,
+    Intent::Prognosis,
+    Intent::Stages,
+    Intent::Screening,
+    Intent::Prevention,
+    Intent::Causes,
+    Intent::Symptoms,
+    Intent::Diagnosis,
+    Intent::Drug,
+    Intent::Coping,
+    Intent::Research,
+    Intent::Treatment,
+    Intent::General,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ALL: &[Intent] = &[
-        Intent::Surgery,
-        Intent::SideEffects,
-        Intent::Prognosis,
-        Intent::Stages,
-        Intent::Screening,
-        Intent::Prevention,
-        Intent::Causes,
-        Intent::Symptoms,
-        Intent::Diagnosis,
-        Intent::Drug,
-        Intent::Coping,
-        Intent::Research,
-        Intent::Treatment,
-        Intent::General,
-    ];
-
     #[test]
     fn every_profile_is_well_formed() {
-        for &i in ALL {
+        for &i in ALL_INTENTS {
             let p = profile(i);
             // One short, honest sentence; no numbers, which would be facts.
             assert_eq!(sextant_core::text::sentences(p.opener).len(), 1, "{i:?}");

@@ -74,7 +74,7 @@ fn assert_well_formed(a: &Answer) {
         return;
     }
     assert!(
-        (1..=4).contains(&a.sections.len()),
+        (1..=5).contains(&a.sections.len()),
         "{}: {} sections",
         a.question,
         a.sections.len()

@@ -487,6 +487,94 @@ pub fn eval_safety(
     Ok(())
 }
 
+/// `eval answers`: a question set answered for reviewers, with the
+/// automatic checks and the stored judgments of unchanged answers.
+pub fn eval_answers(
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    set: &str,
+    out: Option<&Path>,
+    judgments: &[PathBuf],
+    retriever: Retriever,
+    json: bool,
+) -> Result<()> {
+    use sextant_eval::answers;
+    let (name, path) = match answers::default_sets().into_iter().find(|(n, _)| *n == set) {
+        Some((n, p)) => (n.to_string(), p),
+        None => (
+            Path::new(set)
+                .file_stem()
+                .map_or("set".into(), |s| s.to_string_lossy().into_owned()),
+            PathBuf::from(set),
+        ),
+    };
+    let (questions, issues) = answers::load(&path)?;
+    for i in &issues {
+        eprintln!("warning: {i}");
+    }
+    let engine = open_engine(kb, models, &[retriever])?;
+    let bar = ProgressBar::new(questions.len() as u64);
+    let run = answers::run(&engine, &name, &questions, retriever, &|done, _| {
+        bar.set_position(done as u64)
+    })?;
+    bar.finish_and_clear();
+    if let Some(dir) = out {
+        let write = |file: &str, text: String| -> Result<()> {
+            let p = dir.join(file);
+            std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))
+        };
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        write("answers.txt", answers::reviewer_file(&run))?;
+        let mut lines = String::new();
+        for a in &run.answered {
+            lines.push_str(&serde_json::to_string(a)?);
+            lines.push('\n');
+        }
+        write("answers.jsonl", lines)?;
+    }
+    // Stored judgments of this set: files named after it.
+    let files: Vec<PathBuf> = if judgments.is_empty() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(answers::judgments_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{name}-")))
+            })
+            .collect();
+        v.sort();
+        v
+    } else {
+        judgments.to_vec()
+    };
+    let mut all = Vec::new();
+    for f in &files {
+        let (js, issues) = answers::load_judgments(f)?;
+        for i in &issues {
+            eprintln!("warning: {i}");
+        }
+        all.extend(js);
+    }
+    let judged = (!all.is_empty()).then(|| answers::judge(&run, &all));
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "set": run.set,
+                "retriever": run.retriever,
+                "proxies": run.proxies,
+                "judged": judged,
+                "judgment_files": files,
+            }))?
+        );
+    } else {
+        print!("{}", answers::table(&run, judged.as_ref()));
+    }
+    Ok(())
+}
+
 pub fn eval_records(data: Option<&Path>, json: bool) -> Result<()> {
     let data = sextant_kb::locate_data(data)?;
     let report = sextant_eval::records::run(&data)?;

@@ -207,6 +207,24 @@ enum EvalSuite {
         #[arg(long, value_name = "TSV")]
         set: Vec<PathBuf>,
     },
+    /// Answers read as a person reads them: a set of real-style patient questions (crates/eval/data/answers-*.tsv) answered and written out for blind reviewers, with the automatic checks (bottom lines that are definitions, figures or fragments; sentences for another reader; dangling sentences; belief checks on belief questions and on true-premise controls) and, with --judgments, the reviewers' stored scores of the answers that have not changed.
+    Answers {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The set: `dev` (answers-questions.tsv), `held-out` (answers-heldout.tsv) or a TSV file.
+        #[arg(long, default_value = "dev")]
+        set: String,
+        /// Write the answers as reviewers read them (answers.txt) and as JSON lines (answers.jsonl) into this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Stored judgments (TSV) to score the answers with; default: every file in crates/eval/data/answers-judgments/ for the set.
+        #[arg(long, value_name = "TSV")]
+        judgments: Vec<PathBuf>,
+        /// Retrieval: bm25, dense or hybrid.
+        #[arg(long, default_value_t = Retriever::DEFAULT)]
+        retriever: Retriever,
+    },
     /// Records extraction: field-level F1 on the expected mCODE profiles, the mCODE fixtures, FHIR parsing speed on Synthea's bundles, TCGA pathology-report agreement with silver labels and text reports per second.
     Records {
         /// Print JSON.
@@ -331,6 +349,24 @@ fn main() -> ExitCode {
         Command::Trials { command } => {
             trials::run(command, cli.data.as_deref(), cli.kb.as_deref(), models)
         }
+        Command::Eval {
+            suite:
+                EvalSuite::Answers {
+                    json,
+                    set,
+                    out,
+                    judgments,
+                    retriever,
+                },
+        } => commands::eval_answers(
+            cli.kb.as_deref(),
+            models,
+            &set,
+            out.as_deref(),
+            &judgments,
+            retriever,
+            json,
+        ),
         Command::Eval {
             suite: EvalSuite::Trials { json },
         } => trials::eval(cli.data.as_deref(), models, json),

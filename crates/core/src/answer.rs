@@ -241,6 +241,14 @@ pub struct FactUsed {
     pub source: String,
 }
 
+/// The heading of the section that opens an answer with what answers the
+/// question; the bottom line repeats its first sentence.
+pub const SHORT_ANSWER: &str = "In short";
+
+/// The heading of the section that opens an answer whose question takes
+/// something as given that the sources dispute.
+pub const CHECK_FIRST: &str = "Something to check first";
+
 /// The notice that closes every answer.
 pub const NOTICE: &str = "This information is for education only and is not medical advice. \
 It cannot replace a conversation with your own doctor or care team, who know your situation. \

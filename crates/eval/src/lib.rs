@@ -5,6 +5,7 @@
 //! speed and memory (`bench`).
 
 pub mod abstention;
+pub mod answers;
 pub mod bench;
 pub mod llm;
 pub mod medquad;

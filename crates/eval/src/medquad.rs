@@ -198,6 +198,20 @@ pub struct Report {
     pub latency_ms_p50: f64,
     pub latency_ms_p95: f64,
     pub latency_ms_mean: f64,
+    /// Mean share of the reference answer's key sentences' content words
+    /// (its first two sentences) found in what a reader sees first: the
+    /// short answer and the bottom line.
+    pub key_sentence_recall: f64,
+    /// Answers whose bottom line has that share at 0.5 or more.
+    pub key_sentence_hit: f64,
+    /// Answers whose bottom line is a definition, a figure, a fragment or
+    /// dangling ([`sextant_answer::quality::bottom_line_flaw`]).
+    pub bottom_line_flawed: usize,
+    /// Answers with a sentence for another reader (a child, a pregnancy,
+    /// trial statistics) that the question is not about.
+    pub audience_leaks: usize,
+    /// Answers with a sentence shown without the one it needs.
+    pub dangling: usize,
     /// Strict hit@3 per MedQuAD question type.
     pub by_qtype: Vec<(String, usize, f64)>,
     /// Questions whose expected page is not in the strict top 3.
@@ -286,6 +300,8 @@ pub fn run(
     let mut citation_failures = 0;
     let mut by_qtype: HashMap<String, (usize, usize)> = HashMap::new();
     let mut misses = Vec::new();
+    let (mut key_sum, mut key_hits, mut key_n) = (0.0, 0usize, 0usize);
+    let (mut flawed, mut leaks, mut dangling) = (0, 0, 0);
     for (i, (it, t)) in items.iter().zip(&targets).enumerate() {
         progress(i + 1, items.len());
         if t.lenient.is_empty() {
@@ -377,6 +393,46 @@ pub fn run(
         if cites(&t.lenient) {
             lenient.answer_hits += 1;
         }
+        if answer.kind == sextant_core::AnswerKind::Answer {
+            let asks = sextant_answer::asked::asked(&answer.question);
+            let bottoms: Vec<&sextant_core::CitedSentence> = answer
+                .bottom_line
+                .iter()
+                .chain(answer.readings.iter().flat_map(|r| r.bottom_line.iter()))
+                .collect();
+            if bottoms
+                .iter()
+                .any(|s| sextant_answer::quality::bottom_line_flaw(&s.text, &asks).is_some())
+            {
+                flawed += 1;
+            }
+            leaks += usize::from(!sextant_answer::quality::leaks(&answer).is_empty());
+            dangling += usize::from(!sextant_answer::quality::dangling(&answer).is_empty());
+            let key: String = sextant_core::text::sentences(&it.answer)
+                .into_iter()
+                .filter(|s| !s.trim().is_empty())
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let key = content_set(&key);
+            if !key.is_empty() {
+                let first: String = answer
+                    .sections
+                    .iter()
+                    .chain(answer.readings.iter().flat_map(|r| r.sections.iter()))
+                    .filter(|s| s.heading == sextant_core::answer::SHORT_ANSWER)
+                    .flat_map(|s| s.sentences.iter())
+                    .chain(bottoms.iter().copied())
+                    .map(|s| s.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let got = content_set(&first);
+                let r = key.iter().filter(|w| got.contains(*w)).count() as f64 / key.len() as f64;
+                key_sum += r;
+                key_hits += usize::from(r >= 0.5);
+                key_n += 1;
+            }
+        }
         let reference = content_set(&it.answer);
         if !reference.is_empty() {
             let body: String = answer
@@ -424,6 +480,11 @@ pub fn run(
         latency_ms_p50: quantile(&latencies, 0.5),
         latency_ms_p95: quantile(&latencies, 0.95),
         latency_ms_mean: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
+        key_sentence_recall: key_sum / key_n.max(1) as f64,
+        key_sentence_hit: key_hits as f64 / key_n.max(1) as f64,
+        bottom_line_flawed: flawed,
+        audience_leaks: leaks,
+        dangling,
         by_qtype: qt,
         misses,
     })
@@ -446,6 +507,14 @@ pub fn table(r: &Report) -> String {
     o.push_str(&format!(
         "\ntoken recall of reference answers: {:.3}\nno-evidence answers: {}\nanswers failing the citation check: {}\nanswer body: median {:.0} words, {:.1}% within 120-300 words\nreading grade (Flesch-Kincaid): median {:.1}, {:.1}% at grade 8 or below\nanswered for each reading of an ambiguous question: {}\nask latency (warm, in-process): p50 {:.2} ms, p95 {:.2} ms, mean {:.2} ms\n",
         r.token_recall, r.no_evidence_answers, r.citation_failures, r.body_words_p50, r.body_words_in_range * 100.0, r.reading_grade_p50, r.reading_grade_at_most_8 * 100.0, r.answers_with_readings, r.latency_ms_p50, r.latency_ms_p95, r.latency_ms_mean
+    ));
+    o.push_str(&format!(
+        "what a reader sees first (short answer + bottom line) holds the reference's key sentences: recall {:.3}, half or more for {:.1}%\nbottom lines that are a definition, figure, fragment or dangling: {}\nanswers with a sentence for another reader: {}\nanswers with a dangling sentence: {}\n",
+        r.key_sentence_recall,
+        r.key_sentence_hit * 100.0,
+        r.bottom_line_flawed,
+        r.audience_leaks,
+        r.dangling
     ));
     o.push_str("\nstrict hit@3 by question type:\n");
     for (k, n, h) in &r.by_qtype {

@@ -152,6 +152,20 @@ impl Bm25Index {
         self.reader.searcher().num_docs()
     }
 
+    /// In how many passages a stem (from [`Bm25Index::analyze`]) occurs in the body.
+    pub fn doc_freq(&self, stem: &str) -> u64 {
+        let term = Term::from_field_text(self.fields.body, stem);
+        self.reader.searcher().doc_freq(&term).unwrap_or(0)
+    }
+
+    /// Inverse document frequency of a stem, as BM25 weighs it: rare words
+    /// say more about what a text is about.
+    pub fn idf(&self, stem: &str) -> f32 {
+        let n = self.num_docs() as f32;
+        let df = self.doc_freq(stem) as f32;
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+
     /// Analyzes text the way the index does (lower case, English stems).
     pub fn analyze(&self, text: &str) -> Vec<String> {
         let mut analyzer = self.analyzer.clone();
