@@ -26,7 +26,7 @@ const SEARCH_DEPTH: usize = 8;
 /// Share of the premise's meaningful words a disputing sentence must share.
 const MIN_SHARED: f32 = 0.6;
 /// The hardest sentence (Flesch–Kincaid grade) the check may quote.
-const MAX_GRADE: f32 = 14.0;
+const MAX_GRADE: f32 = 18.0;
 /// Fewest meaningful words a premise needs to be checked at all.
 const MIN_PREMISE_STEMS: usize = 2;
 
@@ -39,6 +39,7 @@ struct Cues {
     negator: Vec<String>,
     person: Vec<String>,
     personal: Vec<String>,
+    refutation: Vec<String>,
 }
 
 fn cues() -> &'static Cues {
@@ -55,6 +56,7 @@ fn cues() -> &'static Cues {
                 "negator" => &mut c.negator,
                 "person" => &mut c.person,
                 "personal" => &mut c.personal,
+                "refutation" => &mut c.refutation,
                 _ => continue,
             };
             list.push(phrase);
@@ -182,13 +184,53 @@ pub struct Dispute {
     pub passage: Passage,
 }
 
-/// Why a sentence disputes a premise, if it does.
-fn disputes(premise: &str, sentence: &str) -> bool {
+/// Share of a clause's stems among the premise's, for [`disputes`].
+const CLAUSE_SHARED: f32 = 0.75;
+
+/// Whether a sentence disputes a premise: it says the premise's claim is
+/// not so ("there is no evidence"), or one of its clauses on the same words
+/// has the other polarity, or it hedges a claim the premise makes without
+/// exception. `shares` tells what share of the premise's meaningful words a
+/// clause has.
+fn disputes(premise: &str, sentence: &str, shares: &dyn Fn(&str) -> f32) -> bool {
     let c = cues();
     let (pp, ps) = (padded(premise), padded(sentence));
-    let flips = count(&pp, &c.negator) % 2 != count(&ps, &c.negator) % 2;
-    let hedges = count(&pp, &c.absolute) > 0 && count(&ps, &c.hedge) > 0;
-    flips || hedges
+    let premise_negated = count(&pp, &c.negator) % 2 == 1;
+    if !premise_negated && count(&ps, &c.refutation) > 0 {
+        return true;
+    }
+    if count(&pp, &c.absolute) > 0 && count(&ps, &c.hedge) > 0 {
+        return true;
+    }
+    clauses(sentence).into_iter().any(|clause| {
+        let pc = padded(clause);
+        (count(&pc, &c.negator) % 2 == 1) != premise_negated && shares(clause) >= CLAUSE_SHARED
+    })
+}
+
+/// The clauses of a sentence: split at commas, semicolons, colons and
+/// "but", "although", "while", "whereas".
+fn clauses(sentence: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for piece in sentence.split([',', ';', ':']) {
+        let mut rest = piece;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let cut = [" but ", " although ", " while ", " whereas "]
+                .iter()
+                .filter_map(|w| lower.find(w))
+                .min();
+            match cut {
+                Some(i) => {
+                    out.push(&rest[..i]);
+                    rest = &rest[i + 1..];
+                }
+                None => break,
+            }
+        }
+        out.push(rest);
+    }
+    out
 }
 
 /// Looks for a sentence of the sources that disputes one of the question's
@@ -262,7 +304,19 @@ pub fn check(engine: &Engine, a: &Analysis, retriever: Retriever) -> Result<Opti
                     .map(|(_, w)| w)
                     .sum::<f32>()
                     / total;
-                if share < MIN_SHARED || shared < MIN_PREMISE_STEMS || !disputes(&premise, &text) {
+                // Most of its words, counted both by weight and one by one:
+                // a sentence on the premise's rarest word alone ("H. pylori")
+                // may be about something else.
+                let by_count = shared as f32 / stems.len() as f32;
+                let clause_share = |clause: &str| -> f32 {
+                    let cs: HashSet<String> = bm25.analyze(clause).into_iter().collect();
+                    stems.iter().filter(|(s, _)| cs.contains(s)).count() as f32 / stems.len() as f32
+                };
+                if share < MIN_SHARED
+                    || by_count < MIN_SHARED
+                    || shared < MIN_PREMISE_STEMS
+                    || !disputes(&premise, &text, &clause_share)
+                {
                     continue;
                 }
                 let score = share - 0.02 * rank as f32 + if patient { 0.1 } else { 0.0 };
@@ -322,18 +376,48 @@ mod tests {
 
     #[test]
     fn disputing_sentences() {
+        // Word overlap by whole words, for the test.
+        let shares_with = |premise: &'static str| {
+            move |clause: &str| {
+                let p: Vec<String> = sextant_core::text::words(premise)
+                    .into_iter()
+                    .filter(|w| !sextant_core::text::is_stopword(w))
+                    .collect();
+                let c = sextant_core::text::words(clause);
+                p.iter().filter(|w| c.contains(w)).count() as f32 / p.len() as f32
+            }
+        };
+        let p = "antiperspirants cause breast cancer";
         assert!(disputes(
-            "sugar feeds cancer",
-            "There is no evidence that sugar makes cancer grow faster."
+            p,
+            "Despite warnings that antiperspirants cause breast cancer, there is no evidence to support these concerns.",
+            &shares_with(p)
         ));
+        let p = "chemo always makes you throw up";
         assert!(disputes(
-            "chemo always makes you throw up",
-            "Some chemotherapy drugs may cause nausea and vomiting."
+            p,
+            "Some chemo drugs may make you throw up.",
+            &shares_with(p)
+        ));
+        let p = "cancer can't be treated during pregnancy";
+        assert!(disputes(
+            p,
+            "Cancer can be treated during pregnancy.",
+            &shares_with(p)
         ));
         // The same claim, the same way: left alone.
+        let p = "obesity raises the risk of endometrial cancer";
         assert!(!disputes(
-            "obesity raises the risk of endometrial cancer",
-            "Obesity increases the risk of endometrial cancer."
+            p,
+            "Obesity raises the risk of endometrial cancer.",
+            &shares_with(p)
+        ));
+        // A negation in a clause about something else does not dispute.
+        let p = "pylori infection can lead to stomach cancer";
+        assert!(!disputes(
+            p,
+            "Although many people with pylori infection do not have symptoms, some develop ulcers.",
+            &shares_with(p)
         ));
     }
 
@@ -347,8 +431,17 @@ mod tests {
         for r in &rows {
             assert_eq!(r.len(), 2, "{r:?}");
             assert!(
-                ["absolute", "after", "before", "hedge", "negator", "person", "personal"]
-                    .contains(&r[0]),
+                [
+                    "absolute",
+                    "after",
+                    "before",
+                    "hedge",
+                    "negator",
+                    "person",
+                    "personal",
+                    "refutation"
+                ]
+                .contains(&r[0]),
                 "{r:?}"
             );
         }

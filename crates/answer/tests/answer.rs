@@ -259,6 +259,14 @@ fn seed_question_is_answered_for_each_reading_with_its_own_citations() {
             .any(|s| s.contains("surgery") && s.contains("liver")),
         "{sentences:#?}"
     );
+    // Each reading opens with whether surgery is an option, and its bottom
+    // line is that sentence.
+    for r in &a.readings {
+        let short = &r.sections[0];
+        assert_eq!(short.heading, sextant_core::answer::SHORT_ANSWER, "{r:#?}");
+        assert!(short.sentences[0].text.contains("surgery"), "{r:#?}");
+        assert_eq!(r.bottom_line[0].text, short.sentences[0].text);
+    }
     // The question that tells which reading applies comes first.
     assert!(
         a.questions_to_ask[0].contains("start in the liver"),
@@ -266,6 +274,80 @@ fn seed_question_is_answered_for_each_reading_with_its_own_citations() {
         a.questions_to_ask
     );
     assert!(a.cancer_types.is_empty());
+}
+
+/// Questions as people ask them, for the checks every answer must pass.
+const LAY_QUESTIONS: &[&str] = &[
+    "Is dry mouth after radiation to the neck permanent?",
+    "How long does hair take to grow back after chemo?",
+    "can melanoma come back after its been cut out",
+    "My mom has stomach cancer. What are her treatment options?",
+    "Is it normal to feel tired for months after breast cancer treatment?",
+    "What can help with nausea from chemotherapy?",
+    "Why does chemotherapy cause hair loss?",
+    "What is the difference between a lumpectomy and a mastectomy?",
+    "I'm 62 and just found out I have CLL. My doctor says we will watch and wait. What does that mean?",
+    "What are the symptoms of kidney cancer?",
+];
+
+#[test]
+fn answers_open_with_what_answers_and_keep_to_the_asker() {
+    use sextant_answer::quality;
+    let Some(engine) = real_engine() else { return };
+    for q in LAY_QUESTIONS {
+        let a = engine.ask(q).unwrap();
+        if a.kind != AnswerKind::Answer || !a.readings.is_empty() {
+            continue;
+        }
+        assert_well_formed(&a);
+        let first = &a.sections[0];
+        assert_eq!(first.heading, sextant_core::answer::SHORT_ANSWER, "{q}");
+        assert_eq!(a.bottom_line[0].text, first.sentences[0].text, "{q}");
+        let asks = sextant_answer::asked::asked(q);
+        assert_eq!(
+            quality::bottom_line_flaw(&a.bottom_line[0].text, &asks),
+            None,
+            "{q}: {}",
+            a.bottom_line[0].text
+        );
+        assert_eq!(quality::leaks(&a), Vec::new(), "{q}");
+        assert_eq!(quality::dangling(&a), Vec::<String>::new(), "{q}");
+    }
+}
+
+#[test]
+fn a_belief_the_sources_dispute_is_checked_first_and_a_true_one_is_not() {
+    let Some(engine) = real_engine() else { return };
+    let a = engine
+        .ask("I read that antiperspirants cause breast cancer, so which deodorant brands are safest?")
+        .unwrap();
+    assert_eq!(a.kind, AnswerKind::Answer);
+    assert!(verify(&a).is_empty(), "{:#?}", verify(&a));
+    let first = &a.sections[0];
+    assert_eq!(first.heading, sextant_core::answer::CHECK_FIRST, "{a:#?}");
+    assert!(
+        first.sentences[0].text.contains("no evidence"),
+        "{first:#?}"
+    );
+    // The opener ties the check to the person's own words.
+    assert!(
+        a.opener.contains("antiperspirants cause breast cancer"),
+        "{}",
+        a.opener
+    );
+    for q in [
+        "Since obesity raises the risk of endometrial cancer, will losing weight after treatment help?",
+        "Because smoking raises bladder cancer risk, should I quit now even after my diagnosis?",
+    ] {
+        let a = engine.ask(q).unwrap();
+        assert!(
+            a.sections
+                .iter()
+                .all(|s| s.heading != sextant_core::answer::CHECK_FIRST),
+            "{q}: a true premise was disputed: {:#?}",
+            a.sections
+        );
+    }
 }
 
 #[test]

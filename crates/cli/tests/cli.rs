@@ -1140,6 +1140,45 @@ fn eval_safety_routing_only_reports_every_kind() {
 }
 
 #[test]
+fn eval_answers_writes_the_reviewers_file_and_its_checks_hold() {
+    let Some(kb) = real_kb() else { return };
+    let out = tempfile::tempdir().expect("tempdir");
+    let o = run(sextant()
+        .arg("--kb")
+        .arg(kb)
+        .args(["eval", "answers", "--set", "dev", "--json", "--out"])
+        .arg(out.path()));
+    assert_ok(&o, "eval answers");
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let p = &v["proxies"];
+    let n = |k: &str| p[k].as_u64().unwrap_or_else(|| panic!("{k}: {p:#}"));
+    assert!(n("questions") >= 150, "{p:#}");
+    assert_eq!(n("citation_failures"), 0, "{p:#}");
+    // No true premise is "corrected", and what a reader meets first holds.
+    assert_eq!(n("controls_checked"), 0, "{p:#}");
+    assert!(n("belief_checked") >= 1, "{p:#}");
+    let flawed: u64 = p["bottom_line_flaws"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert!(flawed <= 2, "{p:#}");
+    assert!(n("answers_with_dangling") <= 2, "{p:#}");
+    assert!(n("answers_with_leaks") * 20 <= n("answers"), "{p:#}");
+    // The stored judgments of the development set load.
+    assert!(
+        v["judged"]["matching"].as_u64().is_some_and(|m| m > 0),
+        "{:#}",
+        v["judged"]
+    );
+    let text = fs::read_to_string(out.path().join("answers.txt")).expect("answers.txt");
+    assert_eq!(text.matches("===== a").count() as u64, n("questions"));
+    let lines = fs::read_to_string(out.path().join("answers.jsonl")).expect("answers.jsonl");
+    assert_eq!(lines.lines().count() as u64, n("questions"));
+}
+
+#[test]
 fn seed_question_markdown_snapshot() {
     let Some(kb) = real_kb() else { return };
     let o = ask(kb, &["--markdown", SEED_QUESTION]);

@@ -134,6 +134,8 @@ pub struct Answered {
     pub leaks: Vec<(String, String)>,
     /// Sentences shown without the sentence they need.
     pub dangling: Vec<String>,
+    /// What the question takes as given ([`sextant_answer::belief::premises`]).
+    pub premises: Vec<String>,
     /// Whether the answer opens with a belief check.
     pub checks_belief: bool,
     pub citation_failures: usize,
@@ -222,6 +224,7 @@ pub fn inspect(q: &Question, a: &Answer, latency_ms: f64) -> Answered {
             .map(|(s, c)| (s, c.as_str().to_string()))
             .collect(),
         dangling: quality::dangling(a),
+        premises: sextant_answer::belief::premises(&q.question),
         checks_belief: a
             .sections
             .first()
