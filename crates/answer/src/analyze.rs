@@ -305,6 +305,70 @@ pub fn validate(question: &str) -> Result<String, QuestionError> {
     Ok(q)
 }
 
+/// Words that name a child.
+const CHILD: &[&str] = &[
+    "adolescent",
+    "babies",
+    "baby",
+    "child",
+    "children",
+    "daughter",
+    "infant",
+    "kid",
+    "kids",
+    "son",
+    "teen",
+    "teenager",
+    "toddler",
+];
+
+/// Words after a child word that make the child the one the question is
+/// about ("my son has", "a child with", "my daughter was diagnosed").
+const CHILD_IS_PATIENT: &[&str] = &[
+    "diagnosed",
+    "got",
+    "gets",
+    "had",
+    "has",
+    "have",
+    "is",
+    "s",
+    "was",
+    "with",
+];
+
+/// Whether the person the question is about is a child: "childhood" or
+/// "pediatric" cancer, "my 5-year-old", "my son has ...". A parent who asks
+/// how to tell their kids, or a belief that "leukemia is a kids' cancer",
+/// does not make the patient a child.
+pub fn patient_is_child(toks: &[String]) -> bool {
+    if toks.iter().any(|t| {
+        matches!(
+            t.as_str(),
+            "childhood" | "pediatric" | "paediatric" | "juvenile"
+        )
+    }) {
+        return true;
+    }
+    for (i, t) in toks.iter().enumerate() {
+        // "my 5-year-old", "a 14 year old"
+        if t == "year" && toks.get(i + 1).is_some_and(|n| n == "old") {
+            if let Some(age) = i.checked_sub(1).and_then(|j| toks[j].parse::<u32>().ok()) {
+                return age < 18;
+            }
+        }
+        if CHILD.contains(&t.as_str())
+            && toks[i + 1..]
+                .iter()
+                .take(3)
+                .any(|n| CHILD_IS_PATIENT.contains(&n.as_str()))
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// Analyzes a validated question. `drug_names` are lower-case drug names the
 /// knowledge base has pages for.
 pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
@@ -316,10 +380,22 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
         .iter()
         .find(|d| d.len() >= 4 && toks.iter().any(|t| t == *d))
         .cloned();
-    let mut intent = INTENT_CUES
-        .iter()
-        .find(|(_, cues)| cues.iter().any(|c| lower.contains(&format!(" {c}"))))
-        .map_or(Intent::General, |(i, _)| *i);
+    // The clause that asks decides the intent ("I had chemo last year ...
+    // how long will my hair take to grow back?"); the whole question only
+    // when that clause has no cue.
+    let intent_of = |text: &str| {
+        INTENT_CUES
+            .iter()
+            .find(|(_, cues)| cues.iter().any(|c| text.contains(&format!(" {c}"))))
+            .map(|(i, _)| *i)
+    };
+    let clause_lower = format!(
+        " {} ",
+        words(crate::asked::asking_clause(question)).join(" ")
+    );
+    let mut intent = intent_of(&clause_lower)
+        .or_else(|| intent_of(&lower))
+        .unwrap_or(Intent::General);
     // "What does stage 2 mean?", "What is stage IV breast cancer?": a
     // numbered stage, asked about.
     let stages: Vec<(&str, &'static str)> = toks
@@ -345,26 +421,7 @@ pub fn analyze(question: &str, drug_names: &[String]) -> Analysis {
     if drug.is_some() && matches!(intent, Intent::Treatment | Intent::General) {
         intent = Intent::Drug;
     }
-    const CHILD: &[&str] = &[
-        "child",
-        "children",
-        "childhood",
-        "kid",
-        "kids",
-        "pediatric",
-        "paediatric",
-        "baby",
-        "babies",
-        "infant",
-        "toddler",
-        "son",
-        "daughter",
-        "teen",
-        "teenager",
-        "adolescent",
-        "juvenile",
-    ];
-    let about_child = toks.iter().any(|t| CHILD.contains(&t.as_str()));
+    let about_child = patient_is_child(&toks);
     let mut content_words: Vec<String> = toks.iter().filter(|w| !is_stopword(w)).cloned().collect();
     // Pages write stages in Roman numerals; people often type digits. The
     // typed form is replaced, and the sub-stages ("IIA", "IIB") pages use
@@ -467,6 +524,32 @@ mod tests {
             Intent::Coping
         );
         assert_eq!(intent("I want to design a garden"), Intent::General);
+        // The clause that asks decides, not the story before it.
+        assert_eq!(
+            intent("I had chemo and radiation for throat cancer. How can I get my taste back?"),
+            Intent::Treatment
+        );
+        assert_eq!(
+            intent(
+                "My surgeon removed the tumor last month. What are the side effects of radiation?"
+            ),
+            Intent::SideEffects
+        );
+    }
+
+    #[test]
+    fn the_patient_is_a_child_only_when_the_question_says_so() {
+        let child = |q: &str| patient_is_child(&words(q));
+        assert!(child("What are the treatments for Childhood Brain Tumors?"));
+        assert!(child("my son has leukemia, what now"));
+        assert!(child("My 5-year-old was diagnosed with neuroblastoma."));
+        assert!(child("my daughter's scan"));
+        assert!(!child("How do I tell my kids about my cancer?"));
+        assert!(!child(
+            "Leukemia is a kids' cancer, so at 72 my dad can't have it."
+        ));
+        assert!(!child("My 45 year old sister has breast cancer"));
+        assert!(!child("Is surgery an option for liver cancer?"));
     }
 
     #[test]

@@ -51,6 +51,8 @@ struct Candidate {
     answers: f32,
     /// It needs the sentence before it.
     dangling: bool,
+    /// It has some of the asking clause's own words.
+    on_clause: bool,
     topical: bool,
     words: usize,
     word_set: HashSet<String>,
@@ -133,6 +135,8 @@ fn usable(s: &str, words: usize) -> bool {
         "visit ",
         "call 1-800",
         "cancer information service",
+        "find clinical trials",
+        "check for trials",
         // Reports of single studies speak to clinicians, not patients.
         "randomly assigned",
         "randomized",
@@ -262,6 +266,12 @@ pub fn compose(
         {
             continue;
         }
+        // Childhood-cancer pages speak to a child's parents ("your child's
+        // chances"): not to an adult patient, even one whose question
+        // mentions children.
+        if page.is_some_and(crate::is_child_page) && !a.about_child {
+            continue;
+        }
         let professional = page.is_some_and(|pg| pg.audience == Audience::HealthProfessional);
         // PDQ headings are often whole statements of the topic ("Certain
         // factors affect prognosis"); a passage under such a heading is on topic.
@@ -382,6 +392,9 @@ pub fn compose(
             if page.is_some_and(|pg| pg.audience == Audience::Patient) {
                 answers += 0.06;
             }
+            if words < 8 {
+                answers -= 0.08;
+            }
             if let Some(g) = sextant_core::readability::grade(&norm) {
                 answers -= ((g - 6.0).max(0.0) / 10.0).min(1.0) * READABILITY_WEIGHT;
             }
@@ -394,6 +407,7 @@ pub fn compose(
                 score: s,
                 answers,
                 dangling,
+                on_clause: clause_overlap > 0.0,
                 topical,
                 words,
                 passages: vec![rank],
@@ -443,7 +457,20 @@ pub fn compose(
     // A question that names a cancer type the top passages are about has
     // its evidence; the embedding's similarity, which typos ("lukemia")
     // lower, only decides for questions that name none.
-    let weak = asked_types.is_empty() && strength.is_some_and(|s| s < crate::ABSTAIN_BELOW);
+    // A top page titled by the question's rarest word ("Tamoxifen Citrate"
+    // for "side effects of tamoxifen") covers it, whatever the embedding says.
+    let title_match = q_stems
+        .iter()
+        .max_by(|x, y| idf[x.as_str()].total_cmp(&idf[y.as_str()]))
+        .is_some_and(|rare| {
+            passages.iter().take(3).any(|(p, _)| {
+                kb.page(p.page)
+                    .is_some_and(|pg| bm25.analyze(&pg.title).contains(rare))
+            })
+        });
+    let weak = asked_types.is_empty()
+        && !title_match
+        && strength.is_some_and(|s| s < crate::ABSTAIN_BELOW);
     if cands.is_empty() || !evidence || weak {
         return Ok(no_evidence(engine, a, &passages));
     }
@@ -457,10 +484,13 @@ pub fn compose(
             && (c.words <= 40 || (c.norm.contains(": ") && c.norm.contains("; ")))
             && c.score >= best * RELATIVE_FLOOR
     };
+    // Only a sentence with some of the asking clause's words can answer it;
+    // when none has any, the sentence that best fits the topic leads.
+    let any_on_clause = cands.iter().any(|c| fit(c) && c.on_clause);
     let bottom_idx = cands
         .iter()
         .enumerate()
-        .filter(|(_, c)| fit(c))
+        .filter(|(_, c)| fit(c) && (c.on_clause || !any_on_clause))
         .max_by(|(_, x), (_, y)| {
             x.answers
                 .total_cmp(&y.answers)
@@ -482,6 +512,7 @@ pub fn compose(
         .enumerate()
         .filter(|(_, c)| {
             fit(c)
+                && (c.on_clause || !any_on_clause)
                 && c.answers >= bottom.answers * SECOND_ANSWER_SHARE
                 && !similar(&c.word_set, &bottom.word_set)
         })
@@ -641,6 +672,10 @@ fn type_names(a: &Analysis) -> Vec<String> {
 /// a question that names no cancer, the treatment it names ("chemotherapy").
 fn cancer_of(a: &Analysis) -> String {
     let Some(first) = a.cancer_types.first() else {
+        // "Side effects of tamoxifen", not "of cancer".
+        if let Some(d) = &a.drug {
+            return d.clone();
+        }
         let lower = a.question.to_lowercase();
         const TREATMENTS: &[&str] = &[
             "chemotherapy",

@@ -200,6 +200,8 @@ pub mod boosts {
     /// kind of thing asked for ("may include" for options, "weeks" for how
     /// long): see `asked::answers_form`.
     pub const ANSWER_FORM: f32 = 0.12;
+    /// Weight of a long question's words outside the clause that asks.
+    pub const STORY_WEIGHT: f32 = 0.6;
     /// Weight of words from the person's records (stage, receptors, genes):
     /// below a synonym's, so the question's own words still lead.
     pub const PROFILE_WEIGHT: f32 = 0.25;
@@ -365,13 +367,23 @@ impl Engine {
             .iter()
             .flat_map(|c| c.abbreviations.iter().map(|x| x.to_lowercase()))
             .collect();
+        // In a question of several sentences, the story around the asking
+        // clause ("I'm 51, I finished radiation six weeks ago...") counts
+        // less than the clause that asks.
+        let clause_words: Vec<String> =
+            sextant_core::text::words(asked::asking_clause(&a.question));
+        let told = sextant_core::text::sentence_spans(&a.question).len() >= 2;
         let mut terms: Vec<QueryTerm> = a
             .content_words
             .iter()
             .filter(|w| !abbreviations.contains(w))
             .map(|w| QueryTerm {
                 text: w.clone(),
-                weight: 1.0,
+                weight: if told && !clause_words.contains(w) {
+                    boosts::STORY_WEIGHT
+                } else {
+                    1.0
+                },
             })
             .collect();
         for ct in &a.cancer_types {

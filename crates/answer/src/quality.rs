@@ -140,13 +140,36 @@ fn leads() -> &'static [&'static str] {
 /// Whether a sentence opens with words that need the sentence before it
 /// ("This", "It", "Instead", "However").
 pub fn needs_context(sentence: &str) -> bool {
-    leads().iter().any(|l| {
-        sentence.starts_with(l)
-            && !sentence[l.len()..]
-                .chars()
-                .next()
-                .is_some_and(char::is_alphanumeric)
-    })
+    let starts = |s: &str| {
+        leads().iter().any(|l| {
+            s.starts_with(l)
+                && !s[l.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphanumeric)
+        })
+    };
+    if starts(sentence) {
+        return true;
+    }
+    // "In some people, this can cause ...": a short opening phrase, then a
+    // word that points back.
+    sentence.split_once(", ").is_some_and(|(head, rest)| {
+        head.split_whitespace().count() <= 4
+            && ["this ", "these ", "it ", "they ", "such ", "those "]
+                .iter()
+                .any(|w| rest.starts_with(w))
+            && !rest.starts_with("such as ")
+    }) || [
+        "In others",
+        "For others",
+        "In some",
+        "For some",
+        "In most",
+        "In many",
+    ]
+    .iter()
+    .any(|l| sentence.starts_with(l) && sentence[l.len()..].starts_with(','))
 }
 
 /// Verbs that make a run of words a statement a reader can take on its own.
@@ -455,7 +478,11 @@ pub fn dangling(answer: &Answer) -> Vec<String> {
 /// Sentences of an answer that speak of a context its question does not:
 /// each with the context.
 pub fn leaks(answer: &Answer) -> Vec<(String, Context)> {
-    let asked = contexts(&answer.question);
+    let mut asked = contexts(&answer.question);
+    // "My 6-year-old has Wilms tumor": a question about a child.
+    if crate::analyze::patient_is_child(&sextant_core::text::words(&answer.question)) {
+        asked.insert(Context::Child);
+    }
     let mut out = Vec::new();
     for s in answer.cited_sentences() {
         for c in contexts(&s.text).beyond(asked).iter() {
@@ -521,6 +548,16 @@ mod tests {
         assert!(!needs_context("Itching is common."));
         assert!(!needs_context("Thistles are plants."));
         assert!(!needs_context("Surgery may be done."));
+        assert!(needs_context(
+            "In some people, this can cause inflammation."
+        ));
+        assert!(!needs_context(
+            "Some cancer treatments, such as chemotherapy, can cause bleeding."
+        ));
+        assert!(needs_context("In others, the taste buds may recover."));
+        assert!(!needs_context(
+            "In some people, radiation causes dry mouth."
+        ));
     }
 
     #[test]
