@@ -968,7 +968,7 @@ pub fn verify(answer: &Answer) -> Vec<String> {
         let norm = sextant_core::text::normalize_ws(&s.text);
         let allowed = restated
             .iter()
-            .any(|(t, p)| *p == s as *const _ && *t == norm);
+            .any(|(t, p)| std::ptr::eq(*p, s) && *t == norm);
         if !seen.insert(norm.clone()) && !allowed {
             problems.push(format!("repeated sentence: {:?}", s.text));
         }

@@ -426,10 +426,40 @@ pub fn statement_flaw(sentence: &str) -> Option<Flaw> {
         || !s.ends_with(['.', '!'])
         || s.split_whitespace().count() < 5
         || !is_statement(&s)
+        || is_list_item(&s)
     {
         return Some(Flaw::Fragment);
     }
     needs_context(&s).then_some(Flaw::Dangling)
+}
+
+/// Whether a sentence is an item of a list whose lead-in it lacks: it
+/// opens with a preposition and its only verb is in a relative clause ("In
+/// patients whose cancer did not respond to therapy.", from "... is
+/// approved to treat:").
+pub fn is_list_item(sentence: &str) -> bool {
+    let w = sextant_core::text::words(sentence);
+    if !w.first().is_some_and(|f| {
+        matches!(
+            f.as_str(),
+            "in" | "as" | "for" | "with" | "after" | "before"
+        )
+    }) {
+        return false;
+    }
+    let verb = w
+        .iter()
+        .position(|x| FINITE.binary_search(&x.as_str()).is_ok())
+        .unwrap_or(w.len());
+    // "In people who smoke, lung cancer is ...": a comma before the verb
+    // closes the opening phrase, and the main clause follows.
+    let before_comma = sentence.split_once(',').map_or(usize::MAX, |(head, _)| {
+        sextant_core::text::words(head).len()
+    });
+    before_comma > verb
+        && w[..verb]
+            .iter()
+            .any(|x| matches!(x.as_str(), "who" | "whose" | "that" | "which"))
 }
 
 /// Sentences of an answer that need the sentence before them but are not
@@ -595,6 +625,14 @@ mod tests {
         let chances = crate::asked::asked("What are the chances of living five years?");
         assert_eq!(
             bottom_line_flaw("About 90% of people live five years or more.", &chances),
+            None
+        );
+        assert_eq!(
+            f("In patients whose cancer did not respond to therapy."),
+            Some(Flaw::Fragment)
+        );
+        assert_eq!(
+            f("In people who smoke, lung cancer is more common than in others."),
             None
         );
         // Stage numbers are not figures.

@@ -70,17 +70,24 @@ fn io(path: &Path, source: std::io::Error) -> EvalError {
     }
 }
 
+/// The rows of a TSV with a header line: (line index, trimmed fields),
+/// blank and `#` lines skipped.
+fn rows(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|(i, l)| (i, l.split('\t').map(str::trim).collect()))
+}
+
 /// Reads a question set: a header line, then
-/// `id	group	topic	cancer	question	belief	truth`. Bad rows are issues.
+/// `id, group, topic, cancer, question, belief, truth` (tab-separated).
+/// Bad rows are issues.
 pub fn load(path: &Path) -> Result<(Vec<Question>, Vec<Issue>)> {
     let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
     let mut out = Vec::new();
     let mut issues = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if i == 0 || line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
+    for (i, f) in rows(&text) {
         let at = format!("{}:{}", path.display(), i + 1);
         if f.len() < 5 || !GROUPS.contains(&f[1]) || f[4].trim().is_empty() {
             issues.push(Issue::new(
@@ -308,16 +315,13 @@ pub struct Judgment {
 }
 
 /// Reads stored judgments: a header line, then
-/// `id	answer	judge	relevance	bottom_line	coherence	plain	harmful	belief	note`.
+/// `id, answer, judge, relevance, bottom_line, coherence, plain, harmful,
+/// belief, note` (tab-separated).
 pub fn load_judgments(path: &Path) -> Result<(Vec<Judgment>, Vec<Issue>)> {
     let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
     let mut out = Vec::new();
     let mut issues = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if i == 0 || line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').map(str::trim).collect();
+    for (i, f) in rows(&text) {
         let score = |k: usize| {
             f.get(k)
                 .and_then(|s| s.parse::<f64>().ok())
