@@ -12,6 +12,9 @@ pub const MAX_QUESTION_CHARS: usize = 2000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
+    Fertility,
+    EndOfLife,
+    Nutrition,
     Surgery,
     SideEffects,
     Prognosis,
@@ -31,6 +34,9 @@ pub enum Intent {
 impl Intent {
     pub fn as_str(self) -> &'static str {
         match self {
+            Intent::Fertility => "fertility",
+            Intent::EndOfLife => "end_of_life",
+            Intent::Nutrition => "nutrition",
             Intent::Surgery => "surgery",
             Intent::SideEffects => "side_effects",
             Intent::Prognosis => "prognosis",
@@ -52,6 +58,54 @@ impl Intent {
 /// Word stems (prefixes of lower-case words) that signal each intent, in
 /// order of precedence: the first intent with a match wins.
 const INTENT_CUES: &[(Intent, &[&str])] = &[
+    (
+        Intent::Fertility,
+        &[
+            "fertil",
+            "infertil",
+            "freeze my eggs",
+            "freezing my eggs",
+            "egg freezing",
+            "freeze eggs",
+            "sperm",
+            "have children",
+            "have kids",
+            "have a baby",
+            "get pregnant",
+            "become pregnant",
+        ],
+    ),
+    (
+        Intent::EndOfLife,
+        &[
+            "hospice",
+            "palliative",
+            "comfort care",
+            "comfort only",
+            "end of life",
+            "last weeks",
+            "last days",
+            "dying",
+        ],
+    ),
+    (
+        Intent::Nutrition,
+        &[
+            "eat",
+            "eating",
+            "diet",
+            "food",
+            "foods",
+            "nutrition",
+            "appetite",
+            "supplement",
+            "vitamin",
+            "drink alcohol",
+            "keep my weight",
+            "keep weight",
+            "gain weight",
+        ],
+    ),
     (
         Intent::SideEffects,
         &["side effect", "adverse", "toxicit", "late effect"],
@@ -524,6 +578,18 @@ mod tests {
             Intent::Coping
         );
         assert_eq!(intent("I want to design a garden"), Intent::General);
+        assert_eq!(
+            intent("Can I freeze my eggs before starting chemotherapy?"),
+            Intent::Fertility
+        );
+        assert_eq!(
+            intent("What does hospice care look like in the last weeks?"),
+            Intent::EndOfLife
+        );
+        assert_eq!(
+            intent("What should I eat during chemo for colon cancer?"),
+            Intent::Nutrition
+        );
         // The clause that asks decides, not the story before it.
         assert_eq!(
             intent("I had chemo and radiation for throat cancer. How can I get my taste back?"),

@@ -248,6 +248,60 @@ pub fn profile(intent: Intent) -> &'static Profile {
                 "Who do I call with questions about my dose?",
             ],
         },
+        Intent::Fertility => &Profile {
+            sections: &[
+                SectionSpec { heading: "How treatment can affect fertility", cues: &["fertil", "infertil", "ovar", "testic", "sperm", "egg", "pregnan", "menopause"], not: &["preserv", "freez", "bank", "before treatment", "before you start"] },
+                SectionSpec { heading: "Ways to preserve fertility", cues: &["preserv", "freez", "bank", "embryo", "shield", "before treatment", "before you start", "fertility specialist"], not: &[] },
+                OTHER,
+            ],
+            expansion: &["fertility", "fertility preservation", "sperm banking", "egg freezing"],
+            topic: &["fertil", "sperm", "egg", "embryo", "pregnan", "ovar", "testic"],
+            title: "Fertility and {c}",
+            opener: "Wanting to keep the chance of having children is important, and it is best raised early, so here is what cancer.gov's pages say, with each point linked to its source.",
+            questions: &[
+                "Could my treatment for {c} affect my fertility, and how likely is that?",
+                "Can I see a fertility specialist before treatment starts, and how soon?",
+                "Which ways of preserving fertility would fit my situation and timeline?",
+                "Would preserving fertility delay my treatment?",
+                "How long should I wait after treatment before trying to have a child?",
+            ],
+        },
+        Intent::EndOfLife => &Profile {
+            sections: &[
+                SectionSpec { heading: "What palliative and hospice care do", cues: &["palliative", "hospice", "comfort", "quality of life", "symptom"], not: &[] },
+                SectionSpec { heading: "What to expect and how to prepare", cues: &["expect", "prepare", "last", "final", "family", "caregiver", "advance directive", "plan", "wishes"], not: &[] },
+                OTHER,
+            ],
+            expansion: &["palliative care", "hospice", "end of life", "comfort care"],
+            topic: &["palliative", "hospice", "comfort", "end of life", "dying", "quality of life"],
+            title: "Comfort, palliative and hospice care for {c}",
+            opener: "These are hard questions to ask, and it helps to know what care is there for comfort, so here is what cancer.gov's pages say, with each point linked to its source.",
+            questions: &[
+                "Can we meet the palliative care team now, alongside other treatment?",
+                "What would hospice care at home or elsewhere look like for us?",
+                "Which symptoms of {c} should we expect, and how will they be eased?",
+                "Who do we call day or night if something changes?",
+                "What support is there for the family, during and after?",
+            ],
+        },
+        Intent::Nutrition => &Profile {
+            sections: &[
+                SectionSpec { heading: "Eating well during and after treatment", cues: &["eat", "food", "meal", "diet", "drink", "protein", "calorie", "nutrition", "weight"], not: &["supplement", "vitamin", "herb"] },
+                SectionSpec { heading: "Supplements, alcohol and special diets", cues: &["supplement", "vitamin", "herb", "alcohol", "antioxidant", "diet"], not: &[] },
+                OTHER,
+            ],
+            expansion: &["nutrition", "eating", "diet", "food"],
+            topic: &["eat", "food", "meal", "diet", "nutrition", "appetite", "weight", "drink", "supplement", "vitamin"],
+            title: "Eating and nutrition with {c}",
+            opener: "Food is a real part of getting through treatment, so here is what cancer.gov's pages say about eating, with each point linked to its source.",
+            questions: &[
+                "Is there anything I should not eat or drink during my {c} treatment?",
+                "Can I see a dietitian who works with people with cancer?",
+                "Are any vitamins or supplements I take a problem with my treatment?",
+                "What can I do if I lose weight or have no appetite?",
+                "Who should I call if I cannot eat or drink enough?",
+            ],
+        },
         Intent::Coping => &Profile {
             sections: &[
                 SectionSpec { heading: "Ways to cope", cues: &["cope", "coping", "help", "feel", "exercise", "relax", "sleep"], not: &[] },
@@ -308,6 +362,9 @@ pub fn profile(intent: Intent) -> &'static Profile {
 /// Every intent, for tests that check each profile.
 #[cfg(test)]
 pub(crate) const ALL_INTENTS: &[Intent] = &[
+    Intent::Fertility,
+    Intent::EndOfLife,
+    Intent::Nutrition,
     Intent::Surgery,
     Intent::SideEffects,
     Intent::Prognosis,
