@@ -372,37 +372,31 @@ pub fn validate(question: &str) -> Result<String, QuestionError> {
     Ok(q)
 }
 
-/// Words that name a child.
-const CHILD: &[&str] = &[
-    "adolescent",
-    "babies",
-    "baby",
-    "child",
-    "children",
-    "daughter",
-    "infant",
-    "kid",
-    "kids",
-    "son",
-    "teen",
-    "teenager",
-    "toddler",
-];
-
-/// Words after a child word that make the child the one the question is
-/// about ("my son has", "a child with", "my daughter was diagnosed").
-const CHILD_IS_PATIENT: &[&str] = &[
-    "diagnosed",
-    "got",
-    "gets",
-    "had",
-    "has",
-    "have",
-    "is",
-    "s",
-    "was",
-    "with",
-];
+/// Words of `data/people.tsv` of one kind (`child`, `child_is_patient`,
+/// `relative`), sorted.
+pub(crate) fn people(kind: &str) -> &'static [&'static str] {
+    static P: std::sync::OnceLock<Vec<(&'static str, Vec<&'static str>)>> =
+        std::sync::OnceLock::new();
+    let all = P.get_or_init(|| {
+        let mut by_kind: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+        for r in crate::quality::data_rows(include_str!("../data/people.tsv")) {
+            let (Some(&k), Some(&w)) = (r.first(), r.get(1)) else {
+                continue;
+            };
+            match by_kind.iter_mut().find(|(x, _)| *x == k) {
+                Some((_, v)) => v.push(w),
+                None => by_kind.push((k, vec![w])),
+            }
+        }
+        for (_, v) in &mut by_kind {
+            v.sort_unstable();
+        }
+        by_kind
+    });
+    all.iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(&[][..], |(_, v)| v.as_slice())
+}
 
 /// Whether the person the question is about is a child: "childhood" or
 /// "pediatric" cancer, "my 5-year-old", "my son has ...". A parent who asks
@@ -424,11 +418,12 @@ pub fn patient_is_child(toks: &[String]) -> bool {
                 return age < 18;
             }
         }
-        if CHILD.contains(&t.as_str())
-            && toks[i + 1..]
-                .iter()
-                .take(3)
-                .any(|n| CHILD_IS_PATIENT.contains(&n.as_str()))
+        if people("child").binary_search(&t.as_str()).is_ok()
+            && toks[i + 1..].iter().take(3).any(|n| {
+                people("child_is_patient")
+                    .binary_search(&n.as_str())
+                    .is_ok()
+            })
         {
             return true;
         }
@@ -614,6 +609,24 @@ mod tests {
             ),
             Intent::SideEffects
         );
+    }
+
+    #[test]
+    fn the_people_table_is_sorted_and_known() {
+        let rows: Vec<Vec<&str>> =
+            crate::quality::data_rows(include_str!("../data/people.tsv")).collect();
+        assert!(
+            rows.windows(2).all(|w| w[0] < w[1]),
+            "people.tsv is not sorted"
+        );
+        for r in &rows {
+            assert_eq!(r.len(), 2, "{r:?}");
+            assert!(
+                ["child", "child_is_patient", "relative"].contains(&r[0]),
+                "{r:?}"
+            );
+        }
+        assert!(people("relative").contains(&"dad"));
     }
 
     #[test]

@@ -83,8 +83,9 @@ fn table() -> &'static Table {
             let Some(form) = Form::ALL.into_iter().find(|f| f.as_str() == r[0]) else {
                 continue;
             };
-            let phrase = padded(r.get(2).copied().unwrap_or("")).trim().to_string();
-            if phrase.is_empty() {
+            // Kept padded (" may include "), so a match is one `contains`.
+            let phrase = padded(r.get(2).copied().unwrap_or(""));
+            if phrase.trim().is_empty() {
                 continue;
             }
             match r.get(1).copied() {
@@ -96,6 +97,10 @@ fn table() -> &'static Table {
         t
     })
 }
+
+/// The padded "%" phrase: a percentage sign anywhere in the text, since
+/// `padded` keeps it attached to its number ("90%").
+const PERCENT: &str = " % ";
 
 /// What a question asks.
 #[derive(Debug, Clone)]
@@ -159,11 +164,10 @@ pub fn asked(question: &str) -> Asked {
         .into_iter()
         .find(|f| {
             t.ask.iter().filter(|(g, _)| g == f).any(|(_, p)| {
-                let needle = format!(" {p} ");
                 if f.anchored() {
-                    starts.iter().any(|s| s.starts_with(&needle))
+                    starts.iter().any(|s| s.starts_with(p.as_str()))
                 } else {
-                    padded_clause.contains(&needle) || (p == "%" && padded_clause.contains('%'))
+                    padded_clause.contains(p.as_str()) || (p == PERCENT && clause.contains('%'))
                 }
             })
         })
@@ -180,10 +184,10 @@ pub fn answers_form(form: Form, sentence: &str) -> bool {
         .iter()
         .filter(|(f, _)| *f == form)
         .any(|(_, phrase)| {
-            if phrase == "%" {
+            if phrase == PERCENT {
                 sentence.contains('%')
             } else {
-                p.contains(&format!(" {phrase} "))
+                p.contains(phrase.as_str())
             }
         })
 }

@@ -53,6 +53,9 @@ struct Candidate {
     dangling: bool,
     /// It has some of the asking clause's own words.
     on_clause: bool,
+    /// It could be the bottom line: no definition, figure, fragment or
+    /// dangling start, unless the question asks for one.
+    stands_alone: bool,
     topical: bool,
     words: usize,
     word_set: HashSet<String>,
@@ -398,6 +401,7 @@ pub fn compose(
             if let Some(g) = sextant_core::readability::grade(&norm) {
                 answers -= ((g - 6.0).max(0.0) / 10.0).min(1.0) * READABILITY_WEIGHT;
             }
+            let stands_alone = quality::bottom_line_flaw(&norm, &asks).is_none();
             cands.push(Candidate {
                 word_set: sextant_core::text::words(&norm).into_iter().collect(),
                 text: text.to_string(),
@@ -408,6 +412,7 @@ pub fn compose(
                 answers,
                 dangling,
                 on_clause: clause_overlap > 0.0,
+                stands_alone,
                 topical,
                 words,
                 passages: vec![rank],
@@ -480,7 +485,7 @@ pub fn compose(
     // that a reader can take on its own (not a definition, a figure or a
     // fragment unless those are asked for).
     let fit = |c: &Candidate| {
-        quality::bottom_line_flaw(&c.norm, &asks).is_none()
+        c.stands_alone
             && (c.words <= 40 || (c.norm.contains(": ") && c.norm.contains("; ")))
             && c.score >= best * RELATIVE_FLOOR
     };
@@ -738,45 +743,14 @@ fn questions(prof: &Profile, a: &Analysis) -> Vec<String> {
         .collect()
 }
 
-/// People a question may be asked for ("my dad has ...").
-const OTHERS: &[&str] = &[
-    "aunt",
-    "boyfriend",
-    "brother",
-    "child",
-    "dad",
-    "daughter",
-    "father",
-    "fiance",
-    "fiancee",
-    "friend",
-    "girlfriend",
-    "grandfather",
-    "grandma",
-    "grandmother",
-    "grandpa",
-    "husband",
-    "kid",
-    "mom",
-    "mother",
-    "mum",
-    "neighbor",
-    "parent",
-    "partner",
-    "sister",
-    "son",
-    "spouse",
-    "uncle",
-    "wife",
-];
-
 /// Whether the question is asked for someone else: "my dad", "my wife's".
 pub(crate) fn asks_for_someone_else(question: &str) -> bool {
     let w = sextant_core::text::words(question);
+    let relative = crate::analyze::people("relative");
     w.windows(2).any(|p| {
         matches!(p[0].as_str(), "my" | "our")
-            && (OTHERS.binary_search(&p[1].as_str()).is_ok()
-                || OTHERS.binary_search(&p[1].trim_end_matches('s')).is_ok())
+            && (relative.binary_search(&p[1].as_str()).is_ok()
+                || relative.binary_search(&p[1].trim_end_matches('s')).is_ok())
     })
 }
 

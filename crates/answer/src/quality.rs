@@ -172,151 +172,41 @@ pub fn needs_context(sentence: &str) -> bool {
     .any(|l| sentence.starts_with(l) && sentence[l.len()..].starts_with(','))
 }
 
-/// Verbs that make a run of words a statement a reader can take on its own.
-const FINITE: &[&str] = &[
-    "affect",
-    "affects",
-    "allow",
-    "allows",
-    "appear",
-    "appears",
-    "are",
-    "became",
-    "become",
-    "becomes",
-    "begin",
-    "begins",
-    "block",
-    "blocks",
-    "can",
-    "cannot",
-    "cause",
-    "causes",
-    "come",
-    "comes",
-    "could",
-    "cure",
-    "cures",
-    "depend",
-    "depends",
-    "develop",
-    "develops",
-    "did",
-    "die",
-    "dies",
-    "do",
-    "does",
-    "feel",
-    "feels",
-    "find",
-    "finds",
-    "form",
-    "forms",
-    "get",
-    "gets",
-    "give",
-    "gives",
-    "go",
-    "goes",
-    "grow",
-    "grows",
-    "had",
-    "happen",
-    "happens",
-    "has",
-    "have",
-    "help",
-    "helps",
-    "hurt",
-    "hurts",
-    "include",
-    "includes",
-    "increase",
-    "increases",
-    "involve",
-    "involves",
-    "is",
-    "keep",
-    "keeps",
-    "kill",
-    "kills",
-    "last",
-    "lasts",
-    "lead",
-    "leads",
-    "let",
-    "lets",
-    "live",
-    "lives",
-    "look",
-    "looks",
-    "lower",
-    "lowers",
-    "make",
-    "makes",
-    "may",
-    "mean",
-    "means",
-    "might",
-    "must",
-    "need",
-    "needs",
-    "occur",
-    "occurs",
-    "prevent",
-    "prevents",
-    "protect",
-    "protects",
-    "raise",
-    "raises",
-    "receive",
-    "receives",
-    "recur",
-    "recurs",
-    "reduce",
-    "reduces",
-    "remove",
-    "removes",
-    "respond",
-    "responds",
-    "result",
-    "results",
-    "return",
-    "returns",
-    "see",
-    "seem",
-    "seems",
-    "sees",
-    "should",
-    "show",
-    "shows",
-    "spread",
-    "spreads",
-    "start",
-    "starts",
-    "stay",
-    "stays",
-    "stop",
-    "stops",
-    "survive",
-    "survives",
-    "take",
-    "takes",
-    "tell",
-    "tells",
-    "treat",
-    "treats",
-    "use",
-    "uses",
-    "varies",
-    "vary",
-    "was",
-    "were",
-    "will",
-    "work",
-    "works",
-    "would",
-];
+/// Word lists of `data/sentence-words.tsv`.
+struct SentenceWords {
+    /// Sorted, for `binary_search`.
+    finite: Vec<&'static str>,
+    /// Padded (" is called ").
+    defining: Vec<String>,
+    statistic: Vec<String>,
+}
+
+fn sentence_words() -> &'static SentenceWords {
+    static W: OnceLock<SentenceWords> = OnceLock::new();
+    W.get_or_init(|| {
+        let mut w = SentenceWords {
+            finite: Vec::new(),
+            defining: Vec::new(),
+            statistic: Vec::new(),
+        };
+        for r in data_rows(include_str!("../data/sentence-words.tsv")) {
+            let Some(&phrase) = r.get(1) else { continue };
+            match r[0] {
+                "finite" => w.finite.push(phrase),
+                "defining" => w.defining.push(format!(" {phrase} ")),
+                "statistic" => w.statistic.push(format!(" {phrase} ")),
+                _ => {}
+            }
+        }
+        w.finite.sort_unstable();
+        w
+    })
+}
+
+/// Whether a lower-case word is a finite verb ("is", "may", "causes").
+fn is_finite(word: &str) -> bool {
+    sentence_words().finite.binary_search(&word).is_ok()
+}
 
 /// Whether a sentence has a verb that makes it a statement ("Yellowing of
 /// the skin." and "A clinical trial of a new treatment added to standard
@@ -324,7 +214,7 @@ const FINITE: &[&str] = &[
 pub fn is_statement(sentence: &str) -> bool {
     sextant_core::text::words(sentence)
         .iter()
-        .any(|w| FINITE.binary_search(&w.as_str()).is_ok())
+        .any(|w| is_finite(w))
 }
 
 /// Whether a run of text has anything like a verb: a finite verb, a form
@@ -333,7 +223,7 @@ pub fn is_statement(sentence: &str) -> bool {
 /// ("Yellowing of the skin.").
 pub fn has_verb(text: &str) -> bool {
     sextant_core::text::words(text).iter().any(|w| {
-        FINITE.binary_search(&w.as_str()).is_ok()
+        is_finite(w)
             || matches!(w.as_str(), "be" | "been" | "being" | "check")
             || (w.len() > 4 && w.ends_with("ed"))
     })
@@ -364,41 +254,25 @@ impl Flaw {
     }
 }
 
-/// Phrases of a sentence that defines a word.
-const DEFINING: &[&str] = &[
-    " is called ",
-    " are called ",
-    " is known as ",
-    " are known as ",
-    " is the term ",
-    " refers to ",
-    " is defined as ",
-    " also called ",
-    " is the medical term",
-];
-
 /// Whether a sentence defines a word rather than saying something about it.
 pub fn is_definition(sentence: &str) -> bool {
-    let l = format!(" {} ", sentence.to_lowercase());
-    DEFINING.iter().any(|d| l.contains(d))
+    let p = padded(sentence);
+    sentence_words()
+        .defining
+        .iter()
+        .any(|d| p.contains(d.as_str()))
 }
 
 /// Whether a sentence reports a figure: a percentage, a ratio, an interval,
 /// a rate per population, a decimal number.
 pub fn is_statistic(sentence: &str) -> bool {
     let p = padded(sentence);
-    const STATS: &[&str] = &[
-        " hr ",
-        " ci ",
-        " hazard ratio",
-        " odds ratio",
-        " relative risk",
-        " confidence interval",
-        " per 100 000",
-        " p =",
-        " median ",
-    ];
-    if sentence.contains('%') || STATS.iter().any(|s| p.contains(s)) {
+    if sentence.contains('%')
+        || sentence_words()
+            .statistic
+            .iter()
+            .any(|s| p.contains(s.as_str()))
+    {
         return true;
     }
     // A decimal number ("0.79"), not a list number or a stage.
@@ -447,10 +321,7 @@ pub fn is_list_item(sentence: &str) -> bool {
     }) {
         return false;
     }
-    let verb = w
-        .iter()
-        .position(|x| FINITE.binary_search(&x.as_str()).is_ok())
-        .unwrap_or(w.len());
+    let verb = w.iter().position(|x| is_finite(x)).unwrap_or(w.len());
     // "In people who smoke, lung cancer is ...": a comma before the verb
     // closes the opening phrase, and the main clause follows.
     let before_comma = sentence.split_once(',').map_or(usize::MAX, |(head, _)| {
@@ -547,10 +418,15 @@ mod tests {
             leads.windows(2).all(|w| w[0] < w[1]),
             "sentence-leads.tsv is not sorted"
         );
+        let words: Vec<Vec<&str>> = data_rows(include_str!("../data/sentence-words.tsv")).collect();
         assert!(
-            FINITE.windows(2).all(|w| w[0] < w[1]),
-            "FINITE is not sorted"
+            words.windows(2).all(|w| w[0] < w[1]),
+            "sentence-words.tsv is not sorted"
         );
+        for r in &words {
+            assert_eq!(r.len(), 2, "{r:?}");
+            assert!(["defining", "finite", "statistic"].contains(&r[0]), "{r:?}");
+        }
     }
 
     #[test]
