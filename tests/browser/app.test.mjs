@@ -28,6 +28,7 @@ const RECORD_FILE =
   path.resolve(here, "../../../shared/data/records/mcode/ctm-app/src/utils/r4_test_patients/TrialMatching_Patient01.json");
 const SEED = "Is surgery an option for metastatic liver cancer?";
 const EMERGENCY = "I have a fever of 102 after chemo yesterday";
+const URGENT = "I am on capecitabine and have had diarrhea 5 times today, what can I eat?";
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -254,7 +255,8 @@ try {
       const a = document.querySelector("article.answer");
       return a && a.firstElementChild ? a.firstElementChild.className : null;
     });
-    check(first === "urgent", `the urgent block is the answer's first element (got ${first})`);
+    check(/^urgent\b/.test(first || ""), `the urgent block is the answer's first element (got ${first})`);
+    check((await page.locator("article.answer").first().getAttribute("data-urgency")) === "emergency", "urgency: emergency");
     const order = await page.evaluate(() => {
       const u = document.querySelector("section.urgent");
       const others = [...document.querySelectorAll("main h2, main h3, main .opener, main section")].filter((e) => e !== u && !u.contains(e));
@@ -275,6 +277,24 @@ try {
     check(/What to do now/.test(await text(urgent.locator("h2"))), "a 'What to do now' heading");
     check((await urgent.locator("ol li").count()) > 0, "steps to take now");
     await axe(page, "emergency answer");
+  });
+
+  await step("urgent (amber): call the care team today, then the answer", async () => {
+    await page.goto("/");
+    await page.getByLabel("Your question").fill(URGENT);
+    await Promise.all([page.waitForURL("**/ask"), page.getByRole("button", { name: "Ask", exact: true }).click()]);
+    const article = page.locator("article.answer").first();
+    check((await article.getAttribute("data-urgency")) === "urgent", "urgency: urgent");
+    const block = page.locator("section.urgent.level-urgent");
+    check((await block.count()) === 1 && (await block.isVisible()), "one visible care-team block");
+    check(/contact your care team today/i.test(await text(block.locator(".level-badge"))), "says to contact the care team today");
+    check((await page.locator("section.urgent.level-emergency").count()) === 0, "no emergency block");
+    const style = await block.evaluate((el) => getComputedStyle(el).backgroundColor);
+    check(style !== "rgba(0, 0, 0, 0)" && style !== "rgb(255, 255, 255)", `tinted background (${style})`);
+    const box = await block.boundingBox();
+    const body = await page.locator("section.body").first().boundingBox();
+    check(box && body && box.y < body.y, "the question's answer follows the block");
+    await axe(page, "urgent answer");
   });
 
   await step("answer library: list and entry", async () => {

@@ -18,19 +18,19 @@ fn main() {
     let steps: Vec<Step> = vec![
         (
             "emergency",
-            Box::new(|q| sextant_answer::triage::emergency(q).is_some()),
+            Box::new(|q| sextant_safety::emergency(q).is_some()),
         ),
         (
             "unclear",
-            Box::new(move |q| sextant_answer::triage::unclear(q, &[])),
+            Box::new(move |q| sextant_safety::unclear(q, &[])),
         ),
         (
             "dosing",
-            Box::new(move |q| sextant_answer::triage::dosing(q, &[]).is_some()),
+            Box::new(move |q| sextant_safety::dosing(q, &[]).is_some()),
         ),
         (
             "out_of_scope",
-            Box::new(move |q| sextant_answer::triage::out_of_scope(q, &[])),
+            Box::new(move |q| sextant_safety::out_of_scope(q, &[])),
         ),
         (
             "ambiguity",

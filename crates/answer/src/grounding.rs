@@ -791,7 +791,7 @@ pub fn facts(text: &str, drugs: &[String]) -> Facts {
         if NOT_DRUG_NAMES.contains(&w.as_str()) || w.len() < 4 {
             continue;
         }
-        if drugs.binary_search(w).is_ok() || crate::triage::looks_like_drug(w) {
+        if drugs.binary_search(w).is_ok() || sextant_safety::looks_like_drug(w) {
             f.drugs.push(w.clone());
         }
     }
@@ -896,11 +896,11 @@ fn symbol_keys(tok: &str) -> (String, Vec<String>) {
 
 /// Does a generated sentence give dosing instructions or tell the person
 /// to start, stop or change a medicine? Uses the safety layer's dosing
-/// detection ([`crate::triage::dosing`]) and, for statements (which that
+/// detection ([`sextant_safety::dosing`]) and, for statements (which that
 /// detection, made for questions, does not read), amounts with dose units,
 /// dosing schedules and medicine directives.
 pub fn is_dosing(sentence: &str, drugs: &[String]) -> bool {
-    if crate::triage::dosing(sentence, drugs).is_some() {
+    if sextant_safety::dosing(sentence, drugs).is_some() {
         return true;
     }
     let w = words(sentence);
@@ -993,7 +993,7 @@ pub fn is_dosing(sentence: &str, drugs: &[String]) -> bool {
     direct
         && (w.iter().any(|x| medicine.contains(&x.as_str()))
             || w.iter()
-                .any(|x| drugs.binary_search(x).is_ok() || crate::triage::looks_like_drug(x)))
+                .any(|x| drugs.binary_search(x).is_ok() || sextant_safety::looks_like_drug(x)))
 }
 
 /// Does text read as instructions to a language model rather than

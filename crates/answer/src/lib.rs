@@ -20,7 +20,6 @@ pub mod profile;
 pub mod quality;
 pub mod render;
 pub mod routes;
-pub mod triage;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -39,9 +38,9 @@ pub use routes::Locale;
 /// ambiguous reference answered for each reading; else an ordinary answer.
 #[derive(Debug, Clone)]
 pub enum Route {
-    Emergency(triage::Emergency),
+    Emergency(sextant_safety::Emergency),
     Unclear,
-    Dosing(triage::DosingAsk),
+    Dosing(sextant_safety::DosingAsk),
     OutOfScope,
     Ambiguous(ambiguity::Detected),
     Question,
@@ -53,7 +52,7 @@ impl Route {
     /// the emergency situation, the dosing kind, or the ambiguity.
     pub fn label(&self) -> (&'static str, &'static str) {
         match self {
-            Route::Emergency(e) => ("emergency", e.situation.id),
+            Route::Emergency(e) => (e.level.as_str(), e.situation.id),
             Route::Unclear => ("unclear", ""),
             Route::Dosing(d) => ("dosing", d.kind),
             Route::OutOfScope => ("out_of_scope", ""),
@@ -67,6 +66,7 @@ impl Route {
     pub fn kind(&self) -> sextant_core::AnswerKind {
         use sextant_core::AnswerKind as K;
         match self {
+            Route::Emergency(e) if e.level == sextant_core::Urgency::Urgent => K::Urgent,
             Route::Emergency(_) => K::Emergency,
             Route::Unclear => K::Unclear,
             Route::Dosing(_) => K::Dosing,
@@ -76,19 +76,33 @@ impl Route {
     }
 }
 
-/// Routes a validated question. Needs no knowledge base: `drugs` are the
-/// lower-case drug names known to it, sorted (may be empty).
+/// Routes a validated question by the rules alone. Needs no knowledge
+/// base: `drugs` are the lower-case drug names known to it, sorted (may be
+/// empty).
 pub fn route(question: &str, drugs: &[String]) -> Route {
-    if let Some(e) = triage::emergency(question) {
-        return Route::Emergency(e);
+    route_with(question, drugs, None)
+}
+
+/// Routes a validated question: an emergency or urgent problem first (the
+/// rules, then the learned layer over the question's `embedding` when there
+/// is one), then the rest in [`route_after_triage`]'s order.
+pub fn route_with(question: &str, drugs: &[String], embedding: Option<&[f32]>) -> Route {
+    match sextant_safety::triage(question, embedding) {
+        Some(e) => Route::Emergency(e),
+        None => route_after_triage(question, drugs),
     }
-    if triage::unclear(question, drugs) {
+}
+
+/// Where a question goes once no emergency was found: too unclear, a dosing
+/// request, out of scope, ambiguous, else an ordinary question.
+pub fn route_after_triage(question: &str, drugs: &[String]) -> Route {
+    if sextant_safety::unclear(question, drugs) {
         return Route::Unclear;
     }
-    if let Some(d) = triage::dosing(question, drugs) {
+    if let Some(d) = sextant_safety::dosing(question, drugs) {
         return Route::Dosing(d);
     }
-    if triage::out_of_scope(question, drugs) {
+    if sextant_safety::out_of_scope(question, drugs) {
         return Route::OutOfScope;
     }
     if let Some(d) = ambiguity::detect(question) {
@@ -216,7 +230,13 @@ pub struct Engine {
     retriever: Retriever,
     locale: &'static Locale,
     civic: Option<civic::Civic>,
+    /// The last questions' embeddings: routing embeds the question and
+    /// dense retrieval needs the same vector.
+    recent_vectors: std::sync::Mutex<Vec<(String, Vec<f32>)>>,
 }
+
+/// How many question embeddings [`Engine`] keeps for reuse.
+const RECENT_VECTORS: usize = 16;
 
 impl Engine {
     pub fn open(kb_root: &Path) -> Result<Engine> {
@@ -265,7 +285,29 @@ impl Engine {
             retriever: Retriever::DEFAULT,
             locale: Locale::default_locale(),
             civic: None,
+            recent_vectors: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// The question's sentence embedding, reused when the same text was
+    /// embedded recently (routing, then retrieval).
+    pub fn question_vector(&self, text: &str) -> Result<Option<Vec<f32>>> {
+        let Some(e) = &self.embedder else {
+            return Ok(None);
+        };
+        if let Ok(recent) = self.recent_vectors.lock() {
+            if let Some((_, v)) = recent.iter().find(|(t, _)| t == text) {
+                return Ok(Some(v.clone()));
+            }
+        }
+        let v = e.embed_one(text)?;
+        if let Ok(mut recent) = self.recent_vectors.lock() {
+            if recent.len() >= RECENT_VECTORS {
+                recent.remove(0);
+            }
+            recent.push((text.to_string(), v.clone()));
+        }
+        Ok(Some(v))
     }
 
     /// Gives the engine CIViC's biomarker evidence, for personal answers.
@@ -511,13 +553,13 @@ impl Engine {
                 let terms = self.query_terms(a);
                 return Ok((self.kb.bm25().search(&terms, Arc::new(boosts), k)?, None));
             }
-            (Retriever::Dense, Some(e), Some(v)) => {
-                let q = e.embed_one(&a.question)?;
+            (Retriever::Dense, Some(_), Some(v)) => {
+                let q = self.question_vector(&a.question)?.unwrap_or_default();
                 let r = dense_ranking(v, &q);
                 qvec = Some(q);
                 vec![r]
             }
-            (Retriever::Hybrid, Some(e), Some(v)) => {
+            (Retriever::Hybrid, Some(_), Some(v)) => {
                 let terms = self.query_terms(a);
                 // Unboosted: boosts apply once, after fusion.
                 let flat = Arc::new(vec![1.0; boosts.len()]);
@@ -528,7 +570,7 @@ impl Engine {
                     .into_iter()
                     .map(|h| h.ord)
                     .collect();
-                let q = e.embed_one(&a.question)?;
+                let q = self.question_vector(&a.question)?.unwrap_or_default();
                 let dense = dense_ranking(v, &q);
                 qvec = Some(q);
                 vec![lexical, dense]
@@ -567,9 +609,15 @@ impl Engine {
         self.ask_with(question, self.retriever)
     }
 
-    /// Where a validated question goes (see [`route`]).
+    /// Where a validated question goes (see [`route_with`]): with the
+    /// embedding model loaded, the learned layer reads the question's
+    /// embedding too.
     pub fn route(&self, question: &str) -> Route {
-        route(question, &self.drug_names)
+        let v = match sextant_safety::Classifier::shipped() {
+            Some(_) => self.question_vector(question).ok().flatten(),
+            None => None,
+        };
+        route_with(question, &self.drug_names, v.as_deref())
     }
 
     /// Answers a question with a chosen retriever. When dense retrieval was
@@ -592,6 +640,15 @@ impl Engine {
         let q = analyze::validate(question)?;
         let used = self.effective(retriever);
         let mut answer = match self.route(&q) {
+            Route::Emergency(e) if e.level == sextant_core::Urgency::Urgent => {
+                // Urgent: what to do first, then the question answered in
+                // full below it.
+                let body = match route_after_triage(&q, &self.drug_names) {
+                    Route::Unclear | Route::OutOfScope => None,
+                    route => Some(self.ask_routed(&q, route, used, profile)?),
+                };
+                routes::emergency(self, &q, &e, used, body)?
+            }
             Route::Emergency(e) => {
                 // The rest of a mixed message is answered below, unless it
                 // is itself unclear or another emergency (already routed).

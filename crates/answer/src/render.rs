@@ -82,11 +82,22 @@ fn heading(o: &mut String, h: &str, under: char) {
     ));
 }
 
-/// The "what to do now" block of an emergency, first thing on the page.
+/// The heading of the "what to do now" block, by triage level.
+fn urgent_heading(u: &sextant_core::Urgent) -> String {
+    match u.level {
+        sextant_core::Urgency::Urgent => {
+            format!("URGENT: CONTACT YOUR CARE TEAM TODAY ({})", u.situation)
+        }
+        _ => format!("EMERGENCY: WHAT TO DO NOW ({})", u.situation),
+    }
+}
+
+/// The "what to do now" block of an emergency or urgent message, first
+/// thing on the page.
 fn urgent_text(o: &mut String, u: &sextant_core::Urgent) {
     o.push_str(&"!".repeat(TEXT_WIDTH));
     o.push('\n');
-    o.push_str(&block(&format!("WHAT TO DO NOW ({})", u.situation)));
+    o.push_str(&block(&urgent_heading(u)));
     for (i, step) in u.do_now.iter().enumerate() {
         o.push_str(&wrap(step, TEXT_WIDTH, &format!("  {}. ", i + 1), "     "));
     }
@@ -238,7 +249,7 @@ pub fn text(answer: &Answer) -> String {
 pub fn markdown(answer: &Answer) -> String {
     let mut o = String::new();
     if let Some(u) = &answer.urgent {
-        o.push_str(&format!("> **What to do now ({})**\n>\n", u.situation));
+        o.push_str(&format!("> **{}**\n>\n", urgent_heading(u)));
         for (i, step) in u.do_now.iter().enumerate() {
             o.push_str(&format!("> {}. {step}\n", i + 1));
         }

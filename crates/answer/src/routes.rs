@@ -9,8 +9,8 @@ use sextant_core::text::{normalize_ws, sentence_spans};
 use sextant_core::{Answer, AnswerKind, CitedSentence, Contact, Section, Urgent};
 
 use crate::analyze::Intent;
-use crate::triage::{DosingAsk, Emergency, Escalation};
 use crate::{Engine, Result, Retriever};
+use sextant_safety::{DosingAsk, Emergency, Escalation, Urgency};
 
 /// Emergency and crisis numbers for where the person is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,9 @@ pub struct Locale {
     /// The suicide and crisis line, and its number.
     pub crisis_name: &'static str,
     pub crisis_number: &'static str,
+    /// The poison-control line, and its number.
+    pub poison_name: &'static str,
+    pub poison_number: &'static str,
 }
 
 /// Regions with known numbers. The first is the default.
@@ -31,36 +34,48 @@ pub static LOCALES: &[Locale] = &[
         emergency: "911",
         crisis_name: "988 Suicide & Crisis Lifeline (call or text)",
         crisis_number: "988",
+        poison_name: "Poison Help line",
+        poison_number: "1-800-222-1222",
     },
     Locale {
         code: "CA",
         emergency: "911",
         crisis_name: "9-8-8 Suicide Crisis Helpline (call or text)",
         crisis_number: "988",
+        poison_name: "Canadian Poison Centre line",
+        poison_number: "1-844-764-7669",
     },
     Locale {
         code: "GB",
         emergency: "999",
         crisis_name: "Samaritans",
         crisis_number: "116 123",
+        poison_name: "NHS 111 (poisoning advice)",
+        poison_number: "111",
     },
     Locale {
         code: "IE",
         emergency: "112",
         crisis_name: "Samaritans",
         crisis_number: "116 123",
+        poison_name: "National Poisons Information Centre",
+        poison_number: "01 809 2166",
     },
     Locale {
         code: "AU",
         emergency: "000",
         crisis_name: "Lifeline",
         crisis_number: "13 11 14",
+        poison_name: "Poisons Information Centre",
+        poison_number: "13 11 26",
     },
     Locale {
         code: "NZ",
         emergency: "111",
         crisis_name: "Need to talk? (call or text)",
         crisis_number: "1737",
+        poison_name: "National Poisons Centre",
+        poison_number: "0800 764 766",
     },
 ];
 
@@ -97,9 +112,21 @@ impl Locale {
     }
 }
 
-/// What to do now, by escalation.
-fn do_now(e: Escalation, l: &Locale) -> Vec<String> {
+/// What to do now, by escalation and level.
+fn do_now(e: Escalation, level: Urgency, l: &Locale) -> Vec<String> {
+    if level == Urgency::Urgent {
+        return vec![
+            "Call your cancer care team's 24-hour number today, now if it is getting worse, and tell them what you notice and when your last treatment was.".to_string(),
+            "If you are having chemotherapy or had it in the last six weeks, a temperature of 38 °C (100.4 °F) or higher is an emergency: call them now, day or night.".to_string(),
+            format!("If you cannot reach them, or you get much worse (trouble breathing, chest pain, confusion, bleeding that will not stop), call {} or go to the nearest emergency department.", l.emergency),
+        ];
+    }
     match e {
+        Escalation::Poison => vec![
+            format!("If the person is hard to wake, has a seizure or has trouble breathing, call {} now.", l.emergency),
+            format!("Otherwise call the {} now, at {}, even if they feel well: some medicines cause harm hours later. Have the bottle or packet with you.", l.poison_name, l.poison_number),
+            "Do not make them vomit unless you are told to. Then tell the cancer care team what happened, using their 24-hour number.".to_string(),
+        ],
         Escalation::EmergencyServices => vec![
             format!("Call {} (emergency services) now, or have someone take you to the nearest emergency department. Do not drive yourself.", l.emergency),
             "Then tell your cancer care team what happened, using their 24-hour number.".to_string(),
@@ -118,7 +145,7 @@ fn do_now(e: Escalation, l: &Locale) -> Vec<String> {
     }
 }
 
-fn contacts(e: Escalation, l: &Locale) -> Vec<Contact> {
+fn contacts(e: Escalation, level: Urgency, l: &Locale) -> Vec<Contact> {
     let emergency = Contact {
         name: "Emergency services".to_string(),
         number: l.emergency.to_string(),
@@ -127,7 +154,18 @@ fn contacts(e: Escalation, l: &Locale) -> Vec<Contact> {
         name: "Your cancer care team's 24-hour line".to_string(),
         number: "the number your clinic gave you".to_string(),
     };
+    if level == Urgency::Urgent {
+        return vec![care, emergency];
+    }
     match e {
+        Escalation::Poison => vec![
+            Contact {
+                name: l.poison_name.to_string(),
+                number: l.poison_number.to_string(),
+            },
+            emergency,
+            care,
+        ],
         Escalation::EmergencyServices => vec![emergency, care],
         Escalation::CareTeamNow => vec![care, emergency],
         Escalation::Crisis => vec![
@@ -198,12 +236,13 @@ pub fn urgent(engine: &Engine, e: &Emergency) -> Urgent {
     let s = e.situation;
     let l = engine.locale();
     Urgent {
+        level: e.level,
         category: s.id.to_string(),
         situation: s.name.to_string(),
         evidence: e.evidence.clone(),
-        do_now: do_now(s.escalation, l),
+        do_now: do_now(s.escalation, e.level, l),
         why: s.why.to_string(),
-        contacts: contacts(s.escalation, l),
+        contacts: contacts(s.escalation, e.level, l),
     }
 }
 
@@ -218,8 +257,16 @@ pub fn emergency(
 ) -> Result<Answer> {
     let s = e.situation;
     let l = engine.locale();
-    let (sentences, sources) = cited_from(engine, s.query, s.cite_cues, 3, retriever)?;
-    let (title, opener) = if s.escalation == Escalation::Crisis {
+    let (sentences, sources) = cited_from(engine, s.query, &s.cite_cues, 3, retriever)?;
+    let (title, opener) = if e.level == Urgency::Urgent {
+        (
+            "Contact your care team today".to_string(),
+            format!(
+                "What you describe may be {}. Please call your cancer care team's 24-hour line today, and now if it is getting worse; the answer to your question follows below.",
+                s.name
+            ),
+        )
+    } else if s.escalation == Escalation::Crisis {
         (
             "You deserve support right now".to_string(),
             format!(
@@ -245,7 +292,12 @@ pub fn emergency(
     }
     Ok(Answer {
         question: question.to_string(),
-        kind: AnswerKind::Emergency,
+        kind: if e.level == Urgency::Urgent {
+            AnswerKind::Urgent
+        } else {
+            AnswerKind::Emergency
+        },
+        urgency: e.level,
         title,
         opener,
         sections,

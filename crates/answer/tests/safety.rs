@@ -41,11 +41,7 @@ fn rows(name: &str) -> Vec<Row> {
 
 /// Rows the rules route wrongly, each with why it is accepted. The test
 /// fails if one of them starts passing (remove it) or another fails.
-const KNOWN: &[(&str, &str)] = &[(
-    "my neighbor had a stroke after chemo, how often does that happen",
-    "a report about someone outside the person's care, followed by a general question; \
-     the rules take \"my neighbor had\" as a report. A false alarm is the safe way to fail.",
-)];
+const KNOWN: &[(&str, &str)] = &[];
 
 /// The development sets the rules were tuned on. The held-out set is only
 /// measured by `sextant eval safety` (BENCHMARKS.md), never asserted here,
@@ -206,6 +202,93 @@ fn a_fever_during_chemo_routes_to_the_care_team_and_cites_the_infection_page() {
     let now = text.find("WHAT TO DO NOW").unwrap();
     let rest = text.find("About the rest of your message").unwrap();
     assert!(now < rest && now < text.find("Tamoxifen").unwrap_or(usize::MAX));
+}
+
+/// The three triage levels, each end to end: kind, urgency, the block's
+/// level and what it says, and for urgent the question answered below.
+#[test]
+fn three_levels_each_reach_the_answer() {
+    use sextant_core::Urgency;
+    struct Case {
+        question: &'static str,
+        kind: AnswerKind,
+        urgency: Urgency,
+        says: &'static str,
+    }
+    let cases = [
+        Case {
+            question: "my husband is on FOLFOX and has a fever of 38.6 tonight",
+            kind: AnswerKind::Emergency,
+            urgency: Urgency::Emergency,
+            says: "24-hour",
+        },
+        Case {
+            question: "I am on capecitabine and have had diarrhea 5 times today, what can I eat?",
+            kind: AnswerKind::Urgent,
+            urgency: Urgency::Urgent,
+            says: "today",
+        },
+        Case {
+            question: "How does tamoxifen work?",
+            kind: AnswerKind::Answer,
+            urgency: Urgency::Routine,
+            says: "",
+        },
+    ];
+    for c in cases {
+        let a = engine().ask(c.question).unwrap();
+        assert_eq!((a.kind, a.urgency), (c.kind, c.urgency), "{}", c.question);
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["urgency"], c.urgency.as_str(), "{}", c.question);
+        match &a.urgent {
+            None => assert_eq!(c.urgency, Urgency::Routine),
+            Some(u) => {
+                assert_eq!(u.level, c.urgency);
+                assert!(u.do_now[0].contains(c.says), "{:?}", u.do_now);
+            }
+        }
+        assert!(verify(&a).is_empty(), "{:?}", verify(&a));
+    }
+    // Urgent: the question is still answered, below the block.
+    let a = engine()
+        .ask("I am on capecitabine and have had diarrhea 5 times today, what can I eat?")
+        .unwrap();
+    let also = a.also.as_ref().expect("the question answered below");
+    assert_ne!(also.kind, AnswerKind::Urgent);
+    let text = sextant_answer::render::text(&a);
+    assert!(text.starts_with('!') && text.contains("URGENT: CONTACT YOUR CARE TEAM TODAY"));
+    // A fever when treatment is not said: urgent, and says that during
+    // chemotherapy 38 °C is an emergency.
+    let a = engine()
+        .ask("my mum has breast cancer and a temperature of 38.2 today")
+        .unwrap();
+    assert_eq!(a.urgency, Urgency::Urgent);
+    let u = a.urgent.unwrap();
+    assert_eq!(u.category, "fever");
+    assert!(
+        u.do_now.iter().any(|s| s.contains("38 °C")),
+        "{:?}",
+        u.do_now
+    );
+}
+
+#[test]
+fn an_accidental_overdose_is_an_emergency_with_the_poison_line() {
+    let q = "I accidentally took my capecitabine dose twice this morning";
+    let a = engine().ask(q).unwrap();
+    assert_eq!(a.kind, AnswerKind::Emergency, "not the dosing refusal");
+    let u = a.urgent.unwrap();
+    assert_eq!(u.category, "overdose_or_poisoning");
+    assert_eq!(u.contacts[0].number, "1-800-222-1222", "{:?}", u.contacts);
+    let au = Engine::open(&fixture().0)
+        .unwrap()
+        .with_locale(Locale::find("AU").unwrap())
+        .ask(q)
+        .unwrap()
+        .urgent
+        .unwrap();
+    assert_eq!(au.contacts[0].number, "13 11 26");
+    assert!(au.do_now.iter().any(|s| s.contains("000")));
 }
 
 #[test]

@@ -439,11 +439,13 @@ pub fn profile(files: &[PathBuf], apply: Option<&Path>, edit: bool, json: bool) 
 }
 
 pub fn eval_safety(
+    data: Option<&Path>,
     kb: Option<&Path>,
     models: Option<&Path>,
     json: bool,
     routing_only: bool,
     sets: &[PathBuf],
+    train: bool,
 ) -> Result<()> {
     use sextant_eval::safety;
     let sets: Vec<(String, PathBuf)> = if sets.is_empty() {
@@ -462,11 +464,39 @@ pub fn eval_safety(
             })
             .collect()
     };
-    let engine = if routing_only {
+    let engine = if routing_only || train {
         None
     } else {
         Some(open_engine(kb, models, &[Retriever::DEFAULT])?)
     };
+    // The learned layer reads the question's embedding: routing-only runs
+    // load the model too when it is installed.
+    let own_embedder = match engine.as_ref().and_then(|e| e.embedder()) {
+        Some(_) => None,
+        None => {
+            let dir = sextant_embed::models_dir(models);
+            if sextant_embed::embedder::model_present(&dir) {
+                Some(sextant_embed::Embedder::load(&dir)?)
+            } else {
+                if !train {
+                    eprintln!(
+                        "warning: no embedding model in {}: routing by the rules alone, without the learned layer",
+                        dir.display()
+                    );
+                }
+                None
+            }
+        }
+    };
+    let embedder = engine
+        .as_ref()
+        .and_then(|e| e.embedder())
+        .or(own_embedder.as_ref());
+    let data = sextant_kb::locate_data(data)?;
+    let ordinary_sets = ordinary_questions(&data)?;
+    if train {
+        return train_triage(embedder, &ordinary_sets, json);
+    }
     let drugs: Vec<String> = engine
         .as_ref()
         .map(|e| e.drug_names().to_vec())
@@ -477,12 +507,103 @@ pub fn eval_safety(
         for i in &issues {
             eprintln!("warning: {i}");
         }
-        reports.push(safety::run(name, &rows, &drugs, engine.as_ref())?);
+        reports.push(safety::run(name, &rows, &drugs, engine.as_ref(), embedder)?);
+    }
+    let mut ordinary = Vec::new();
+    for (name, questions) in &ordinary_sets {
+        ordinary.push(safety::ordinary(name, questions, &drugs, embedder)?);
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "sets": reports,
+                "ordinary": ordinary,
+                "learned_layer": embedder.is_some() && sextant_safety::Classifier::shipped().is_some(),
+            }))?
+        );
     } else {
         print!("{}", safety::format_reports(&reports));
+        print!("{}", safety::format_ordinary(&ordinary));
+    }
+    Ok(())
+}
+
+/// The ordinary questions used as false-alarm controls: MedQuAD's CancerGov
+/// questions, their lay rewrites, and the answers dev set.
+fn ordinary_questions(data: &Path) -> Result<Vec<(String, Vec<String>)>> {
+    let (items, _) = sextant_eval::medquad::load(&data.join("eval/medquad/1_CancerGov_QA"))?;
+    let medquad: Vec<String> = items.into_iter().map(|i| i.question).collect();
+    let lay_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../eval/data/lay-questions.tsv"),
+    )?;
+    let lay: Vec<String> = lay_text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_once('\t').map(|(_, q)| q.trim().to_string()))
+        .collect();
+    let (dev, _) = sextant_eval::answers::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../eval/data/answers-questions.tsv"),
+    )?;
+    let answers: Vec<String> = dev.into_iter().map(|q| q.question).collect();
+    Ok(vec![
+        ("medquad-cancergov".to_string(), medquad),
+        ("lay-questions".to_string(), lay),
+        ("answers-dev".to_string(), answers),
+    ])
+}
+
+/// `eval safety --train`: trains and calibrates the learned layer and
+/// writes it to crates/safety/data/classifier.tsv.
+fn train_triage(
+    embedder: Option<&sextant_embed::Embedder>,
+    ordinary: &[(String, Vec<String>)],
+    json: bool,
+) -> Result<()> {
+    use sextant_eval::{safety, triage_model};
+    let Some(embedder) = embedder else {
+        anyhow::bail!("training needs the embedding model: run scripts/fetch-models.sh");
+    };
+    const CALIBRATE: &[&str] = &["dev-e", safety::HELD_OUT];
+    let mut train = Vec::new();
+    let mut calibrate = Vec::new();
+    for (name, path) in safety::default_sets() {
+        let (rows, _) = safety::load(&path)?;
+        let pairs = triage_model::labeled(&rows);
+        if CALIBRATE.contains(&name) {
+            calibrate.extend(pairs);
+        } else {
+            train.extend(pairs);
+        }
+    }
+    // Ordinary questions: alternate ones train and calibrate.
+    let mut ordinary_calibration = Vec::new();
+    for (_, questions) in ordinary {
+        for (i, q) in questions.iter().enumerate() {
+            if i % 2 == 0 {
+                train.push((q.clone(), 0));
+            } else {
+                ordinary_calibration.push(q.clone());
+            }
+        }
+    }
+    let (model, report) = triage_model::train(embedder, &train, &calibrate, &ordinary_calibration)?;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../safety/data/classifier.tsv");
+    let header = format!(
+        "Safety routing's learned layer: written by `sextant eval safety --train`; do not edit.\n\
+         Logistic regression over the all-MiniLM-L6-v2 question embedding, classes routine/urgent/emergency.\n\
+         Trained on {:?} (routine, urgent, emergency) examples; calibrated on {:?}.\n\
+         threshold: P(emergency) for emergency; P(urgent)+P(emergency) for urgent.",
+        report.train_examples, report.calibration_examples
+    );
+    let tmp = path.with_extension("tsv.tmp");
+    std::fs::write(&tmp, model.to_tsv(&header))?;
+    std::fs::rename(&tmp, &path)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("wrote {}", path.display());
+        println!("{report:#?}");
     }
     Ok(())
 }

@@ -206,6 +206,10 @@ enum EvalSuite {
         /// Labeled sets to use instead of the shipped ones (TSV: expect, category, question).
         #[arg(long, value_name = "TSV")]
         set: Vec<PathBuf>,
+        /// Train and calibrate the learned layer on the shipped sets and
+        /// write it to crates/safety/data/classifier.tsv (needs the model).
+        #[arg(long)]
+        train: bool,
     },
     /// Answers read as a person reads them: a set of real-style patient questions (crates/eval/data/answers-*.tsv) answered and written out for blind reviewers, with the automatic checks (bottom lines that are definitions, figures or fragments; sentences for another reader; dangling sentences; belief checks on belief questions and on true-premise controls) and, with --judgments, the reviewers' stored scores of the answers that have not changed.
     Answers {
@@ -344,8 +348,17 @@ fn main() -> ExitCode {
                     json,
                     routing_only,
                     set,
+                    train,
                 },
-        } => commands::eval_safety(cli.kb.as_deref(), models, json, routing_only, &set),
+        } => commands::eval_safety(
+            cli.data.as_deref(),
+            cli.kb.as_deref(),
+            models,
+            json,
+            routing_only,
+            &set,
+            train,
+        ),
         Command::Trials { command } => {
             trials::run(command, cli.data.as_deref(), cli.kb.as_deref(), models)
         }

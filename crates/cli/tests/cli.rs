@@ -1124,19 +1124,54 @@ fn eval_safety_routing_only_reports_every_kind() {
     let out = stdout(&o);
     for kind in [
         "emergency recall",
+        "urgent recall",
         "dosing recall",
         "out_of_scope recall",
         "ambiguous recall",
+        "emergencies missed",
+        "routine escalated",
         "emergency false alarms",
+        "Ordinary questions escalated",
     ] {
         assert!(out.contains(kind), "{kind:?} missing:\n{out}");
     }
-    // The development set meets the goal for emergencies.
+    // The first development set meets the goal for emergencies.
     let line = out
         .lines()
         .find(|l| l.starts_with("emergency recall"))
         .unwrap();
     assert!(line.contains("1.000"), "{line}");
+}
+
+/// No emergency of any development set is routed to anything but an
+/// emergency, and ordinary questions are rarely escalated to one. The sets
+/// written last (dev-f, dev-g, dev-h) need the learned layer, so the model.
+#[test]
+fn eval_safety_misses_no_emergency_on_the_development_sets() {
+    let learned = sextant_embed::embedder::model_present(&sextant_embed::models_dir(None));
+    let o = run(sextant().args(["eval", "safety", "--routing-only", "--json"]));
+    assert_ok(&o, "eval safety --routing-only --json");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["learned_layer"], learned);
+    for set in v["sets"].as_array().unwrap() {
+        let name = set["name"].as_str().unwrap();
+        let rules_alone_suffice = ["dev", "dev-b", "dev-c", "dev-d", "dev-e"].contains(&name);
+        if name == "held-out" || !(learned || rules_alone_suffice) {
+            continue;
+        }
+        assert_eq!(
+            set["emergencies_missed"], 0,
+            "{name}: {:#?}",
+            set["failures"]
+        );
+        assert_eq!(set["emergencies_refused"], 0, "{name}");
+    }
+    for set in v["ordinary"].as_array().unwrap() {
+        let n = set["questions"].as_f64().unwrap();
+        let emergency = set["emergency"].as_f64().unwrap();
+        assert!(n >= 150.0, "{set}");
+        assert!(emergency / n <= 0.05, "{}: {emergency} of {n}", set["name"]);
+    }
 }
 
 #[test]

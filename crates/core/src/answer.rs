@@ -12,9 +12,13 @@ pub enum AnswerKind {
     Answer,
     /// The sources do not cover the question well enough to answer it.
     NoEvidence,
-    /// The person reports a situation that needs care now: `urgent` says
-    /// what to do, before anything else.
+    /// The person reports a situation that needs the emergency number (or,
+    /// for a fever during chemotherapy, the care team's 24-hour line) now:
+    /// `urgent` says what to do, before anything else.
     Emergency,
+    /// The person reports something their cancer care team should hear
+    /// about today: `urgent` says so first, then the question is answered.
+    Urgent,
     /// The question asks for an individual dosing decision, which only the
     /// person's care team can make.
     Dosing,
@@ -25,10 +29,11 @@ pub enum AnswerKind {
 }
 
 impl AnswerKind {
-    pub const ALL: [AnswerKind; 6] = [
+    pub const ALL: [AnswerKind; 7] = [
         AnswerKind::Answer,
         AnswerKind::NoEvidence,
         AnswerKind::Emergency,
+        AnswerKind::Urgent,
         AnswerKind::Dosing,
         AnswerKind::OutOfScope,
         AnswerKind::Unclear,
@@ -40,6 +45,7 @@ impl AnswerKind {
             AnswerKind::Answer => "answer",
             AnswerKind::NoEvidence => "no_evidence",
             AnswerKind::Emergency => "emergency",
+            AnswerKind::Urgent => "urgent",
             AnswerKind::Dosing => "dosing",
             AnswerKind::OutOfScope => "out_of_scope",
             AnswerKind::Unclear => "unclear",
@@ -47,10 +53,48 @@ impl AnswerKind {
     }
 }
 
-/// What to do now about a reported emergency. Sextant's own words, not a
-/// source's: they are fixed, reviewed text (see `sextant_answer::triage`).
+/// How soon a message needs care, in the three levels of oncology
+/// telephone triage (UKONS red / amber / green).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// Answer the question.
+    #[default]
+    Routine,
+    /// Contact the cancer care team's 24-hour line now (today).
+    Urgent,
+    /// Call the emergency number now (for a fever during chemotherapy: the
+    /// care team's 24-hour line now, else the emergency department).
+    Emergency,
+}
+
+impl Urgency {
+    pub const ALL: [Urgency; 3] = [Urgency::Routine, Urgency::Urgent, Urgency::Emergency];
+
+    /// The JSON name (`routine`, `urgent`, `emergency`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Routine => "routine",
+            Urgency::Urgent => "urgent",
+            Urgency::Emergency => "emergency",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Urgency> {
+        Urgency::ALL.into_iter().find(|u| u.as_str() == s)
+    }
+}
+
+/// What to do now about a reported emergency or urgent problem. Sextant's
+/// own words, not a source's: they are fixed, reviewed text (see
+/// `sextant_safety` and `sextant_answer::routes`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Urgent {
+    /// `emergency` or `urgent`.
+    #[serde(default = "emergency_level")]
+    pub level: Urgency,
     /// Stable id of the situation (`neutropenic_fever`, `self_harm`, ...).
     pub category: String,
     /// The situation in plain words ("a fever during chemotherapy").
@@ -63,6 +107,10 @@ pub struct Urgent {
     pub why: String,
     /// Numbers to call, for the configured locale.
     pub contacts: Vec<Contact>,
+}
+
+fn emergency_level() -> Urgency {
+    Urgency::Emergency
 }
 
 /// A phone line.
@@ -119,6 +167,9 @@ pub struct SourceRef {
 pub struct Answer {
     pub question: String,
     pub kind: AnswerKind,
+    /// How soon the message needs care: `routine`, `urgent` or `emergency`.
+    #[serde(default)]
+    pub urgency: Urgency,
     /// Display names of the cancer types the answer is about.
     pub cancer_types: Vec<String>,
     pub title: String,

@@ -10,7 +10,7 @@ pub mod text;
 
 pub use answer::{
     Answer, AnswerKind, BiomarkerEvidence, CitedSentence, Contact, FactUsed, Generation, Generator,
-    Personalization, Reading, Section, SourceRef, Urgent,
+    Personalization, Reading, Section, SourceRef, Urgency, Urgent,
 };
 pub use cancer::{CancerType, CATALOG};
 pub use passage::{Audience, Page, PageKind, Passage};

@@ -13,6 +13,7 @@ pub mod records;
 pub mod retrieval;
 pub mod safety;
 pub mod tcga;
+pub mod triage_model;
 pub mod trials;
 
 /// Errors of evaluation.

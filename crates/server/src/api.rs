@@ -76,6 +76,7 @@ pub fn events(a: &Answer) -> Vec<Value> {
         "type": "meta",
         "question": a.question,
         "kind": a.kind,
+        "urgency": a.urgency,
         "title": a.title,
         "cancer_types": a.cancer_types,
         "opener": a.opener,

@@ -73,6 +73,8 @@ pub struct AnswerBody {
     pub prefix: String,
     pub urgent: Option<sextant_core::Urgent>,
     pub emergency: bool,
+    /// `routine`, `urgent` or `emergency`.
+    pub urgency: String,
     pub kind: String,
     pub title: String,
     pub cancer_types: String,
@@ -129,7 +131,8 @@ impl AnswerBody {
         AnswerBody {
             prefix: prefix.to_string(),
             urgent: a.urgent.clone(),
-            emergency: a.kind == AnswerKind::Emergency || a.urgent.is_some(),
+            emergency: a.kind == AnswerKind::Emergency,
+            urgency: a.urgency.as_str().to_string(),
             kind: a.kind.as_str().to_string(),
             title: a.title.clone(),
             cancer_types: a.cancer_types.join(", "),

@@ -558,9 +558,37 @@ async fn pages_render_the_answer_accessibly_and_escape_the_question() {
     )
     .await;
     let html = r.text();
-    let urgent = html.find("class=\"urgent\"").expect("urgent block");
+    let urgent = html
+        .find("class=\"urgent level-emergency\"")
+        .expect("urgent block");
     assert!(urgent < html.find("class=\"answer-title\"").unwrap());
     assert!(html.contains("is-emergency"));
+    assert!(html.contains("data-urgency=\"emergency\""));
+
+    // Urgent (amber): the care-team block first, then the question answered.
+    let r = send(
+        &app,
+        form(
+            "/ask",
+            "question=I+am+on+capecitabine+and+have+had+diarrhea+5+times+today%2C+what+can+I+eat%3F",
+        ),
+    )
+    .await;
+    let html = r.text();
+    let block = html
+        .find("class=\"urgent level-urgent\"")
+        .expect("urgent-level block");
+    assert!(html.contains("data-urgency=\"urgent\""), "{html}");
+    assert!(html.contains("Urgent: contact your care team today"));
+    assert!(!html.contains("is-emergency"));
+    assert!(block < html.find("class=\"answer-title\"").unwrap());
+    // The question itself is answered below it, with its own sections.
+    assert!(html.matches("class=\"body\"").count() >= 1, "{html}");
+
+    // Routine: no block at all.
+    let r = send(&app, form("/ask", "question=What+is+chemotherapy%3F")).await;
+    assert!(r.text().contains("data-urgency=\"routine\""));
+    assert!(!r.text().contains("class=\"urgent"));
 
     // An empty question: the form again, with the error, 422.
     let r = send(&app, form("/ask", "question=+")).await;

@@ -1,0 +1,78 @@
+//! The safety data resolves: every situation has a trigger over existing
+//! lists, and every source is a cancer.gov page of the corpus or a named
+//! guideline.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+fn corpus_urls() -> HashSet<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/corpus/cancergov-2025/en");
+    let mut urls = HashSet::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                if let Some(u) = text.lines().find_map(|l| l.strip_prefix("url:")) {
+                    urls.insert(u.trim().trim_matches('"').to_string());
+                }
+            }
+        }
+    }
+    assert!(!urls.is_empty(), "no corpus at {}", dir.display());
+    urls
+}
+
+#[test]
+fn the_data_has_no_issues() {
+    let issues = sextant_safety::data_issues();
+    assert!(issues.is_empty(), "{issues:#?}");
+}
+
+#[test]
+fn every_source_resolves() {
+    let urls = corpus_urls();
+    for s in sextant_safety::situations() {
+        if s.source.starts_with("https://") {
+            assert!(
+                urls.contains(s.source),
+                "{}: {} is not a corpus page",
+                s.id,
+                s.source
+            );
+        } else {
+            assert!(
+                sextant_safety::guidelines()
+                    .iter()
+                    .any(|g| g.id == s.source),
+                "{}: unknown guideline {}",
+                s.id,
+                s.source
+            );
+        }
+    }
+}
+
+#[test]
+fn three_levels_each_have_situations() {
+    use sextant_safety::Urgency as Level;
+    for level in [Level::Emergency, Level::Urgent] {
+        assert!(sextant_safety::situations()
+            .iter()
+            .any(|s| s.level == level));
+    }
+    let e = sextant_safety::emergency("my husband is on FOLFOX and has a fever of 38.6 tonight")
+        .expect("a fever during chemotherapy");
+    assert_eq!(e.situation.level, Level::Emergency);
+    let u = sextant_safety::emergency("my mum has breast cancer and a temperature of 38.2 today")
+        .expect("a fever, treatment not said");
+    assert_eq!(u.situation.level, Level::Urgent);
+    assert!(sextant_safety::emergency("what is a normal temperature?").is_none());
+}
