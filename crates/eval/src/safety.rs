@@ -56,6 +56,8 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("dev-g", dir.join("safety-dev-g.tsv")),
         ("dev-h", dir.join("safety-dev-h.tsv")),
         (HELD_OUT, dir.join("safety-heldout.tsv")),
+        ("held-out-2", dir.join("safety-heldout-2.tsv")),
+        ("held-out-3", dir.join("safety-heldout-3.tsv")),
     ]
 }
 
@@ -121,6 +123,9 @@ pub struct SetReport {
     /// layer alone (what no rule named).
     pub caught_by_rules: usize,
     pub caught_by_learned: usize,
+    /// Of those the rules caught, how many the learned layer alone would
+    /// have escalated too (the rest only the rules catch).
+    pub rules_caught_learned_too: usize,
     /// The same, over the controls that reuse emergency words only.
     pub control_false_alarm: f64,
     /// expect → got → count.
@@ -148,6 +153,7 @@ pub fn run(
     embedder: Option<&sextant_embed::Embedder>,
 ) -> Result<SetReport> {
     let (mut missed, mut refused, mut by_rules, mut by_learned) = (0, 0, 0, 0);
+    let mut both = 0;
     let (mut escalated, mut routine) = (0usize, 0usize);
     let mut per_expect: BTreeMap<String, usize> = BTreeMap::new();
     let mut ok: BTreeMap<String, usize> = BTreeMap::new();
@@ -185,8 +191,8 @@ pub fn run(
             } else {
                 format!("{got}:{detail}")
             };
-            // The held-out set's questions are not reported, in JSON either.
-            let q = if name == HELD_OUT {
+            // The held-out sets' questions are not reported, in JSON either.
+            let q = if name.starts_with(HELD_OUT) {
                 String::new()
             } else {
                 row.question.clone()
@@ -200,7 +206,17 @@ pub fn run(
         if let Route::Emergency(e) = &route {
             if matches!(row.expect.as_str(), "emergency" | "urgent") {
                 match e.detector {
-                    sextant_safety::Detector::Rules => by_rules += 1,
+                    sextant_safety::Detector::Rules => {
+                        by_rules += 1;
+                        let learned_too = match (sextant_safety::Classifier::shipped(), &vector) {
+                            (Some(c), Some(v)) => {
+                                c.level(&c.scores(&c.input(v, &row.question)))
+                                    != sextant_core::Urgency::Routine
+                            }
+                            _ => false,
+                        };
+                        both += usize::from(learned_too);
+                    }
                     sextant_safety::Detector::Learned => by_learned += 1,
                 }
             }
@@ -268,6 +284,7 @@ pub fn run(
         emergencies_refused: refused,
         caught_by_rules: by_rules,
         caught_by_learned: by_learned,
+        rules_caught_learned_too: both,
         control_false_alarm: control_alarms as f64 / controls.max(1) as f64,
         confusion,
         failures,
@@ -350,6 +367,12 @@ pub fn format_reports(reports: &[SetReport]) -> String {
     );
     line(
         &mut o,
+        "  rules' catches learned too",
+        &|r| r.rules_caught_learned_too.to_string(),
+        "",
+    );
+    line(
+        &mut o,
         "emergency false alarms",
         &|r| format!("{:.3}", r.emergency_false_alarm),
         "≤ 0.05",
@@ -410,7 +433,7 @@ pub fn format_reports(reports: &[SetReport]) -> String {
         for (line, expect, got, q) in &r.failures {
             // A held-out set's questions stay unseen: reading its failures
             // is how a held-out set stops being one.
-            if r.name == HELD_OUT {
+            if r.name.starts_with(HELD_OUT) {
                 o.push_str(&format!("  line {line}: {expect} routed {got}\n"));
             } else {
                 o.push_str(&format!("  line {line}: {expect} routed {got}: {q}\n"));

@@ -705,6 +705,16 @@ pub fn triage(message: &str, embedding: Option<&[f32]>) -> Option<Emergency> {
     }
     let c = crate::Classifier::shipped()?;
     let level = c.level(&c.scores(&c.input(embedding?, message)));
+    if level == crate::Urgency::Routine {
+        return None;
+    }
+    // The rules read it and said no: the symptom they know is negated,
+    // past, hypothetical or asked about ("no chest pain, but why an
+    // echo?"). The layer is for wordings the rules do not know. (A dose
+    // question is not vetoed: an overdose the rules missed reads like one.)
+    if judged_not_live(message) {
+        return None;
+    }
     let id = match level {
         crate::Urgency::Emergency => "learned_emergency",
         crate::Urgency::Urgent => "learned_urgent",
@@ -717,6 +727,34 @@ pub fn triage(message: &str, embedding: Option<&[f32]>) -> Option<Emergency> {
         rest: None,
         detector: Detector::Learned,
     })
+}
+
+/// Does the message name a symptom the rules know, only in ways that are not
+/// a live report (negated, past, hypothetical, general)?
+fn judged_not_live(message: &str) -> bool {
+    let cs = clauses(message);
+    let mut seen = false;
+    for s in situations() {
+        let reading = if s.escalation == Escalation::Crisis {
+            Reading::Mentioned
+        } else {
+            Reading::Reported
+        };
+        for tr in &s.triggers {
+            for g in &tr.groups {
+                let list = lexicon().list(g);
+                for c in &cs {
+                    for occ in occurrences(list, c) {
+                        if live(c, occ, reading) {
+                            return false;
+                        }
+                        seen = true;
+                    }
+                }
+            }
+        }
+    }
+    seen
 }
 
 /// A clause that asks something on its own ("what is HER2?"), not a
