@@ -209,3 +209,46 @@ fn softmax(logits: &[f32]) -> Vec<f32> {
     let s: f32 = e.iter().sum();
     e.iter().map(|v| v / s).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three separable clusters: training finds them, twice the same.
+    #[test]
+    fn training_separates_and_is_deterministic() {
+        let mut data = Vec::new();
+        for i in 0..60 {
+            let class = i % 3;
+            let mut x = vec![0.05 * ((i * 7 % 5) as f32 - 2.0); 4];
+            x[class] += 1.0;
+            data.push((x, class));
+        }
+        let pairs: Vec<(&[f32], usize)> = data.iter().map(|(x, y)| (x.as_slice(), *y)).collect();
+        let a = Classifier::train(&pairs, 200, 1e-4);
+        let b = Classifier::train(&pairs, 200, 1e-4);
+        assert_eq!(a.to_tsv(""), b.to_tsv(""));
+        for (x, y) in &data {
+            let s = a.scores(x);
+            let p = [s.routine, s.urgent, s.emergency];
+            let best = (0..3).max_by(|&i, &j| p[i].total_cmp(&p[j])).unwrap();
+            assert_eq!(best, *y, "{x:?} {p:?}");
+            assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn what_it_writes_it_reads() {
+        let pairs: Vec<(Vec<f32>, usize)> = (0..9).map(|i| (vec![i as f32, 1.0], i % 3)).collect();
+        let refs: Vec<(&[f32], usize)> = pairs.iter().map(|(x, y)| (x.as_slice(), *y)).collect();
+        let mut c = Classifier::train(&refs, 10, 0.0);
+        c.emergency_at = 0.7;
+        c.urgent_at = 0.9;
+        let text: &'static str = Box::leak(c.to_tsv("a comment").into_boxed_str());
+        let back = Classifier::parse(text).unwrap();
+        assert_eq!(back.emergency_at, 0.7);
+        assert_eq!(back.urgent_at, 0.9);
+        assert_eq!(back.scores(&[3.0, 1.0]), c.scores(&[3.0, 1.0]));
+        assert!(Classifier::parse("class\tthreshold\tbias\tweights\nroutine\t0\t0\t1\n").is_err());
+    }
+}

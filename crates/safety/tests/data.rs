@@ -76,3 +76,33 @@ fn three_levels_each_have_situations() {
     assert_eq!(u.situation.level, Level::Urgent);
     assert!(sextant_safety::emergency("what is a normal temperature?").is_none());
 }
+
+proptest::proptest! {
+    /// Any text, with any embedding of the right size or none: triage,
+    /// the rules' features and the other checks never panic, and the
+    /// features are always one number per name.
+    #[test]
+    fn triage_never_panics(text in "\\PC{0,200}", seed in proptest::num::f32::NORMAL) {
+        let v: Vec<f32> = (0..384).map(|i| ((i as f32) * seed).sin() / 20.0).collect();
+        let _ = sextant_safety::triage(&text, Some(&v));
+        let _ = sextant_safety::triage(&text, Some(&v[..10]));
+        let _ = sextant_safety::dosing(&text, &[]);
+        let _ = sextant_safety::out_of_scope(&text, &[]);
+        let _ = sextant_safety::unclear(&text, &[]);
+        proptest::prop_assert_eq!(
+            sextant_safety::features(&text).len(),
+            sextant_safety::FEATURES.len()
+        );
+    }
+}
+
+#[test]
+fn the_shipped_classifier_loads_and_matches_the_features() {
+    let c = sextant_safety::Classifier::shipped().expect("data/classifier.tsv has weights");
+    assert_eq!(c.dim(), 384 + sextant_safety::FEATURES.len());
+    assert!(c.emergency_at > 0.0 && c.emergency_at < 1.0);
+    assert!(c.urgent_at > 0.0 && c.urgent_at < 1.0);
+    // A wrong-sized input scores as routine rather than failing.
+    let s = c.scores(&[0.0; 10]);
+    assert_eq!(c.level(&s), sextant_safety::Urgency::Routine);
+}
