@@ -39,6 +39,8 @@ pub enum RecordsError {
     },
     #[error("{path}: {size} bytes is over the {limit}-byte limit for one record file")]
     TooLarge { path: String, size: u64, limit: u64 },
+    #[error("{path}: its compressed content unpacks to more than the {limit}-byte limit for one record file")]
+    UnpacksTooLarge { path: String, limit: u64 },
     #[error("{path}: not a record Sextant reads ({why})")]
     Unrecognized { path: String, why: String },
     #[error("{path}: malformed {format}: {detail}")]

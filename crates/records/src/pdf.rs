@@ -73,6 +73,53 @@ const MAX_NESTING: usize = 64;
 /// At most this many forms are followed when checking for loops.
 const MAX_FORM_VISITS: usize = 10_000;
 
+/// Most bytes a PDF's compressed streams may unpack to, all together. A
+/// text report of a few pages unpacks to well under a MiB; a decompression
+/// bomb (a small file of compressed zeros) to gigabytes, which the parsers
+/// would inflate in memory. Counted before any parser sees the file.
+pub const MAX_PDF_UNPACKED: u64 = crate::MAX_RECORD_BYTES;
+
+/// What the Flate (zlib) streams of a PDF unpack to, counted without being
+/// kept, stopping once over `limit`. Scans the raw bytes for
+/// `stream` … `endstream`, so it bounds what any parser would inflate,
+/// object streams included; data that is not zlib counts as nothing.
+pub fn unpacked_bytes(bytes: &[u8], limit: u64) -> u64 {
+    use std::io::Read;
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut total = 0u64;
+    let mut at = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Some(i) = find(&bytes[at..], b"stream") {
+        let keyword = at + i;
+        let mut start = keyword + b"stream".len();
+        if bytes[..keyword].ends_with(b"end") {
+            at = start;
+            continue;
+        }
+        if bytes.get(start) == Some(&b'\r') {
+            start += 1;
+        }
+        if bytes.get(start) == Some(&b'\n') {
+            start += 1;
+        }
+        let end = find(&bytes[start..], b"endstream").map_or(bytes.len(), |e| start + e);
+        let mut dec = flate2::read::ZlibDecoder::new(&bytes[start..end]);
+        loop {
+            match dec.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    total += n as u64;
+                    if total > limit {
+                        return total;
+                    }
+                }
+            }
+        }
+        at = end;
+    }
+    total
+}
+
 /// Which extractor produced a PDF's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Extractor {
@@ -140,6 +187,14 @@ pub fn extract_text(name: &str, bytes: &[u8], timeout: Duration) -> Result<Extra
         format: "PDF",
         detail,
     };
+    // A decompression bomb is refused before a parser inflates it.
+    let unpacked = unpacked_bytes(bytes, MAX_PDF_UNPACKED);
+    if unpacked > MAX_PDF_UNPACKED {
+        return Err(RecordsError::UnpacksTooLarge {
+            path: name.to_string(),
+            limit: MAX_PDF_UNPACKED,
+        });
+    }
     let bytes: Arc<[u8]> = Arc::from(bytes);
     let doc = match isolated(timeout, move || Document::load_mem(&bytes)) {
         Outcome::Done(Ok(doc)) => doc,

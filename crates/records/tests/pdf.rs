@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use lopdf::content::{Content, Operation};
 use lopdf::{dictionary, Dictionary, Document, Object, Stream};
 use proptest::prelude::*;
-use sextant_records::pdf::{extract_text, read_with_timeout, Extractor, PDF_TIMEOUT};
+use sextant_records::pdf::{
+    extract_text, read_with_timeout, unpacked_bytes, Extractor, MAX_PDF_UNPACKED, PDF_TIMEOUT,
+};
 use sextant_records::{read_bytes, sniff, Format, RecordsError};
 
 const REPORT: &[&str] = &[
@@ -141,6 +143,43 @@ fn a_text_pdf_reads_into_facts_citing_the_extracted_text() {
         "{:?}",
         p.issues
     );
+}
+
+/// Issue 19, finding 2: a 1 MB PDF that inflates to gigabytes took the
+/// server's memory up by 2 GB. The compressed streams are now counted,
+/// without being kept, before any parser sees the file.
+#[test]
+fn a_decompression_bomb_is_refused_before_parsing() {
+    use std::io::Write;
+    let zeros = vec![0u8; 1 << 20];
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    for _ in 0..(MAX_PDF_UNPACKED >> 20) + 16 {
+        z.write_all(&zeros).unwrap();
+    }
+    let bomb_stream = z.finish().unwrap();
+    assert!(bomb_stream.len() < 1 << 20, "{} bytes", bomb_stream.len());
+    let bomb = pdf(
+        text_ops(REPORT),
+        |_, _| {},
+        |doc| {
+            doc.add_object(Stream::new(
+                dictionary! { "Filter" => "FlateDecode" },
+                bomb_stream.clone(),
+            ));
+        },
+    );
+    let started = Instant::now();
+    let e = extract_text("bomb.pdf", &bomb, PDF_TIMEOUT).unwrap_err();
+    assert!(matches!(e, RecordsError::UnpacksTooLarge { .. }), "{e}");
+    assert!(e.to_string().contains("unpacks to more than"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Counting stops just past the limit: it never inflates the rest.
+    let counted = unpacked_bytes(&bomb, MAX_PDF_UNPACKED);
+    assert!(counted > MAX_PDF_UNPACKED && counted < MAX_PDF_UNPACKED + (1 << 20));
+    // An ordinary report is far under it and still reads.
+    let report = report_pdf();
+    assert!(unpacked_bytes(&report, MAX_PDF_UNPACKED) < 1 << 20);
+    assert!(extract_text("report.pdf", &report, PDF_TIMEOUT).is_ok());
 }
 
 #[test]

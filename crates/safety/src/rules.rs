@@ -313,22 +313,17 @@ fn occurrences(phrases: &[&str], c: &Clause) -> Vec<(usize, usize)> {
             }
             continue;
         }
-        if *ph == "@cancer_drug" {
+        let drug: Option<fn(&str) -> bool> = match *ph {
+            "@cancer_drug" => Some(looks_like_cancer_drug),
+            "@drug" => Some(looks_like_drug),
+            _ => None,
+        };
+        if let Some(is_drug) = drug {
             out.extend(
                 c.toks
                     .iter()
                     .enumerate()
-                    .filter(|(_, t)| looks_like_cancer_drug(t))
-                    .map(|(i, _)| (i, i + 1)),
-            );
-            continue;
-        }
-        if *ph == "@drug" {
-            out.extend(
-                c.toks
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, t)| looks_like_drug(t))
+                    .filter(|(_, t)| is_drug(t))
                     .map(|(i, _)| (i, i + 1)),
             );
             continue;

@@ -49,7 +49,13 @@ pub struct User {
 /// form post may instead carry the token in its body, which the handler
 /// checks ([`MaybeUser::form_csrf_pending`]).
 #[derive(Clone, Default)]
-pub struct MaybeUser(pub Option<User>, pub bool);
+pub struct MaybeUser(pub Option<User>, pub bool, pub SessionEnded);
+
+/// Whether the request carried a session cookie that no longer names a
+/// session (expired, logged out, deleted): such a request is never treated
+/// as anonymous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionEnded(pub bool);
 
 impl MaybeUser {
     /// Whether the CSRF check is left to the handler (a form field).
@@ -69,6 +75,12 @@ impl MaybeUser {
 
     pub fn csrf(&self) -> Option<&str> {
         self.0.as_ref().map(|u| u.session.csrf.as_str())
+    }
+
+    /// No session, but the request came with an ended one or asks for a
+    /// personal answer: it must not be answered as anonymous.
+    pub fn signed_out(&self, personalize: bool) -> bool {
+        self.0.is_none() && (self.2 .0 || personalize)
     }
 }
 
@@ -106,10 +118,10 @@ impl FromRequestParts<AppState> for MaybeUser {
             return Ok(u.clone());
         }
         let (Some(store), Some(token)) = (st.store(), session_token(&parts.headers)) else {
-            return Ok(MaybeUser(None, false));
+            return Ok(MaybeUser(None, false, SessionEnded(false)));
         };
         let Some(session) = store.session(&token).await.map_err(store_error)? else {
-            return Ok(MaybeUser(None, false));
+            return Ok(MaybeUser(None, false, SessionEnded(true)));
         };
         let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         let mut pending = false;
@@ -120,7 +132,7 @@ impl FromRequestParts<AppState> for MaybeUser {
                 _ => return Err(ApiError::Csrf),
             }
         }
-        let u = MaybeUser(Some(User { token, session }), pending);
+        let u = MaybeUser(Some(User { token, session }), pending, SessionEnded(false));
         parts.extensions.insert(u.clone());
         Ok(u)
     }
@@ -138,10 +150,10 @@ impl FromRequestParts<AppState> for Authed {
             return Err(ApiError::NotFound);
         }
         match MaybeUser::from_request_parts(parts, st).await? {
-            MaybeUser(Some(u), false) => Ok(Authed(u)),
+            MaybeUser(Some(u), false, _) => Ok(Authed(u)),
             // JSON routes take no form token.
-            MaybeUser(Some(_), true) => Err(ApiError::Csrf),
-            MaybeUser(None, _) => Err(ApiError::Unauthorized),
+            MaybeUser(Some(_), true, _) => Err(ApiError::Csrf),
+            MaybeUser(None, _, _) => Err(ApiError::Unauthorized),
         }
     }
 }

@@ -155,6 +155,11 @@ pub async fn ask_stream(
         }
         _ => None,
     };
+    // An ended session is refused before the stream starts, unless the
+    // message reports an emergency (see `AppState::answer_for`).
+    if who.signed_out(req.personalize) && early.is_none() {
+        return Err(ApiError::SignedOut);
+    }
     tokio::spawn(crate::error::CORRELATION_ID.scope(id, async move {
         if let Some(u) = &early {
             if tx

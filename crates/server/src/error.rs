@@ -40,6 +40,10 @@ pub enum ApiError {
     MethodNotAllowed,
     /// Logging in is needed.
     Unauthorized,
+    /// The request carries a session that has ended (expired or logged
+    /// out), or asks for a personal answer without one: never answered as
+    /// anonymous, so nothing is published.
+    SignedOut,
     /// A state-changing request without the session's CSRF token.
     Csrf,
     /// A record file is not one Sextant reads.
@@ -71,6 +75,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::SignedOut => "signed_out",
             ApiError::Csrf => "csrf",
             ApiError::UnsupportedRecord(_) => "unsupported_record",
             ApiError::Unavailable => "unavailable",
@@ -90,7 +95,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::SignedOut => StatusCode::UNAUTHORIZED,
             ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::UnsupportedRecord(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable | ApiError::TrialsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -117,6 +122,7 @@ impl ApiError {
             ApiError::NotFound => "Nothing was found here.".into(),
             ApiError::MethodNotAllowed => "This address does not take that method.".into(),
             ApiError::Unauthorized => "Please log in first.".into(),
+            ApiError::SignedOut => "You are signed out: your session has ended. Sign in again to ask with your records. Your question was not answered, saved or published.".into(),
             ApiError::Csrf => {
                 "The request is missing its security token; reload the page and try again.".into()
             }
@@ -144,6 +150,7 @@ impl ApiError {
             ApiError::NotFound,
             ApiError::MethodNotAllowed,
             ApiError::Unauthorized,
+            ApiError::SignedOut,
             ApiError::Csrf,
             ApiError::UnsupportedRecord(String::new()),
             ApiError::Unavailable,

@@ -319,6 +319,19 @@ impl AppState {
         personalize: bool,
         events: Option<Events>,
     ) -> Result<Answer, ApiError> {
+        // An ended session or a request for a personal answer is never
+        // answered as anonymous (that would publish a personal question):
+        // it is told it is signed out, unless it reports an emergency,
+        // which is answered, unpersonalized and unpublished.
+        let signed_out = who.signed_out(personalize);
+        if signed_out
+            && !matches!(
+                self.engine().route(question),
+                sextant_answer::Route::Emergency(_)
+            )
+        {
+            return Err(ApiError::SignedOut);
+        }
         let profile = match (&who.0, personalize) {
             (Some(u), true) if u.session.personalize => account::load_profile(self, u).await?,
             _ => None,
@@ -330,7 +343,8 @@ impl AppState {
             Some(u) => account::save_answer(self, u, &answer).await?,
             // Once per cache entry (a library write per hit would cost
             // more than the answer).
-            None if answer.personalization.is_none()
+            None if !signed_out
+                && answer.personalization.is_none()
                 && cached.as_ref().is_none_or(|c| c.first_publication()) =>
             {
                 self.inner.library.publish(&answer.question, &answer).await;

@@ -475,7 +475,7 @@ struct RecordsPage {
 
 /// `GET /records`: the upload page.
 pub async fn records_page(State(st): State<AppState>, Authed(u): Authed) -> Response {
-    let who = MaybeUser(Some(u.clone()), false);
+    let who = MaybeUser(Some(u.clone()), false, Default::default());
     let records = match st.store() {
         Some(s) => match s.user(&u.session).records().await {
             Ok(list) => list
@@ -517,7 +517,7 @@ struct ProfilePage {
 /// `GET /profile`: the facts read from the records, with where each came
 /// from, to confirm, correct or remove.
 pub async fn profile_page(State(st): State<AppState>, Authed(u): Authed) -> Response {
-    let who = MaybeUser(Some(u.clone()), false);
+    let who = MaybeUser(Some(u.clone()), false, Default::default());
     let profile = match crate::account::load_profile(&st, &u).await {
         Ok(p) => p.unwrap_or_default(),
         Err(e) => return error_page(&e),

@@ -19,7 +19,7 @@ use sextant_server::{app, AppState, Config};
 use sextant_store::{testing, MasterKey, Store, SystemClock};
 
 mod common;
-use common::{send, Reply};
+use common::{send, urlencode, Reply};
 
 fn engine() -> Arc<Engine> {
     static ENGINE: OnceLock<(tempfile::TempDir, Arc<Engine>)> = OnceLock::new();
@@ -589,6 +589,81 @@ async fn personal_answers_are_saved_encrypted_and_never_published(db: Db) {
         .contains("Max-Age=0"));
     let r = send(&f.app, bare("GET", "/api/records", &a, None)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // Issue 19, finding 1: the ended session's cookie still comes with the
+    // form (and `personalize=on`). It is never answered as anonymous, so
+    // the personal question is never published.
+    let published = f.store.public_answers(100).await.unwrap().len();
+    let personal = "I am Jane Doe, DOB 03/14/1962, what treatments are there for my cancer?";
+    let r = send(
+        &f.app,
+        Request::post("/ask")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &a.cookie)
+            .body(Body::from(format!(
+                "question={}&personalize=on&csrf={}",
+                urlencode(personal),
+                a.csrf
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    assert!(r.text().contains("signed out"), "{}", r.text());
+    assert!(!r.text().contains("Jane Doe"));
+    for body in [
+        json!({"question": personal, "personalize": true}),
+        json!({"question": personal}),
+    ] {
+        for path in ["/api/ask", "/api/ask/stream"] {
+            let r = send(&f.app, json_req("POST", path, &body, Some(&a))).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}: {}", r.text());
+            assert_eq!(r.code(), "signed_out", "{path}");
+        }
+    }
+    // An emergency is still answered (what to do now comes first), and
+    // not published.
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/ask",
+            &json!({"question": "I am on chemo and have a fever of 39.1 tonight", "personalize": true}),
+            Some(&a),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["kind"], "emergency");
+    // Asking for a personal answer with no session at all is refused too.
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/ask",
+            &json!({"question": personal, "personalize": true}),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.code(), "signed_out");
+    assert_eq!(
+        f.store.public_answers(100).await.unwrap().len(),
+        published,
+        "nothing new is published"
+    );
+    // Without any cookie, a general question is still answered.
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/ask",
+            &json!({"question": "How is colon cancer treated?"}),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
 async fn deleting_the_account_removes_everything(db: Db) {
