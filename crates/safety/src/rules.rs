@@ -129,20 +129,8 @@ fn clauses(message: &str) -> Vec<Clause> {
 /// An oxygen saturation under 92 % next to a word for it ("my oxygen is
 /// 86", "sats 88", "pulse ox says 85%").
 fn low_oxygen(toks: &[String]) -> bool {
-    let oxygen = |t: &str| {
-        matches!(
-            t,
-            "oxygen"
-                | "o2"
-                | "sat"
-                | "sats"
-                | "saturation"
-                | "spo2"
-                | "oximeter"
-                | "ox"
-                | "pulseox"
-        )
-    };
+    static OXYGEN: Words = Words::new("oxygen_words");
+    let oxygen = |t: &str| OXYGEN.contains(&t);
     toks.iter().enumerate().any(|(i, t)| {
         oxygen(t)
             && toks[i + 1..].iter().take(8).any(|n| {
@@ -788,6 +776,19 @@ static SELF_DOSE: Words = Words::new("self_dose");
 
 static DOSE_KINDS: Words = Words::new("dose_kinds");
 
+/// Each dosing kind with its phrases (`dose.KIND` in the lexicon), in the
+/// order they are tried; looked up once, not per message.
+fn dose_patterns() -> &'static [(&'static str, &'static [&'static str])] {
+    static P: std::sync::OnceLock<Vec<(&'static str, &'static [&'static str])>> =
+        std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        DOSE_KINDS
+            .iter()
+            .map(|k| (*k, lexicon().list(&format!("dose.{k}"))))
+            .collect()
+    })
+}
+
 /// Words that make "stop"/"skip"/"start" about medicine rather than life.
 static MEDICINE_WORDS: Words = Words::new("medicine_words");
 
@@ -810,22 +811,14 @@ pub fn dosing(message: &str, drugs: &[String]) -> Option<DosingAsk> {
                 .any(|w| looks_like_drug(w) || drugs.binary_search(w).is_ok());
         // "What is high-dose chemotherapy?", "dose-dense": about dosing in
         // general, unless the person's own dose is asked about.
-        let general = c.toks.windows(2).any(|w| {
-            matches!(
-                (w[0].as_str(), w[1].as_str()),
-                ("high", "dose")
-                    | ("dose", "dense")
-                    | ("dose", "escalation")
-                    | ("low", "dose")
-                    | ("loading", "dose")
-                    | ("dose", "reduction")
-            )
-        });
+        static GENERAL_DOSE: Seqs = Seqs::new("dose_general");
+        let general = GENERAL_DOSE
+            .iter()
+            .any(|g| contains_seq(&c.toks, g).is_some());
         if general && !personal {
             continue;
         }
-        for kind in DOSE_KINDS.iter() {
-            let patterns = lexicon().list(&format!("dose.{kind}"));
+        for &(kind, patterns) in dose_patterns() {
             let hit = occurrences(patterns, &c)
                 .into_iter()
                 .any(|occ| live(&c, occ, Reading::Mentioned));
@@ -839,7 +832,7 @@ pub fn dosing(message: &str, drugs: &[String]) -> Option<DosingAsk> {
             // "How much water should I drink during chemo?" asks an amount
             // of something that is not a medicine.
             static NOT_MEDICINE: Words = Words::new("not_medicine");
-            let amount_of_other = *kind == "amount"
+            let amount_of_other = kind == "amount"
                 && c.toks.windows(3).any(|w| {
                     w[0] == "how"
                         && matches!(w[1].as_str(), "much" | "many")
