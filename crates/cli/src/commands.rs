@@ -577,6 +577,10 @@ fn train_triage(
         }
         // The later held-out sets are neither: they stay unseen.
     }
+    for path in safety::training_sets() {
+        let (rows, _) = safety::load(&path)?;
+        train.extend(triage_model::labeled(&rows));
+    }
     // Ordinary questions: alternate ones train and calibrate.
     let mut ordinary_calibration = Vec::new();
     for (_, questions) in ordinary {

@@ -1,6 +1,7 @@
 //! `sextant eval safety`: routing on labeled sets kept in the repository
-//! (`data/safety*.tsv`: five development sets and one held-out set, each
-//! written apart from the rules). Each row says what a question must get:
+//! (`data/safety*.tsv`: development sets, held-out sets written apart from
+//! the rules and never read, and training-only sets for the learned layer;
+//! `docs/safety-set-brief.md` is the brief each writer got). Each row says what a question must get:
 //! `emergency` or `urgent` (the triage levels; the situation is reported),
 //! `dosing`, `out_of_scope`, `ambiguous` (with the ambiguity), `unclear`, or
 //! `question` (routine: an ordinary answer; the controls that reuse
@@ -41,9 +42,10 @@ pub const EXPECTS: &[&str] = &[
 pub const HELD_OUT: &str = "held-out";
 
 /// The labeled sets shipped with the repository: (name, path). The rules
-/// were tuned on the five development sets; `held-out` was written apart
-/// and measured once, after the rules were frozen (BENCHMARKS.md tells the
-/// history of each set).
+/// were tuned on the development sets; each `held-out` set was written
+/// apart and measured first after the rules were frozen (BENCHMARKS.md
+/// tells the history of each set). A held-out set whose failures were read
+/// becomes a development set.
 pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     vec![
@@ -55,10 +57,32 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("dev-f", dir.join("safety-dev-f.tsv")),
         ("dev-g", dir.join("safety-dev-g.tsv")),
         ("dev-h", dir.join("safety-dev-h.tsv")),
+        ("dev-i", dir.join("safety-dev-i.tsv")),
+        ("dev-j", dir.join("safety-dev-j.tsv")),
         (HELD_OUT, dir.join("safety-heldout.tsv")),
-        ("held-out-2", dir.join("safety-heldout-2.tsv")),
-        ("held-out-3", dir.join("safety-heldout-3.tsv")),
+        ("held-out-4", dir.join("safety-heldout-4.tsv")),
+        ("held-out-5", dir.join("safety-heldout-5.tsv")),
     ]
+}
+
+/// Sets written only to train the learned layer (`data/safety-train-*.tsv`):
+/// never scored, since a model's training data says nothing of how it
+/// generalizes.
+pub fn training_sets() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("safety-train-") && n.ends_with(".tsv"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    paths
 }
 
 /// Reads a labeled set: `expect<TAB>category<TAB>question`, a header line,

@@ -2,8 +2,8 @@
 //! (`sextant eval safety --train`): logistic regression over the question's
 //! MiniLM embedding, three classes (routine, urgent, emergency).
 //!
-//! - Trained on the development sets (`dev`, `dev-b`, `dev-c`, `dev-d`,
-//!   `dev-f`, `dev-g`, `dev-h`), the answers dev set, and half of MedQuAD's
+//! - Trained on the development sets but `dev-e`, the training-only sets
+//!   (`safety-train-*.tsv`), the answers dev set, and half of MedQuAD's
 //!   CancerGov questions and of the lay questions as routine controls.
 //! - Calibrated on what it did not train on: `dev-e`, `held-out` and the
 //!   other halves. Each threshold is the lowest at which the layer alone

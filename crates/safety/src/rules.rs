@@ -147,13 +147,33 @@ static LONG_WORDS: Words = Words::new("long_words");
 /// Lower-cases, expands contractions, fixes known misspellings and splits
 /// into word tokens. Also says whether a fever-height temperature was
 /// written (≥ 100.4 °F or ≥ 38.0 °C).
+/// Lower case without accents: "fièvre" and "fievre", "muchísimo" and
+/// "muchisimo" are typed both ways, so the lexicon is kept folded (a test
+/// checks) and so is every message before matching.
+pub(crate) fn fold(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars().flat_map(char::to_lowercase) {
+        match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => o.push('a'),
+            'è' | 'é' | 'ê' | 'ë' => o.push('e'),
+            'ì' | 'í' | 'î' | 'ï' => o.push('i'),
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => o.push('o'),
+            'ù' | 'ú' | 'û' | 'ü' => o.push('u'),
+            'ñ' => o.push('n'),
+            'ç' => o.push('c'),
+            'ý' | 'ÿ' => o.push('y'),
+            'œ' => o.push_str("oe"),
+            'æ' => o.push_str("ae"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
 fn normalize(s: &str) -> (Vec<String>, bool) {
     // A comma stays, as a token of its own: it ends the reach of a
     // negation ("not eating, now vomiting blood").
-    let lower = s
-        .to_lowercase()
-        .replace(['’', '‘', '`'], "'")
-        .replace(',', " , ");
+    let lower = fold(s).replace(['’', '‘', '`'], "'").replace(',', " , ");
     let mut toks = Vec::new();
     // A fever-height number with a decimal or a unit ("38.6", "102f") is
     // a temperature; a whole one ("I'm 38 now") only next to a word for
@@ -237,10 +257,21 @@ static DRUG_SUFFIXES: Words = Words::new("drug_suffixes");
 /// common names patients use.
 pub fn looks_like_drug(t: &str) -> bool {
     static NAMES: Words = Words::new("drug_names");
-    t.len() >= 5
-        && DRUG_SUFFIXES.iter().any(|s| t.ends_with(s))
-        && !matches!(t, "abandoned" | "condone" | "undone")
-        || NAMES.contains(&t)
+    let english = |t: &str| {
+        t.len() >= 5
+            && DRUG_SUFFIXES.iter().any(|s| t.ends_with(s))
+            && !matches!(t, "abandoned" | "condone" | "undone")
+            || NAMES.contains(&t)
+    };
+    english(t) || romance_stem(t).is_some_and(|stem| english(stem) || english(&format!("{stem}e")))
+}
+
+/// A Spanish or French spelling of an English generic name loses or swaps
+/// its last vowel: "capecitabina", "tamoxifeno", "tamoxifène" (folded to
+/// "tamoxifene") → "capecitabin", "tamoxifen".
+fn romance_stem(t: &str) -> Option<&str> {
+    let stem = t.strip_suffix(['a', 'o', 'e'])?;
+    (stem.len() >= 6).then_some(stem)
 }
 
 /// Does a token look like a cancer drug: an antineoplastic generic-name
@@ -248,7 +279,9 @@ pub fn looks_like_drug(t: &str) -> bool {
 pub fn looks_like_cancer_drug(t: &str) -> bool {
     static SUFFIXES: Words = Words::new("cancer_drug_suffixes");
     static NAMES: Words = Words::new("cancer_drug_names");
-    t.len() >= 5 && SUFFIXES.iter().any(|s| t.ends_with(s)) || NAMES.contains(&t)
+    let english =
+        |t: &str| t.len() >= 5 && SUFFIXES.iter().any(|s| t.ends_with(s)) || NAMES.contains(&t);
+    english(t) || romance_stem(t).is_some_and(|stem| english(stem) || english(&format!("{stem}e")))
 }
 
 /// Does `pat` (a phrase, or what is left of one) match `toks` starting at
@@ -415,11 +448,21 @@ fn live(c: &Clause, (i, end): (usize, usize), reading: Reading) -> bool {
     {
         return false;
     }
+    // Fiction: "in the film he coughs up blood, is that realistic?"
+    static FICTION: Seqs = Seqs::new("fiction");
+    if FICTION.iter().any(|f| contains_seq(t, f).is_some()) {
+        return false;
+    }
     if reading == Reading::Mentioned {
         // Self-harm: a question about someone who died, or about being
-        // screened, is not a report ("I said no").
+        // screened, is not a report ("I said no"); nor is a crisis long
+        // past that the writer says they came through ("a few years ago I
+        // was suicidal and got help, I'm well now").
         static ABOUT: Seqs = Seqs::new("self_harm_about");
-        return !ABOUT.iter().any(|a| contains_seq(t, a).is_some());
+        static RECOVERED: Seqs = Seqs::new("self_harm_recovered");
+        let recovered = DISTANT.iter().any(|d| contains_seq(t, d).is_some())
+            && RECOVERED.iter().any(|r| contains_seq(t, r).is_some());
+        return !recovered && !ABOUT.iter().any(|a| contains_seq(t, a).is_some());
     }
     // Resolved: "the bleeding stopped", "fever went away" (not "won't stop").
     // Looked for inside the phrase too: "bleeding stopped after an hour".
@@ -447,7 +490,14 @@ fn live(c: &Clause, (i, end): (usize, usize), reading: Reading) -> bool {
             return false;
         }
     }
-    let year = t.windows(2).any(|w| {
+    // The past is read up to the end of the symptom's part of the clause:
+    // "chest pain now, had a clot last year" reports the chest pain; "two
+    // years ago, I had a stroke" does not.
+    let upto = t[end.min(t.len())..]
+        .iter()
+        .position(|w| w == ",")
+        .map_or(t.len(), |k| end + k);
+    let year = t[..upto].windows(2).any(|w| {
         matches!(w[0].as_str(), "in" | "since" | "during")
             && w[1].len() == 4
             && (w[1].starts_with("19") || w[1].starts_with("20"))
@@ -458,7 +508,12 @@ fn live(c: &Clause, (i, end): (usize, usize), reading: Reading) -> bool {
     // past is context when the message also speaks of now, plainly ("now"
     // and "still" alone do not: "had a stroke in 2015 and now has cancer").
     let now = c.hot_number || c.low_sat || NOW.iter().any(|p| contains_seq(t, p).is_some());
-    if (year || DISTANT.iter().any(|d| contains_seq(t, d).is_some())) && !now {
+    if (year
+        || DISTANT
+            .iter()
+            .any(|d| contains_seq(&t[..upto], d).is_some()))
+        && !now
+    {
         // Even signs that passed count only when recent: "two years ago I
         // had a stroke" is history.
         return false;
@@ -693,9 +748,16 @@ pub fn triage(message: &str, embedding: Option<&[f32]>) -> Option<Emergency> {
     }
     // The rules read it and said no: the symptom they know is negated,
     // past, hypothetical or asked about ("no chest pain, but why an
-    // echo?"). The layer is for wordings the rules do not know. (A dose
-    // question is not vetoed: an overdose the rules missed reads like one.)
+    // echo?"). The layer is for wordings the rules do not know.
     if judged_not_live(message) {
+        return None;
+    }
+    // A question about a missed, stopped, started or changed dose
+    // ("forgot my anastrozole yesterday, take it now?") reads, to the
+    // layer, like an extra dose taken, so the layer leaves it to the dosing
+    // route. Not a doubled dose: that is where an extra dose already taken
+    // hides ("gave him his insulin twice").
+    if dosing(message, &[]).is_some_and(|d| d.kind != "double") {
         return None;
     }
     let id = match level {
@@ -861,7 +923,7 @@ static MEDICAL_SUFFIXES: Words = Words::new("medical_suffixes");
 
 /// Is the message about neither cancer nor health? `drugs` as for [`dosing`].
 pub fn out_of_scope(message: &str, drugs: &[String]) -> bool {
-    let lower = format!(" {} ", message.to_lowercase());
+    let lower = format!(" {} ", fold(message));
     let (toks, hot) = normalize(message);
     let medical = |t: &String| {
         looks_like_drug(t)
