@@ -101,7 +101,8 @@ fi
 say "server ready at $URL"
 
 status=0
-SEXTANT_URL=$URL CHROMIUM=$CHROMIUM node tests/browser/app.test.mjs || status=$?
+SEXTANT_URL=$URL CHROMIUM=$CHROMIUM SEXTANT_BIN=$BIN SEXTANT_KEY_FILE="$TMP/key" \
+  SEXTANT_DATABASE_URL="sqlite://$TMP/db.sqlite" node tests/browser/app.test.mjs || status=$?
 if [ "$status" != 0 ]; then
   say "failed; the server's log:" >&2
   tail -n 50 "$TMP/server.log" >&2

@@ -10,6 +10,9 @@
 //   RECORD_FILE     a FHIR record to upload (default: the mCODE test patient
 //                   in ../shared/data; the record steps fail without it)
 //   HEADED=1        show the browser
+//   SEXTANT_BIN     the binary, to approve the shared answer as a reviewer
+//                   (`sextant library review --approve-all`, with
+//                   SEXTANT_KEY_FILE and SEXTANT_DATABASE_URL of the server)
 //
 // Exit code 0 when every step passed and no page has a serious or critical
 // axe-core violation; 1 otherwise. Moderate and minor violations are listed.
@@ -17,6 +20,7 @@
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
 import { readFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -295,6 +299,28 @@ try {
     const body = await page.locator("section.body").first().boundingBox();
     check(box && body && box.y < body.y, "the question's answer follows the block");
     await axe(page, "urgent answer");
+  });
+
+  await step("share the seed answer: preview, consent, then a reviewer approves", async () => {
+    await page.goto("/");
+    await page.getByLabel("Your question").fill(SEED);
+    await Promise.all([page.waitForURL("**/ask"), page.getByRole("button", { name: "Ask", exact: true }).click()]);
+    const preview = page.locator("form.share .share-preview");
+    check((await preview.count()) === 1, "the answer page offers sharing, with a preview");
+    check((await preview.innerText()).includes(SEED), "the preview is the question (nothing identifying in it)");
+    await axe(page, "answer with share form");
+    // Without the box ticked, the browser does not send the form (required).
+    await page.getByLabel(/I agree that this question/).check();
+    await Promise.all([page.waitForURL("**/answers/share"), page.getByRole("button", { name: "Share for review" }).click()]);
+    check(await page.getByRole("heading", { level: 1, name: "Sent for review" }).isVisible(), "sent for review");
+    await axe(page, "shared");
+    // Not public yet.
+    await page.goto("/answers");
+    check((await page.locator("ul.library a", { hasText: SEED }).count()) === 0, "not public before review");
+    if (process.env.SEXTANT_BIN) {
+      const out = execFileSync(process.env.SEXTANT_BIN, ["library", "review", "--approve-all"], { encoding: "utf8" });
+      check(/published/.test(out), `the reviewer approved it (${out.trim()})`);
+    }
   });
 
   await step("answer library: list and entry", async () => {

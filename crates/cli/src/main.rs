@@ -67,6 +67,24 @@ enum AuditAction {
 }
 
 #[derive(Subcommand)]
+enum LibraryAction {
+    /// The review queue of shared answers: lists what waits (oldest first), or approves (publishes) and rejects (deletes) by slug.
+    Review {
+        /// Publish these pending answers.
+        #[arg(long, value_name = "SLUG")]
+        approve: Vec<String>,
+        /// Delete these pending answers.
+        #[arg(long, value_name = "SLUG")]
+        reject: Vec<String>,
+        /// Publish every pending answer (after reading the list).
+        #[arg(long)]
+        approve_all: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Build the knowledge base from the corpus (does nothing when the corpus is unchanged).
     Ingest {
@@ -136,6 +154,11 @@ enum Command {
         answer_cache: usize,
         #[command(flatten)]
         server: ServerArgs,
+    },
+    /// The public answer library: review the answers people chose to share.
+    Library {
+        #[command(subcommand)]
+        action: LibraryAction,
     },
     /// Check the audit log of record access.
     Audit {
@@ -399,6 +422,15 @@ fn main() -> ExitCode {
         Command::Audit {
             action: AuditAction::Verify { server },
         } => server::audit_verify(&server.paths()),
+        Command::Library {
+            action:
+                LibraryAction::Review {
+                    approve,
+                    reject,
+                    approve_all,
+                    server,
+                },
+        } => server::library_review(&server.paths(), &approve, &reject, approve_all),
         Command::Serve {
             addr,
             insecure_cookies,

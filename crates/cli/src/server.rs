@@ -85,6 +85,61 @@ async fn open_store(paths: &ServerPaths) -> Result<sextant_store::Store> {
         .with_context(|| "opening the database".to_string())
 }
 
+/// `sextant library review`: lists the shared answers waiting for review,
+/// or approves and rejects them by slug.
+pub fn library_review(
+    paths: &ServerPaths,
+    approve: &[String],
+    reject: &[String],
+    approve_all: bool,
+) -> Result<()> {
+    use sextant_store::Review;
+    runtime()?.block_on(async {
+        let store = open_store(paths).await?;
+        let pending = store.pending_answers(1000).await?;
+        let mut decisions: Vec<(String, Review)> = Vec::new();
+        if approve_all {
+            decisions.extend(pending.iter().map(|p| (p.slug.clone(), Review::Approve)));
+        }
+        decisions.extend(approve.iter().map(|s| (s.clone(), Review::Approve)));
+        decisions.extend(reject.iter().map(|s| (s.clone(), Review::Reject)));
+        if decisions.is_empty() {
+            if pending.is_empty() {
+                println!("no shared answers wait for review");
+            }
+            for p in &pending {
+                println!("{}\t{}", p.slug, p.question);
+            }
+        }
+        let mut missing = 0;
+        for (slug, d) in &decisions {
+            match store.review_answer(slug, *d).await {
+                Ok(()) => println!(
+                    "{} {slug}",
+                    if *d == Review::Approve {
+                        "published"
+                    } else {
+                        "rejected"
+                    }
+                ),
+                Err(sextant_store::StoreError::NotFound) => {
+                    eprintln!("no pending answer {slug}");
+                    missing += 1;
+                }
+                Err(e) => {
+                    store.close().await;
+                    return Err(e.into());
+                }
+            }
+        }
+        store.close().await;
+        if missing > 0 {
+            bail!("{missing} slug(s) were not in the review queue");
+        }
+        Ok(())
+    })
+}
+
 /// `sextant init`: creates the master key (never overwriting one) and the
 /// database with its tables.
 pub fn init(paths: &ServerPaths) -> Result<()> {

@@ -1452,4 +1452,22 @@ fn init_creates_the_key_apart_from_the_database_and_serve_refuses_without_it() {
     let o = run(&mut verify);
     assert_ok(&o, "audit verify");
     assert!(stdout(&o).contains("intact"), "{}", stdout(&o));
+
+    // The library's review queue: empty, and an unknown slug is an error.
+    let mut review = sextant();
+    review.args(["library", "review"]);
+    server(&mut review);
+    let o = run(&mut review);
+    assert_ok(&o, "library review");
+    assert!(stdout(&o).contains("no shared answers"), "{}", stdout(&o));
+    let mut approve = sextant();
+    approve.args(["library", "review", "--approve", "no-such-answer"]);
+    server(&mut approve);
+    let o = run(&mut approve);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not in the review queue"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -365,7 +365,7 @@ async fn run() -> Res<()> {
         "`POST /api/ask` (anonymous)",
         qs.len(),
         &http,
-        &format!("retriever {retriever_seen}; includes publishing to the library"),
+        &format!("retriever {retriever_seen}"),
     );
     table.row(
         "`Engine::ask_with(q, Retriever::DEFAULT)` (direct)",

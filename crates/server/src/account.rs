@@ -616,17 +616,23 @@ fn to_public(p: sextant_store::PublicAnswer) -> Option<PublicAnswer> {
 }
 
 impl AnswerLibrary for StoreLibrary {
-    fn publish<'a>(
+    fn submit<'a>(
         &'a self,
         question: &'a str,
         answer: &'a Answer,
-    ) -> BoxFuture<'a, Option<String>> {
+    ) -> BoxFuture<'a, Result<String, ApiError>> {
         Box::pin(async move {
             if !crate::library::publishable(answer) {
-                return None;
+                return Err(ApiError::NotShareable);
             }
-            let json = serde_json::to_string(answer).ok()?;
-            self.store.publish_answer(question, &json).await.ok()
+            let json = serde_json::to_string(answer).map_err(|_| ApiError::Internal)?;
+            self.store
+                .submit_answer(question, &json)
+                .await
+                .map_err(|e| match e {
+                    StoreError::QuotaExceeded(_) => ApiError::LibraryFull,
+                    e => store_error(e),
+                })
         })
     }
 

@@ -63,6 +63,33 @@ pub async fn ask(
     Ok(Json(answer))
 }
 
+/// `POST /api/library/preview` and `/api/library/share`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ShareRequest {
+    pub question: String,
+    /// The person agrees to publish the previewed question and its answer.
+    #[serde(default)]
+    pub consent: bool,
+}
+
+/// `POST /api/library/preview`: what sharing the question would publish
+/// (identifying details replaced) and which kinds of detail were removed.
+pub async fn library_preview(
+    ApiJson(req): ApiJson<ShareRequest>,
+) -> Result<Json<crate::library::Preview>, ApiError> {
+    Ok(Json(crate::library::preview(&req.question)))
+}
+
+/// `POST /api/library/share`: with `consent: true`, queues the previewed
+/// question and its general answer for review; 202 with the slug.
+pub async fn library_share(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<ShareRequest>,
+) -> Result<(StatusCode, Json<crate::library::Shared>), ApiError> {
+    let shared = st.share(&req.question, req.consent).await?;
+    Ok((StatusCode::ACCEPTED, Json(shared)))
+}
+
 /// The answer as NDJSON events, in reading order: the emergency block
 /// first, then what the answer is, its sources (so that citation marks
 /// resolve as sections arrive), each section or reading, the questions to

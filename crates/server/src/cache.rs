@@ -43,20 +43,10 @@ pub struct Key {
     pub generator: Arc<str>,
 }
 
-/// A cached answer, and whether it was offered to the public library
-/// (once per entry: a library write on every hit would cost more than the
-/// answer).
+/// A cached answer.
 #[derive(Debug)]
 pub struct Cached {
     pub answer: Answer,
-    published: AtomicBool,
-}
-
-impl Cached {
-    /// True the first time it is asked: publish now.
-    pub fn first_publication(&self) -> bool {
-        !self.published.swap(true, Ordering::Relaxed)
-    }
 }
 
 struct Entry {
@@ -135,12 +125,7 @@ impl AnswerCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Answer, E>>,
     {
-        let wrap = |answer| {
-            Arc::new(Cached {
-                answer,
-                published: AtomicBool::new(false),
-            })
-        };
+        let wrap = |answer| Arc::new(Cached { answer });
         if self.capacity == 0 {
             self.misses.fetch_add(1, Ordering::Relaxed);
             return Ok((wrap(compute().await?), Source::Computed));
@@ -326,17 +311,6 @@ mod tests {
         }
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert_eq!(computed, 1);
-    }
-
-    #[tokio::test]
-    async fn an_entry_is_published_once() {
-        let c = AnswerCache::new(8, Duration::from_secs(60));
-        let get = || c.get_or_compute(key("q"), || async { Ok::<_, ()>(answer("q")) });
-        let (a, _) = get().await.unwrap();
-        assert!(a.first_publication());
-        let (b, s) = get().await.unwrap();
-        assert_eq!(s, Source::Cached);
-        assert!(!b.first_publication());
     }
 
     #[tokio::test]

@@ -59,6 +59,12 @@ pub enum ApiError {
         status: StatusCode,
         message: String,
     },
+    /// Sharing to the public library without ticking the consent box.
+    ConsentRequired,
+    /// The answer is not one the library takes (personal, routed, uncited).
+    NotShareable,
+    /// The library's review queue is full.
+    LibraryFull,
     /// Anything else: the message is generic, the details stay out.
     Internal,
 }
@@ -81,6 +87,9 @@ impl ApiError {
             ApiError::Unavailable => "unavailable",
             ApiError::TrialsUnavailable => "trials_unavailable",
             ApiError::Store { code, .. } => code,
+            ApiError::ConsentRequired => "consent_required",
+            ApiError::NotShareable => "not_shareable",
+            ApiError::LibraryFull => "library_full",
             ApiError::Internal => "internal",
         }
     }
@@ -100,6 +109,9 @@ impl ApiError {
             ApiError::UnsupportedRecord(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable | ApiError::TrialsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store { status, .. } => *status,
+            ApiError::ConsentRequired => StatusCode::BAD_REQUEST,
+            ApiError::NotShareable => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::LibraryFull => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,6 +142,9 @@ impl ApiError {
             ApiError::Unavailable => "The service is not ready yet; try again shortly.".into(),
             ApiError::TrialsUnavailable => "No trial index: run `sextant trials ingest`".into(),
             ApiError::Store { message, .. } => message.clone(),
+            ApiError::ConsentRequired => "Nothing was shared: tick the box to agree that this question and its answer may be shown publicly.".into(),
+            ApiError::NotShareable => "This answer cannot be shared: the library takes only general, cited answers. Nothing was shared.".into(),
+            ApiError::LibraryFull => "The answer library's review queue is full; please try sharing again later. Nothing was shared.".into(),
             ApiError::Internal => {
                 "Something went wrong on our side. Please try again; if it keeps happening, \
                  give the correlation id to the people who run this server."
@@ -155,6 +170,9 @@ impl ApiError {
             ApiError::UnsupportedRecord(String::new()),
             ApiError::Unavailable,
             ApiError::TrialsUnavailable,
+            ApiError::ConsentRequired,
+            ApiError::NotShareable,
+            ApiError::LibraryFull,
             ApiError::Internal,
         ]
         .iter()

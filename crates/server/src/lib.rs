@@ -310,8 +310,7 @@ impl AppState {
 
     /// Answers for whoever asks: tailored to the logged-in person's profile
     /// when they ask for it and allow it. A logged-in person's answers are
-    /// saved encrypted and never published; an anonymous (general) answer
-    /// goes to the public library.
+    /// saved encrypted; no answer is published here.
     pub async fn answer_for(
         &self,
         who: &account::MaybeUser,
@@ -336,22 +335,32 @@ impl AppState {
             (Some(u), true) if u.session.personalize => account::load_profile(self, u).await?,
             _ => None,
         };
-        let (answer, cached) = self.answer(question, profile, events).await?;
-        match &who.0 {
-            // A logged-in person's answers are theirs: saved encrypted,
-            // never published.
-            Some(u) => account::save_answer(self, u, &answer).await?,
-            // Once per cache entry (a library write per hit would cost
-            // more than the answer).
-            None if !signed_out
-                && answer.personalization.is_none()
-                && cached.as_ref().is_none_or(|c| c.first_publication()) =>
-            {
-                self.inner.library.publish(&answer.question, &answer).await;
-            }
-            None => {}
+        let (answer, _) = self.answer(question, profile, events).await?;
+        // A logged-in person's answers are theirs: saved encrypted. Nothing
+        // anyone asks is published unless they share it ([`Self::share`]).
+        if let Some(u) = &who.0 {
+            account::save_answer(self, u, &answer).await?;
         }
         Ok(answer)
+    }
+
+    /// Shares a question and its general answer with the public library,
+    /// with the person's consent: what is shared is the question with its
+    /// identifying details removed (the [`library::preview`] they were
+    /// shown), answered again as that text, unpersonalized; it waits for a
+    /// reviewer (`sextant library review`) before anyone sees it.
+    pub async fn share(&self, question: &str, consent: bool) -> Result<library::Shared, ApiError> {
+        if !consent {
+            return Err(ApiError::ConsentRequired);
+        }
+        let preview = library::preview(question);
+        let (answer, _) = self.answer(&preview.question, None, None).await?;
+        let slug = self.inner.library.submit(&answer.question, &answer).await?;
+        Ok(library::Shared {
+            slug,
+            question: answer.question,
+            status: "pending",
+        })
     }
 }
 
@@ -381,10 +390,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/profile", get(account::get_profile))
         .route("/api/profile/facts", post(account::patch_profile))
         .route("/api/trials/match", post(trials::match_api))
+        .route("/api/library/preview", post(api::library_preview))
+        .route("/api/library/share", post(api::library_share))
         .route("/", get(pages::ask_page))
         .route("/ask", post(pages::ask_form))
         .route("/questions", post(pages::questions_form))
         .route("/answers", get(pages::library_page))
+        .route("/answers/share", post(pages::share_form))
         .route("/answers/{slug}", get(pages::library_entry))
         .route("/answers/{slug}/questions", get(pages::library_questions))
         .route("/login", get(pages::login_page))

@@ -272,6 +272,9 @@ struct AnswerPage {
     question: String,
     body: String,
     questions: Vec<String>,
+    /// What sharing would publish, for a general answer: offered, never
+    /// done without the person's consent.
+    share: Option<crate::library::Preview>,
 }
 
 /// `POST /ask` (the ask form): the answer page.
@@ -287,6 +290,8 @@ pub async fn ask_form(
     match st.answer_for(&who, &f.question, personalize, None).await {
         Ok(a) => {
             let body = AnswerBody::new(&a, "").render().unwrap_or_default();
+            let share =
+                crate::library::shareable_kind(&a).then(|| crate::library::preview(&a.question));
             html(
                 StatusCode::OK,
                 &AnswerPage {
@@ -294,6 +299,7 @@ pub async fn ask_form(
                     question: a.question.clone(),
                     body,
                     questions: a.questions_to_ask.clone(),
+                    share,
                 },
             )
         }
@@ -304,6 +310,44 @@ pub async fn ask_form(
                 question: f.question.chars().take(4000).collect(),
                 error: e.message(),
                 personal: who.0.as_ref().is_some_and(|u| u.session.personalize),
+            },
+        ),
+        Err(e) => error_page(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ShareForm {
+    pub question: String,
+    #[serde(default)]
+    pub consent: Option<String>,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "shared.html")]
+struct SharedPage {
+    page: Layout,
+    question: String,
+}
+
+/// `POST /answers/share` (the answer page's share form): with the consent
+/// box ticked, the previewed question goes to the review queue.
+pub async fn share_form(
+    State(st): State<AppState>,
+    who: MaybeUser,
+    Form(f): Form<ShareForm>,
+) -> Response {
+    if let Err(e) = who.check_form_csrf(f.csrf.as_deref()) {
+        return error_page(&e);
+    }
+    match st.share(&f.question, f.consent.is_some()).await {
+        Ok(shared) => html(
+            StatusCode::ACCEPTED,
+            &SharedPage {
+                page: Layout::new("Sent for review", &st, &who),
+                question: shared.question,
             },
         ),
         Err(e) => error_page(&e),

@@ -555,6 +555,8 @@ async fn personal_answers_are_saved_encrypted_and_never_published(db: Db) {
     )
     .await;
     assert!(f.store.public_answers(100).await.unwrap().is_empty());
+    // Nor are anonymous ones, until the person shares one and a reviewer
+    // approves it (issue 19, finding 1).
     let r = send(
         &f.app,
         json_req(
@@ -566,6 +568,25 @@ async fn personal_answers_are_saved_encrypted_and_never_published(db: Db) {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
+    assert!(f.store.public_answers(100).await.unwrap().is_empty());
+    let r = send(
+        &f.app,
+        json_req(
+            "POST",
+            "/api/library/share",
+            &json!({"question": "How is breast cancer treated?", "consent": true}),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    assert!(f.store.public_answers(100).await.unwrap().is_empty());
+    let pending = f.store.pending_answers(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    f.store
+        .review_answer(&pending[0].slug, sextant_store::Review::Approve)
+        .await
+        .unwrap();
     let public = f.store.public_answers(100).await.unwrap();
     assert_eq!(public.len(), 1);
     let list = send(

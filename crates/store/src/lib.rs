@@ -74,6 +74,7 @@ use sqlx::{Any, AnyPool, ConnectOptions};
 pub use audit::AuditReport;
 pub use crypto::MasterKey;
 pub use error::{Result, StoreError};
+pub use public::{Review, MAX_PENDING};
 pub use scope::UserScope;
 
 /// Session idle timeout (seconds since last use).
@@ -314,10 +315,20 @@ impl fmt::Debug for Store {
     }
 }
 
-const MIGRATIONS_SQLITE: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const MIGRATIONS_POSTGRES: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS_SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/sqlite/0002_library_review.sql"),
+    ),
+];
+const MIGRATIONS_POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_library_review.sql"),
+    ),
+];
 
 /// Splits `sqlite://PATH?params` into the path, for file permissions and directories.
 fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {

@@ -848,7 +848,8 @@ async fn reopen_runs_migrations_once_and_keeps_data() {
                 "0",
             )
             .await;
-        assert_eq!(versions, 1, "{}", h.name);
+        // Each migration once: 0001 and 0002.
+        assert_eq!(versions, 2, "{}", h.name);
     }
 }
 
@@ -887,6 +888,70 @@ async fn public_library() {
         );
         assert_eq!(st.public_answers(1).await.unwrap().len(), 1);
         assert_eq!(code(st.publish_answer("  ", "{}").await), "invalid_input");
+    }
+}
+
+/// A shared answer waits for review: invisible until approved, gone when
+/// rejected; a published answer is not taken down by a new submission; the
+/// queue is capped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_answers_wait_for_review() {
+    use sextant_store::{Review, MAX_PENDING};
+    for h in harnesses().await {
+        let st = &h.store;
+        let a = st
+            .submit_answer("Can CLL be cured?", r#"{"v":1}"#)
+            .await
+            .unwrap();
+        let b = st
+            .submit_answer("What is a PICC line?", r#"{"v":1}"#)
+            .await
+            .unwrap();
+        assert!(st.public_answer(&a).await.unwrap().is_none(), "{}", h.name);
+        assert!(
+            st.public_answers(10).await.unwrap().is_empty(),
+            "{}",
+            h.name
+        );
+        let pending: Vec<String> = st
+            .pending_answers(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.slug)
+            .collect();
+        assert_eq!(pending, vec![a.clone(), b.clone()], "{}", h.name);
+        st.review_answer(&a, Review::Approve).await.unwrap();
+        st.review_answer(&b, Review::Reject).await.unwrap();
+        assert!(st.public_answer(&a).await.unwrap().is_some(), "{}", h.name);
+        assert!(st.public_answer(&b).await.unwrap().is_none(), "{}", h.name);
+        assert!(
+            st.pending_answers(10).await.unwrap().is_empty(),
+            "{}",
+            h.name
+        );
+        assert_eq!(
+            code(st.review_answer(&b, Review::Approve).await),
+            "not_found"
+        );
+        // Submitted again, the published answer stays published.
+        st.submit_answer("Can CLL be cured?", r#"{"v":2}"#)
+            .await
+            .unwrap();
+        let again = st.public_answer(&a).await.unwrap().unwrap();
+        assert_eq!(again.answer_json, r#"{"v":2}"#, "{}", h.name);
+        // The queue is capped.
+        for i in 0..MAX_PENDING {
+            st.submit_answer(&format!("question {i}"), "{}")
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            code(st.submit_answer("one too many", "{}").await),
+            "quota_exceeded",
+            "{}",
+            h.name
+        );
     }
 }
 
