@@ -34,5 +34,7 @@ cargo test --release --locked --workspace --features "$FEATURES"
 ./scripts/fuzz.sh
 # The web app in Chromium with axe-core (installs Debian's chromium when missing).
 ./scripts/browser-test.sh
+# The live attacks of the security review, re-run on loopback (issue 19).
+./scripts/attack.sh
 # A bounded load test on loopback (16 connections; answers/s and p95).
 ./scripts/load-test.sh

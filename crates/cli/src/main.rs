@@ -67,6 +67,17 @@ enum AuditAction {
 }
 
 #[derive(Subcommand)]
+enum AccountAction {
+    /// End an account's login lockout now (after too many failed logins), instead of waiting out the 15-minute window.
+    Unlock {
+        /// The account's email address.
+        email: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum LibraryAction {
     /// The review queue of shared answers: lists what waits (oldest first), or approves (publishes) and rejects (deletes) by slug.
     Review {
@@ -146,6 +157,9 @@ enum Command {
         /// General questions only: no accounts, records or database (no key needed).
         #[arg(long)]
         anonymous_only: bool,
+        /// A reverse proxy whose X-Forwarded-For names the client, for login and registration throttling (repeat for several); without it the header is ignored.
+        #[arg(long, value_name = "IP")]
+        trusted_proxy: Vec<std::net::IpAddr>,
         /// Retrieval: bm25, dense or hybrid.
         #[arg(long, default_value_t = Retriever::DEFAULT)]
         retriever: Retriever,
@@ -154,6 +168,11 @@ enum Command {
         answer_cache: usize,
         #[command(flatten)]
         server: ServerArgs,
+    },
+    /// Accounts: end a login lockout.
+    Account {
+        #[command(subcommand)]
+        action: AccountAction,
     },
     /// The public answer library: review the answers people chose to share.
     Library {
@@ -431,10 +450,14 @@ fn main() -> ExitCode {
                     server,
                 },
         } => server::library_review(&server.paths(), &approve, &reject, approve_all),
+        Command::Account {
+            action: AccountAction::Unlock { email, server },
+        } => server::account_unlock(&server.paths(), &email),
         Command::Serve {
             addr,
             insecure_cookies,
             anonymous_only,
+            trusted_proxy,
             retriever,
             answer_cache,
             server,
@@ -455,6 +478,7 @@ fn main() -> ExitCode {
                     addr,
                     insecure_cookies,
                     anonymous_only,
+                    trusted_proxies: trusted_proxy.clone(),
                     retriever,
                     answer_cache,
                     llm: cli.llm.backend()?.map(|backend| sextant_server::Llm {

@@ -140,6 +140,21 @@ pub fn library_review(
     })
 }
 
+/// `sextant account unlock EMAIL`: forgets the account's failed logins.
+pub fn account_unlock(paths: &ServerPaths, email: &str) -> Result<()> {
+    runtime()?.block_on(async {
+        let store = open_store(paths).await?;
+        let r = store.unlock_account(email).await;
+        store.close().await;
+        if r? {
+            println!("unlocked: its failed logins are forgotten");
+        } else {
+            println!("no failed logins were counted for that account");
+        }
+        Ok(())
+    })
+}
+
 /// `sextant init`: creates the master key (never overwriting one) and the
 /// database with its tables.
 pub fn init(paths: &ServerPaths) -> Result<()> {
@@ -186,6 +201,8 @@ pub struct ServeOptions {
     pub addr: SocketAddr,
     pub insecure_cookies: bool,
     pub anonymous_only: bool,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub retriever: sextant_answer::Retriever,
     /// Entries of the general-answer cache (0: off).
     pub answer_cache: usize,
@@ -211,6 +228,7 @@ pub fn serve(
         answer_cache_entries: options.answer_cache,
         llm: options.llm.clone(),
         trials: open_trials(&engine),
+        trusted_proxies: options.trusted_proxies.clone(),
         ..Default::default()
     };
     let engine = Arc::new(engine);

@@ -158,21 +158,61 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
-/// The client, for the store's login throttling: the peer address when
-/// known.
+/// The client, for the store's login and registration throttling: the
+/// peer address, or, when the peer is a trusted proxy, the right-most
+/// address of `X-Forwarded-For` that is not one (a client can put anything
+/// to the left).
 pub struct Client(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<AppState> for Client {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "local".into());
-        Ok(Client(ip))
+            .map(|c| c.0.ip());
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Ok(Client(client_ip(
+            peer,
+            &forwarded,
+            &st.config().trusted_proxies,
+        )))
     }
+}
+
+/// The client's address: see [`Client`].
+pub fn client_ip(
+    peer: Option<std::net::IpAddr>,
+    forwarded: &[&str],
+    trusted: &[std::net::IpAddr],
+) -> String {
+    let Some(peer) = peer else {
+        return "local".into();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let hops: Vec<&str> = forwarded
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return ip.to_string(),
+            // Not an address: stop at what the trusted proxy itself saw.
+            Err(_) => break,
+        }
+    }
+    peer.to_string()
 }
 
 /// A store error in the error table: its own stable code, a status, and a
@@ -184,7 +224,14 @@ pub fn store_error(e: StoreError) -> ApiError {
         | StoreError::InvalidInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         StoreError::EmailTaken => (StatusCode::CONFLICT, e.to_string()),
         StoreError::BadCredentials => (StatusCode::UNAUTHORIZED, e.to_string()),
-        StoreError::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+        StoreError::TooManyAttempts { retry_after } => {
+            return ApiError::Store {
+                code: e.code(),
+                status: StatusCode::TOO_MANY_REQUESTS,
+                message: e.to_string(),
+                retry_after: Some(*retry_after as u64),
+            }
+        }
         StoreError::QuotaExceeded(_) => (StatusCode::CONFLICT, e.to_string()),
         StoreError::NotFound => return ApiError::NotFound,
         StoreError::Integrity => (
@@ -197,6 +244,7 @@ pub fn store_error(e: StoreError) -> ApiError {
         code: e.code(),
         status,
         message,
+        retry_after: None,
     }
 }
 
@@ -226,10 +274,11 @@ pub struct Credentials {
 /// `POST /api/account/register`: 201 `{"user": id}`.
 pub async fn register(
     State(st): State<AppState>,
+    Client(client): Client,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let id = store(&st)?
-        .register(&c.email, &c.password)
+        .register_from(&c.email, &c.password, &client)
         .await
         .map_err(store_error)?;
     Ok((StatusCode::CREATED, Json(json!({"user": id}))).into_response())
@@ -319,7 +368,19 @@ pub fn format_of(bytes: &[u8]) -> Result<&'static str, ApiError> {
         Ok(sextant_records::Format::Fhir) => Ok("fhir+json"),
         Ok(sextant_records::Format::Ccda) => Ok("ccda+xml"),
         Ok(sextant_records::Format::Text) => Ok("text/plain"),
-        Ok(sextant_records::Format::Pdf) => Ok("pdf"),
+        // A decompression bomb is refused here, not stored: a stored one
+        // would be read again at every later change (issue 19, finding 2).
+        Ok(sextant_records::Format::Pdf) => {
+            use sextant_records::pdf::{unpacked_bytes, MAX_PDF_UNPACKED};
+            if unpacked_bytes(body, MAX_PDF_UNPACKED) > MAX_PDF_UNPACKED {
+                Err(ApiError::UnsupportedRecord(format!(
+                    "the PDF's compressed content unpacks to more than {} MiB",
+                    MAX_PDF_UNPACKED >> 20
+                )))
+            } else {
+                Ok("pdf")
+            }
+        }
         Err(why) => Err(ApiError::UnsupportedRecord(why)),
     }
 }
@@ -679,4 +740,51 @@ pub async fn settings(
         .await
         .map_err(store_error)?;
     Ok(Json(json!({"personalize": s.personalize})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+
+    #[test]
+    fn the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+        let proxy: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        let peer: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+        // An untrusted peer's header is ignored: it could say anything.
+        assert_eq!(client_ip(Some(peer), &["1.2.3.4"], &[proxy]), "203.0.113.9");
+        // Behind the proxy: the right-most address it did not add itself.
+        assert_eq!(
+            client_ip(Some(proxy), &["6.6.6.6, 198.51.100.7"], &[proxy]),
+            "198.51.100.7"
+        );
+        assert_eq!(
+            client_ip(Some(proxy), &["198.51.100.7", "10.0.0.1"], &[proxy]),
+            "198.51.100.7"
+        );
+        // No header, or garbage: the proxy itself.
+        assert_eq!(client_ip(Some(proxy), &[], &[proxy]), "10.0.0.1");
+        assert_eq!(client_ip(Some(proxy), &["nonsense"], &[proxy]), "10.0.0.1");
+        assert_eq!(client_ip(None, &[], &[]), "local");
+    }
+
+    /// Issue 19, finding 2: a PDF bomb is refused at upload, before it is
+    /// stored (it used to be stored, and read at every later change).
+    #[test]
+    fn a_pdf_bomb_is_refused_before_it_is_stored() {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..80 {
+            z.write_all(&zeros).unwrap();
+        }
+        let z = z.finish().unwrap();
+        let mut pdf = b"%PDF-1.4\n1 0 obj\n<< /Length ".to_vec();
+        pdf.extend_from_slice(format!("{} /Filter /FlateDecode >>\nstream\n", z.len()).as_bytes());
+        pdf.extend_from_slice(&z);
+        pdf.extend_from_slice(b"\nendstream\nendobj\ntrailer\n<< >>\n%%EOF\n");
+        assert!(pdf.len() < 200 * 1024, "{}", pdf.len());
+        let e = super::format_of(&pdf).unwrap_err();
+        assert_eq!(e.code(), "unsupported_record");
+        assert!(e.message().contains("unpacks"), "{}", e.message());
+    }
 }

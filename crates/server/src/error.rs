@@ -58,6 +58,8 @@ pub enum ApiError {
         code: &'static str,
         status: StatusCode,
         message: String,
+        /// Seconds to wait (429 `too_many_attempts`): sent as `Retry-After`.
+        retry_after: Option<u64>,
     },
     /// Sharing to the public library without ticking the consent box.
     ConsentRequired,
@@ -65,6 +67,8 @@ pub enum ApiError {
     NotShareable,
     /// The library's review queue is full.
     LibraryFull,
+    /// The request took longer than the server allows.
+    Timeout,
     /// Anything else: the message is generic, the details stay out.
     Internal,
 }
@@ -90,6 +94,7 @@ impl ApiError {
             ApiError::ConsentRequired => "consent_required",
             ApiError::NotShareable => "not_shareable",
             ApiError::LibraryFull => "library_full",
+            ApiError::Timeout => "timeout",
             ApiError::Internal => "internal",
         }
     }
@@ -112,6 +117,7 @@ impl ApiError {
             ApiError::ConsentRequired => StatusCode::BAD_REQUEST,
             ApiError::NotShareable => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::LibraryFull => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,6 +151,7 @@ impl ApiError {
             ApiError::ConsentRequired => "Nothing was shared: tick the box to agree that this question and its answer may be shown publicly.".into(),
             ApiError::NotShareable => "This answer cannot be shared: the library takes only general, cited answers. Nothing was shared.".into(),
             ApiError::LibraryFull => "The answer library's review queue is full; please try sharing again later. Nothing was shared.".into(),
+            ApiError::Timeout => "The request took too long and was stopped; please try again.".into(),
             ApiError::Internal => {
                 "Something went wrong on our side. Please try again; if it keeps happening, \
                  give the correlation id to the people who run this server."
@@ -173,6 +180,7 @@ impl ApiError {
             ApiError::ConsentRequired,
             ApiError::NotShareable,
             ApiError::LibraryFull,
+            ApiError::Timeout,
             ApiError::Internal,
         ]
         .iter()
@@ -190,6 +198,7 @@ impl ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
             StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
             StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable,
+            StatusCode::REQUEST_TIMEOUT => ApiError::Timeout,
             s if s.is_client_error() => {
                 ApiError::BadRequest(s.canonical_reason().unwrap_or("bad request").into())
             }
@@ -233,6 +242,16 @@ pub struct ErrorDetail {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut r = (self.status(), axum::Json(self.body())).into_response();
+        if let ApiError::Store {
+            retry_after: Some(secs),
+            ..
+        } = &self
+        {
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*secs),
+            );
+        }
         r.extensions_mut().insert(Handled);
         r
     }

@@ -90,6 +90,16 @@ pub struct Config {
     /// The clinical-trial index for `/trials` and `/api/trials/match`;
     /// `None`: those answer 503 `trials_unavailable`.
     pub trials: Option<trials::Trials>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`serve
+    /// --trusted-proxy`); from anyone else the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long a client may take to send a request's headers (and how
+    /// long an idle kept-alive connection is held).
+    pub header_read_timeout: std::time::Duration,
+    /// How long a request may take to produce its response's head.
+    pub request_timeout: std::time::Duration,
+    /// Open connections at most; past it, new ones are closed at once.
+    pub max_connections: usize,
 }
 
 /// A language model for answers, and how it is used.
@@ -136,6 +146,10 @@ impl Default for Config {
             answer_cache_ttl: std::time::Duration::from_secs(3600),
             llm: None,
             trials: None,
+            trusted_proxies: Vec::new(),
+            header_read_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(120),
+            max_connections: 1024,
         }
     }
 }
@@ -417,6 +431,10 @@ pub fn harden(router: Router, config: &Config) -> Router {
     router
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(CatchPanicLayer::custom(security::panic_response))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
         .layer(axum::middleware::from_fn(security::normalize_errors))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(security::correlate))
@@ -432,12 +450,53 @@ pub fn app(state: AppState) -> Router {
 pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
     security::quiet_panic_hook();
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    serve_on(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
+}
+
+/// Serves on a bound listener until `shutdown` completes. Each connection
+/// must send its headers within `header_read_timeout` (slow clients are
+/// dropped), at most `max_connections` are open (more are closed at once),
+/// and a request that goes away stops its handler (hyper drops the future).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    use tower::Service;
+    let config = state.config().clone();
+    let mut make = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait, do not spin.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let Ok(svc) = make.call(peer).await;
+        let svc = hyper_util::service::TowerToHyperService::new(svc);
+        let header_timeout = config.header_read_timeout;
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .with_upgrades();
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
 }

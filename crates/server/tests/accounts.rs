@@ -105,7 +105,45 @@ on_both_backends!(
     personal_answers_are_saved_encrypted_and_never_published,
     deleting_the_account_removes_everything,
     an_uploaded_canary_never_leaves_its_owner_in_clear,
+    throttled_logins_and_registrations_get_429_with_retry_after,
 );
+
+/// Issue 19, findings 4 and 5: a throttled login or registration is a 429
+/// with `Retry-After`; the account's budget is shared by every client.
+async fn throttled_logins_and_registrations_get_429_with_retry_after(db: Db) {
+    let Some(f) = fixture(db, false).await else {
+        return;
+    };
+    sign_up(&f.app, "ann@example.org").await;
+    let wrong = json!({"email": "ann@example.org", "password": "not the password at all"});
+    for _ in 0..5 {
+        let r = send(&f.app, json_req("POST", "/api/account/login", &wrong, None)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    }
+    let right = json!({"email": "ann@example.org", "password": "correct horse battery staple"});
+    let r = send(&f.app, json_req("POST", "/api/account/login", &right, None)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "too_many_attempts");
+    let secs: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&secs), "{secs}");
+    // Registrations from one client are limited (the fixture's requests
+    // all come from one client); sign_up above was the first.
+    let mut last = StatusCode::CREATED;
+    for i in 0..sextant_store::REGISTER_MAX_PER_CLIENT {
+        let creds = json!({"email": format!("new{i}@example.org"), "password": "correct horse battery staple"});
+        last = send(
+            &f.app,
+            json_req("POST", "/api/account/register", &creds, None),
+        )
+        .await
+        .status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
 
 /// A logged-in person: cookie and CSRF token.
 #[derive(Clone)]

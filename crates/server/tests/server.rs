@@ -749,3 +749,61 @@ async fn shared_answers_reach_the_library_only_with_consent_and_review() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.header("content-type").starts_with("text/html"));
 }
+
+/// Issue 19, finding 6: a client that never finishes its headers is
+/// dropped after the header-read timeout (50 half-sent requests were held
+/// for over 45 s before), and connections past the limit are closed at
+/// once; a whole request is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_dropped_and_connections_are_capped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    let cfg = Config {
+        header_read_timeout: std::time::Duration::from_millis(400),
+        max_connections: 2,
+        ..config()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(sextant_server::serve_on(
+        listener,
+        AppState::new(engine(), cfg),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let closed_within = |mut s: TcpStream, ms: u64| async move {
+        let mut buf = [0u8; 64];
+        matches!(
+            tokio::time::timeout(std::time::Duration::from_millis(ms), s.read(&mut buf)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
+    };
+    // Two half-sent requests fill the slots; a third connection is closed.
+    let mut a = TcpStream::connect(addr).await.unwrap();
+    a.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut b = TcpStream::connect(addr).await.unwrap();
+    b.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let c = TcpStream::connect(addr).await.unwrap();
+    assert!(
+        closed_within(c, 300).await,
+        "a third connection is closed at once"
+    );
+    // The half-sent ones are dropped after the header timeout.
+    assert!(closed_within(a, 2000).await, "a slow client is dropped");
+    assert!(closed_within(b, 2000).await, "a slow client is dropped");
+    // A whole request is answered.
+    let mut d = TcpStream::connect(addr).await.unwrap();
+    d.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    d.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

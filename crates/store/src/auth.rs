@@ -6,8 +6,9 @@ use crate::audit::Event;
 use crate::crypto::{self, DataKey};
 use crate::error::{Result, StoreError};
 use crate::{
-    NewSession, SessionInfo, Store, UserId, LOGIN_MAX_FAILURES, LOGIN_WINDOW_SECS,
-    PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS,
+    NewSession, SessionInfo, Store, UserId, CLIENT_MAX_FAILURES, LOGIN_MAX_FAILURES,
+    LOGIN_WINDOW_SECS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, REGISTER_MAX_PER_CLIENT,
+    SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS,
 };
 
 /// Trims and lower-cases an email; rejects implausible ones (no value in the error).
@@ -60,16 +61,44 @@ impl Store {
     /// Creates an account. Errors: `invalid_email`, `weak_password` (under 10 characters),
     /// `email_taken`.
     pub async fn register(&self, email: &str, password: &str) -> Result<UserId> {
+        self.register_inner(email, password, None).await
+    }
+
+    /// [`Store::register`] for a request from `client` (its IP): at most
+    /// [`REGISTER_MAX_PER_CLIENT`] accounts per client within the login
+    /// window, counted before any hashing.
+    pub async fn register_from(&self, email: &str, password: &str, client: &str) -> Result<UserId> {
+        self.register_inner(email, password, Some(client)).await
+    }
+
+    async fn register_inner(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<&str>,
+    ) -> Result<UserId> {
         let email = normalize_email(email)?;
         check_password(password)?;
+        if let Some(client) = client {
+            let key = crypto::sha256_hex(&[b"register-client/v1|", client.as_bytes()]);
+            self.reserve_attempt(&[(&key, REGISTER_MAX_PER_CLIENT)], "register", "")
+                .await?;
+        }
         let lookup = self.key().email_lookup(&email);
         let id = UserId::random()?;
         let wrapped = self.key().wrap(id.as_str(), &DataKey::generate()?)?;
         let email_enc = self.key().seal_email(id.as_str(), &email)?;
         let pw = Zeroizing::new(password.to_owned());
+        let permit = self
+            .inner
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Internal("password hashing closed"))?;
         let hash = tokio::task::spawn_blocking(move || crypto::hash_password(&pw))
             .await
             .map_err(|_| StoreError::Internal("password hashing task failed"))??;
+        drop(permit);
         let mut tx = self.begin_write().await?;
         let taken: Option<i64> =
             sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM users WHERE email_lookup = $1")
@@ -111,46 +140,44 @@ impl Store {
     }
 
     /// Logs in. Unknown email and wrong password both give `bad_credentials`, after the same
-    /// argon2 work. After 5 failures within 15 minutes for this email and `client` (e.g. the
-    /// client IP), every attempt gives `too_many_attempts` until the window passes.
+    /// argon2 work. Each attempt is counted before the password is checked, in one write
+    /// transaction, against the account ([`LOGIN_MAX_FAILURES`] within
+    /// [`LOGIN_WINDOW_SECS`]) and against `client` (its IP; [`CLIENT_MAX_FAILURES`]); over
+    /// either, `too_many_attempts` with the seconds until the oldest counted attempt leaves
+    /// the window. So concurrent guesses cannot all be checked, many IPs cannot share one
+    /// account's budget, and an owner is never locked out for longer than the window
+    /// (`sextant account unlock` ends it at once).
     pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<NewSession> {
         let now = self.now();
         // An implausible email is just bad credentials; it is still throttled and timed alike.
         let email = normalize_email(email).unwrap_or_else(|_| email.to_owned());
         let lookup = self.key().email_lookup(&email);
-        let throttle = crypto::sha256_hex(&[
-            b"login-throttle/v1|",
-            lookup.as_bytes(),
-            b"|",
-            client.as_bytes(),
-        ]);
-        let failures: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM login_failures WHERE throttle_key = $1 AND at > $2",
-        )
-        .bind(&throttle)
-        .bind(now - LOGIN_WINDOW_SECS)
-        .fetch_one(self.pool())
-        .await?;
+        let account_key = account_throttle_key(&lookup);
+        let client_key = crypto::sha256_hex(&[b"login-client/v2|", client.as_bytes()]);
         let user: Option<(String, String)> =
             sqlx::query_as("SELECT id, password_hash FROM users WHERE email_lookup = $1")
                 .bind(&lookup)
                 .fetch_optional(self.pool())
                 .await?;
         let subject = user.as_ref().map(|u| u.0.clone()).unwrap_or_default();
-        if failures >= LOGIN_MAX_FAILURES {
-            let ev = Event {
-                actor: "",
-                subject: &subject,
-                target: "",
-                action: "login",
-                outcome: "too_many_attempts",
-            };
-            self.audit_alone(ev).await?;
-            return Err(StoreError::TooManyAttempts);
-        }
+        self.reserve_attempt(
+            &[
+                (&account_key, LOGIN_MAX_FAILURES),
+                (&client_key, CLIENT_MAX_FAILURES),
+            ],
+            "login",
+            &subject,
+        )
+        .await?;
         let pw = Zeroizing::new(password.to_owned());
         let stored = user.as_ref().map(|u| u.1.clone());
         let inner = self.inner.clone();
+        let permit = self
+            .inner
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Internal("password hashing closed"))?;
         let verified = tokio::task::spawn_blocking(move || match stored {
             Some(h) => crypto::verify_password(&pw, &h),
             None => {
@@ -165,18 +192,11 @@ impl Store {
         })
         .await
         .map_err(|_| StoreError::Internal("password verification task failed"))?;
+        drop(permit);
 
         let mut tx = self.begin_write().await?;
         let Some((uid, _)) = user.filter(|_| verified) else {
-            sqlx::query("DELETE FROM login_failures WHERE at <= $1")
-                .bind(now - LOGIN_WINDOW_SECS)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO login_failures (throttle_key, at) VALUES ($1, $2)")
-                .bind(&throttle)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            // The attempt was counted when it was reserved.
             let ev = Event {
                 actor: "",
                 subject: &subject,
@@ -190,8 +210,9 @@ impl Store {
         };
         let token = crypto::random_token()?;
         let csrf = crypto::random_token()?;
+        // The owner proved the password: their account's count starts again.
         sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
-            .bind(&throttle)
+            .bind(&account_key)
             .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen) VALUES ($1, $2, $3, $4, $4)")
@@ -327,6 +348,109 @@ impl Store {
             sqlx::query(sql).bind(uid).execute(&mut **tx).await?;
         }
         Ok(())
+    }
+}
+
+/// The throttle key of an account's logins (by its email lookup hash).
+fn account_throttle_key(lookup: &str) -> String {
+    crypto::sha256_hex(&[b"login-account/v2|", lookup.as_bytes()])
+}
+
+impl Store {
+    /// Counts one attempt against each `(key, limit)`, in one write
+    /// transaction (on PostgreSQL under an advisory lock, so concurrent
+    /// attempts are counted one after another): over any limit, nothing is
+    /// counted and [`StoreError::TooManyAttempts`] says when to retry. A
+    /// refusal is audited once per key and window, not once per attempt.
+    async fn reserve_attempt(
+        &self,
+        keys: &[(&str, i64)],
+        action: &'static str,
+        subject: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        let since = now - LOGIN_WINDOW_SECS;
+        let mut tx = self.begin_write().await?;
+        if self.is_pg() {
+            sqlx::raw_sql("SELECT pg_advisory_xact_lock(7351746580194)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM login_failures WHERE at <= $1")
+            .bind(since)
+            .execute(&mut *tx)
+            .await?;
+        for (key, limit) in keys {
+            let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT COUNT(*), MIN(at) FROM login_failures WHERE throttle_key = $1 AND at > $2",
+            )
+            .bind(*key)
+            .bind(since)
+            .fetch_one(&mut *tx)
+            .await?;
+            if count >= *limit {
+                let retry_after = (oldest.unwrap_or(now) + LOGIN_WINDOW_SECS - now).max(1);
+                let marker = format!("refused|{key}");
+                let marked: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM login_failures WHERE throttle_key = $1 AND at > $2",
+                )
+                .bind(&marker)
+                .bind(since)
+                .fetch_one(&mut *tx)
+                .await?;
+                if marked == 0 {
+                    sqlx::query("INSERT INTO login_failures (throttle_key, at) VALUES ($1, $2)")
+                        .bind(&marker)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    let ev = Event {
+                        actor: "",
+                        subject,
+                        target: "",
+                        action,
+                        outcome: "too_many_attempts",
+                    };
+                    self.append_audit(&mut tx, ev).await?;
+                }
+                tx.commit().await?;
+                return Err(StoreError::TooManyAttempts { retry_after });
+            }
+        }
+        for (key, _) in keys {
+            sqlx::query("INSERT INTO login_failures (throttle_key, at) VALUES ($1, $2)")
+                .bind(*key)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends an account's login lockout at once (`sextant account unlock`):
+    /// its counted failures are forgotten. Returns whether there were any.
+    pub async fn unlock_account(&self, email: &str) -> Result<bool> {
+        let email = normalize_email(email)?;
+        let key = account_throttle_key(&self.key().email_lookup(&email));
+        let mut tx = self.begin_write().await?;
+        let n =
+            sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1 OR throttle_key = $2")
+                .bind(&key)
+                .bind(format!("refused|{key}"))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        let ev = Event {
+            actor: "",
+            subject: "",
+            target: "",
+            action: "unlock",
+            outcome: "ok",
+        };
+        self.append_audit(&mut tx, ev).await?;
+        tx.commit().await?;
+        Ok(n > 0)
     }
 }
 

@@ -16,9 +16,10 @@ pub enum StoreError {
     /// Unknown email or wrong password (deliberately indistinguishable).
     #[error("wrong email or password")]
     BadCredentials,
-    /// Too many failed logins for this email and client; try again later.
-    #[error("too many failed attempts; try again later")]
-    TooManyAttempts,
+    /// Too many failed logins for this account or client, or accounts made
+    /// by this client; try again after `retry_after` seconds.
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    TooManyAttempts { retry_after: i64 },
     /// A per-user limit (record count, total size, saved answers) would be exceeded.
     #[error("quota exceeded: {0}")]
     QuotaExceeded(&'static str),
@@ -59,7 +60,7 @@ impl StoreError {
             StoreError::WeakPassword { .. } => "weak_password",
             StoreError::EmailTaken => "email_taken",
             StoreError::BadCredentials => "bad_credentials",
-            StoreError::TooManyAttempts => "too_many_attempts",
+            StoreError::TooManyAttempts { .. } => "too_many_attempts",
             StoreError::QuotaExceeded(_) => "quota_exceeded",
             StoreError::InvalidInput(_) => "invalid_input",
             StoreError::NotFound => "not_found",

@@ -48,7 +48,8 @@
 //! Session tokens are 256-bit random, base64url; only their SHA-256 is stored. Sessions expire
 //! 30 minutes after last use and 12 hours after login. Passwords are hashed with argon2id.
 //! Unknown email and wrong password give the same error (`"bad_credentials"`) after the same
-//! work; five failures within 15 minutes for one email and client give `"too_many_attempts"`.
+//! work; each attempt is counted before the password is checked, and five failures within
+//! 15 minutes for one account (or twenty for one client) give `"too_many_attempts"`.
 //!
 //! Nothing in this crate logs, and sqlx statement logging is switched off.
 
@@ -83,8 +84,14 @@ pub const SESSION_IDLE_SECS: i64 = 30 * 60;
 pub const SESSION_ABSOLUTE_SECS: i64 = 12 * 60 * 60;
 /// Window over which failed logins are counted.
 pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
-/// Failed logins per email and client within the window before logins are refused.
+/// Failed logins per account within the window before its logins are
+/// refused (until the window passes, or `sextant account unlock`).
 pub const LOGIN_MAX_FAILURES: i64 = 5;
+/// Failed logins per client (IP) within the window, over all accounts,
+/// before that client's logins are refused.
+pub const CLIENT_MAX_FAILURES: i64 = 20;
+/// Accounts one client may create within the window.
+pub const REGISTER_MAX_PER_CLIENT: i64 = 5;
 /// Minimum password length, in characters.
 pub const PASSWORD_MIN_CHARS: usize = 10;
 /// Maximum password length, in characters.
@@ -305,6 +312,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// An argon2 hash of a random password, verified against for unknown emails.
     dummy_hash: OnceLock<String>,
+    /// Bounds concurrent argon2 work (each hash holds its memory cost).
+    hashing: tokio::sync::Semaphore,
 }
 
 impl fmt::Debug for Store {
@@ -416,6 +425,9 @@ impl Store {
                 key,
                 clock,
                 dummy_hash: OnceLock::new(),
+                hashing: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                ),
             }),
         };
         store.migrate().await?;

@@ -129,27 +129,31 @@ async fn login_throttling() {
                 "bad_credentials"
             );
         }
-        // Sixth attempt: refused even with the right password.
-        assert_eq!(
-            code(st.login("ann@example.org", PW, "ip1").await),
-            "too_many_attempts",
-            "{n}"
-        );
-        // Another client is not affected.
-        st.login("ann@example.org", PW, "ip2").await.unwrap();
+        // Sixth attempt: refused even with the right password, and from
+        // another client too (issue 19, finding 4: many IPs shared no budget
+        // before, each had its own).
+        for ip in ["ip1", "ip2"] {
+            match st.login("ann@example.org", PW, ip).await {
+                Err(StoreError::TooManyAttempts { retry_after }) => {
+                    assert!((1..=15 * 60).contains(&retry_after), "{n}: {retry_after}")
+                }
+                other => panic!("{n}: {:?}", other.map(|_| ())),
+            }
+        }
         // Unknown emails are throttled the same way.
         for _ in 0..5 {
             assert_eq!(
-                code(st.login("nobody@example.org", PW, "ip1").await),
+                code(st.login("nobody@example.org", PW, "ip3").await),
                 "bad_credentials"
             );
         }
         assert_eq!(
-            code(st.login("nobody@example.org", PW, "ip1").await),
+            code(st.login("nobody@example.org", PW, "ip3").await),
             "too_many_attempts",
             "{n}"
         );
-        // Still throttled 14 minutes later, free after the 15-minute window.
+        // Still throttled 14 minutes later, free after the 15-minute window:
+        // the owner is never locked out for longer.
         h.clock.advance(14 * 60);
         assert_eq!(
             code(st.login("ann@example.org", PW, "ip1").await),
@@ -158,7 +162,7 @@ async fn login_throttling() {
         );
         h.clock.advance(61);
         st.login("ann@example.org", PW, "ip1").await.unwrap();
-        // A success clears the counter.
+        // A success clears the account's count.
         for _ in 0..4 {
             let _ = st.login("ann@example.org", "wrong password", "ip1").await;
         }
@@ -167,6 +171,82 @@ async fn login_throttling() {
             let _ = st.login("ann@example.org", "wrong password", "ip1").await;
         }
         st.login("ann@example.org", PW, "ip1").await.unwrap();
+        // An operator can end a lockout at once.
+        for _ in 0..5 {
+            let _ = st.login("ann@example.org", "wrong password", "ip4").await;
+        }
+        assert_eq!(
+            code(st.login("ann@example.org", PW, "ip4").await),
+            "too_many_attempts"
+        );
+        assert!(st.unlock_account("ann@example.org").await.unwrap());
+        st.login("ann@example.org", PW, "ip4").await.unwrap();
+        // One client guessing across many accounts is refused too.
+        h.clock.advance(16 * 60);
+        let mut refused = false;
+        for i in 0..sextant_store::CLIENT_MAX_FAILURES + 1 {
+            let r = st
+                .login(&format!("user{i}@example.org"), "wrong password", "ip9")
+                .await;
+            refused |= code(r) == "too_many_attempts";
+        }
+        assert!(refused, "{n}: per-client limit");
+        assert_eq!(
+            code(st.login("ann@example.org", PW, "ip9").await),
+            "too_many_attempts"
+        );
+        st.login("ann@example.org", PW, "ip10").await.unwrap();
+    }
+}
+
+/// Issue 19, finding 4: concurrent guesses were all checked because the
+/// count was read outside the write. Now each is counted before its check:
+/// of 100 at once, at most 5 reach the password, and the right one, sent
+/// among them, cannot get in after the budget is spent. The refusals are
+/// audited once per key, not once per attempt (finding 5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_are_counted_before_they_are_checked() {
+    for h in harnesses().await {
+        let st = h.store.clone();
+        st.register("bob@example.org", PW).await.unwrap();
+        let before = st.audit_verify().await.unwrap().rows;
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let st = st.clone();
+            tasks.push(tokio::spawn(async move {
+                code(
+                    st.login(
+                        "bob@example.org",
+                        &format!("guess number {i}"),
+                        &format!("10.0.0.{i}"),
+                    )
+                    .await,
+                )
+            }));
+        }
+        let mut checked: i64 = 0;
+        for t in tasks {
+            let c = t.await.unwrap();
+            if c == "bad_credentials" {
+                checked += 1;
+            } else {
+                assert_eq!(c, "too_many_attempts", "{}", h.name);
+            }
+        }
+        eprintln!(
+            "{}: {checked} of 100 concurrent guesses were checked",
+            h.name
+        );
+        assert!(checked <= 5, "{}: {checked} guesses were checked", h.name);
+        assert_eq!(
+            code(st.login("bob@example.org", PW, "10.0.0.99").await),
+            "too_many_attempts",
+            "{}",
+            h.name
+        );
+        let rows = st.audit_verify().await.unwrap().rows - before;
+        // One row per checked guess, one for the account's refusals.
+        assert!(rows <= checked + 1, "{}: {rows} audit rows", h.name);
     }
 }
 
