@@ -34,6 +34,18 @@ use crate::AppState;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "sextant_session";
+/// The session cookie's name over HTTPS: the `__Host-` prefix makes the
+/// browser refuse it unless it is Secure, host-only and for `/`, so a
+/// sibling subdomain cannot plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-sextant_session";
+
+fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 /// The header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -90,15 +102,17 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The session token from the `Cookie` headers.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The session token from the `Cookie` headers (only the name this
+/// server sets: with secure cookies, the `__Host-` one).
+pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let name = cookie_name(secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
         .filter(|v| !v.is_empty() && v.len() <= 200)
 }
@@ -117,7 +131,10 @@ impl FromRequestParts<AppState> for MaybeUser {
         if let Some(u) = parts.extensions.get::<MaybeUser>() {
             return Ok(u.clone());
         }
-        let (Some(store), Some(token)) = (st.store(), session_token(&parts.headers)) else {
+        let (Some(store), Some(token)) = (
+            st.store(),
+            session_token(&parts.headers, st.config().secure_cookies),
+        ) else {
             return Ok(MaybeUser(None, false, SessionEnded(false)));
         };
         let Some(session) = store.session(&token).await.map_err(store_error)? else {
@@ -221,6 +238,7 @@ pub fn store_error(e: StoreError) -> ApiError {
     let (status, message): (StatusCode, String) = match &e {
         StoreError::InvalidEmail
         | StoreError::WeakPassword { .. }
+        | StoreError::GuessablePassword
         | StoreError::InvalidInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         StoreError::EmailTaken => (StatusCode::CONFLICT, e.to_string()),
         StoreError::BadCredentials => (StatusCode::UNAUTHORIZED, e.to_string()),
@@ -249,9 +267,10 @@ pub fn store_error(e: StoreError) -> ApiError {
 }
 
 fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let name = cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+        "{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("sextant_session=; Max-Age=0; Path=/"))
 }
@@ -477,6 +496,62 @@ pub async fn list_records(
 
 fn record_id(id: &str) -> Result<RecordId, ApiError> {
     id.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// `GET /api/answers`: the person's saved answers, newest first: id,
+/// question and when (the answers themselves by id).
+pub async fn list_answers(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+) -> Result<Response, ApiError> {
+    let saved = store(&st)?
+        .user(&u.session)
+        .answers()
+        .await
+        .map_err(store_error)?;
+    let items: Vec<Value> = saved
+        .iter()
+        .map(|a| json!({"id": a.id, "question": a.question, "created": a.created}))
+        .collect();
+    Ok(Json(json!({"answers": items})).into_response())
+}
+
+/// `GET /api/answers/{id}`: one saved answer, as it was given.
+pub async fn get_answer(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: sextant_store::AnswerId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let a = store(&st)?
+        .user(&u.session)
+        .answer(id)
+        .await
+        .map_err(store_error)?
+        .ok_or(ApiError::NotFound)?;
+    let answer: Value = serde_json::from_str(&a.answer_json).map_err(|_| ApiError::Internal)?;
+    Ok(
+        Json(json!({"id": a.id, "question": a.question, "created": a.created, "answer": answer}))
+            .into_response(),
+    )
+}
+
+/// `DELETE /api/answers/{id}`: 204, or 404 when there is none by that id.
+pub async fn delete_answer(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: sextant_store::AnswerId = id.parse().map_err(|_| ApiError::NotFound)?;
+    if !store(&st)?
+        .user(&u.session)
+        .delete_answer(id)
+        .await
+        .map_err(store_error)?
+    {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /api/records/{id}`: the bytes as an attachment, never as a page.

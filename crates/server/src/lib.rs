@@ -401,6 +401,11 @@ pub fn routes() -> Router<AppState> {
             "/api/records/{id}",
             get(account::download_record).delete(account::delete_record),
         )
+        .route("/api/answers", get(account::list_answers))
+        .route(
+            "/api/answers/{id}",
+            get(account::get_answer).delete(account::delete_answer),
+        )
         .route("/api/profile", get(account::get_profile))
         .route("/api/profile/facts", post(account::patch_profile))
         .route("/api/trials/match", post(trials::match_api))
@@ -428,7 +433,7 @@ pub fn routes() -> Router<AppState> {
 /// Wraps a router in the hardening layers, outermost first: correlation
 /// id, security headers, error normalization, panic catching, body limit.
 pub fn harden(router: Router, config: &Config) -> Router {
-    router
+    let router = router
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(CatchPanicLayer::custom(security::panic_response))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -437,7 +442,18 @@ pub fn harden(router: Router, config: &Config) -> Router {
         ))
         .layer(axum::middleware::from_fn(security::normalize_errors))
         .layer(axum::middleware::from_fn(security::headers))
-        .layer(axum::middleware::from_fn(security::correlate))
+        .layer(axum::middleware::from_fn(security::correlate));
+    // Served over HTTPS (secure cookies): browsers are told to stay on it.
+    if config.secure_cookies {
+        router.layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::STRICT_TRANSPORT_SECURITY,
+                axum::http::HeaderValue::from_static("max-age=31536000"),
+            ),
+        )
+    } else {
+        router
+    }
 }
 
 /// The whole application.

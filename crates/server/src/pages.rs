@@ -240,6 +240,15 @@ struct AskPage {
     question: String,
     error: String,
     personal: bool,
+    /// The hosted language model that would receive record facts with a
+    /// tailored question, named so the person knows before they ask.
+    llm_host: Option<String>,
+}
+
+/// A hosted (not local) language model writes answers: its model name.
+fn llm_host(st: &AppState) -> Option<String> {
+    let info = st.config().llm.as_ref()?.backend.info();
+    (info.kind != "local").then_some(info.model)
 }
 
 /// `GET /`.
@@ -252,6 +261,7 @@ pub async fn ask_page(State(st): State<AppState>, who: MaybeUser) -> Response {
             question: String::new(),
             error: String::new(),
             personal,
+            llm_host: llm_host(&st),
         },
     )
 }
@@ -310,6 +320,7 @@ pub async fn ask_form(
                 question: f.question.chars().take(4000).collect(),
                 error: e.message(),
                 personal: who.0.as_ref().is_some_and(|u| u.session.personalize),
+                llm_host: llm_host(&st),
             },
         ),
         Err(e) => error_page(&e),

@@ -81,8 +81,25 @@ pub async fn headers(req: Request, next: Next) -> Response<Body> {
 /// elsewhere.
 pub async fn normalize_errors(req: Request, next: Next) -> Response<Body> {
     let api = req.uri().path().starts_with("/api/");
+    // The route's pattern ("/api/records/{id}"), never the path: a path
+    // can carry an id, and a query anything.
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("-", |m| m.as_str())
+        .to_string();
+    let method = req.method().clone();
     let res = next.run(req).await;
     let status = res.status();
+    // Every server error is logged with its correlation id (issue 19,
+    // finding 16: only panics were), so a person's report can be traced.
+    if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        eprintln!(
+            "sextant-server: {} {method} {route} (correlation id {})",
+            status.as_u16(),
+            correlation_id()
+        );
+    }
     if !(status.is_client_error() || status.is_server_error())
         || res.extensions().get::<Handled>().is_some()
     {

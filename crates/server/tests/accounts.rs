@@ -106,7 +106,65 @@ on_both_backends!(
     deleting_the_account_removes_everything,
     an_uploaded_canary_never_leaves_its_owner_in_clear,
     throttled_logins_and_registrations_get_429_with_retry_after,
+    saved_answers_can_be_listed_read_and_deleted_by_their_owner_only,
 );
+
+/// Issue 19, finding 15: saved answers could be neither listed nor deleted.
+async fn saved_answers_can_be_listed_read_and_deleted_by_their_owner_only(db: Db) {
+    let Some(f) = fixture(db, false).await else {
+        return;
+    };
+    let (a, _) = sign_up(&f.app, "ann@example.org").await;
+    let (b, _) = sign_up(&f.app, "bob@example.org").await;
+    let q = "How is breast cancer treated?";
+    let r = send(
+        &f.app,
+        json_req("POST", "/api/ask", &json!({"question": q}), Some(&a)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let list = send(&f.app, bare("GET", "/api/answers", &a, None))
+        .await
+        .json();
+    let items = list["answers"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["question"], q);
+    let id = items[0]["id"].as_str().unwrap().to_string();
+    let one = send(&f.app, bare("GET", &format!("/api/answers/{id}"), &a, None)).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.json()["answer"]["question"], q);
+    // Bob sees none of it and cannot delete it.
+    let theirs = send(&f.app, bare("GET", "/api/answers", &b, None))
+        .await
+        .json();
+    assert_eq!(theirs["answers"].as_array().unwrap().len(), 0);
+    let uri = format!("/api/answers/{id}");
+    assert_eq!(
+        send(&f.app, bare("GET", &uri, &b, None)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&f.app, bare("DELETE", &uri, &b, Some(&b.csrf)))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Without the CSRF token, refused; with it, deleted.
+    assert_eq!(
+        send(&f.app, bare("DELETE", &uri, &a, None)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&f.app, bare("DELETE", &uri, &a, Some(&a.csrf)))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let list = send(&f.app, bare("GET", "/api/answers", &a, None))
+        .await
+        .json();
+    assert_eq!(list["answers"].as_array().unwrap().len(), 0);
+}
 
 /// Issue 19, findings 4 and 5: a throttled login or registration is a 429
 /// with `Retry-After`; the account's budget is shared by every client.
@@ -229,10 +287,27 @@ async fn session_cookie_flags(db: Db) {
     };
     let (_, r) = sign_up(&f.app, "ann@example.org").await;
     let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
-    assert!(set.starts_with("sextant_session="), "{set}");
+    assert!(set.starts_with("__Host-sextant_session="), "{set}");
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
         assert!(set.split("; ").any(|p| p == flag), "{flag} missing: {set}");
     }
+    assert!(!set.contains("Domain"), "{set}");
+    // Over HTTPS, pages say to stay on HTTPS (HSTS); a cookie without the
+    // prefix (one a sibling subdomain could plant) is not a session.
+    let home = send(&f.app, Request::get("/").body(Body::empty()).unwrap()).await;
+    assert!(home.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+    let planted = send(
+        &f.app,
+        Request::get("/api/records")
+            .header(
+                header::COOKIE,
+                set.split(';').next().unwrap().replace("__Host-", ""),
+            )
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(planted.status, StatusCode::UNAUTHORIZED);
     // Plain-HTTP localhost: configured off.
     let f = fixture(db, false)
         .await
@@ -240,6 +315,9 @@ async fn session_cookie_flags(db: Db) {
     let (_, r) = sign_up(&f.app, "ann@example.org").await;
     let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
     assert!(!set.contains("Secure") && set.contains("HttpOnly") && set.contains("SameSite=Strict"));
+    assert!(set.starts_with("sextant_session="), "{set}");
+    let home = send(&f.app, Request::get("/").body(Body::empty()).unwrap()).await;
+    assert!(!home.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
     // Wrong password: the table's code, no cookie.
     let r = send(
         &f.app,

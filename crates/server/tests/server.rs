@@ -474,6 +474,8 @@ async fn health_readiness_and_openapi() {
         "/api/records/{id}",
         "/api/profile",
         "/api/profile/facts",
+        "/api/answers",
+        "/api/answers/{id}",
         "/api/library/preview",
         "/api/library/share",
         "/answers/share",

@@ -36,14 +36,50 @@ pub(crate) fn normalize_email(email: &str) -> Result<String> {
 
 fn check_password(password: &str) -> Result<()> {
     let n = password.chars().count();
-    if (PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&n) {
-        Ok(())
-    } else {
-        Err(StoreError::WeakPassword {
+    if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&n) {
+        return Err(StoreError::WeakPassword {
             min: PASSWORD_MIN_CHARS,
             max: PASSWORD_MAX_CHARS,
-        })
+        });
     }
+    if guessable(password) {
+        return Err(StoreError::GuessablePassword);
+    }
+    Ok(())
+}
+
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+/// A password long enough but easy to guess (issue 19, finding 10:
+/// "aaaaaaaaaa" passed): fewer than five different characters, a run
+/// ("1234567890", "abcdefghij", "9876543210"), or a common password from
+/// `data/common-passwords.txt`, also with digits or symbols added at the end.
+fn guessable(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    let mut distinct: Vec<char> = lower.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 5 {
+        return true;
+    }
+    let cs: Vec<u32> = lower.chars().map(u32::from).collect();
+    let run = |step: i64| {
+        cs.windows(2)
+            .all(|w| i64::from(w[1]) - i64::from(w[0]) == step)
+    };
+    if run(1) || run(-1) {
+        return true;
+    }
+    let base = lower.trim_end_matches(|c: char| !c.is_alphabetic());
+    COMMON_PASSWORDS
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .any(|common| {
+            lower == common
+                || base == common.trim_end_matches(|c: char| !c.is_alphabetic())
+                    && !base.is_empty()
+                    && base.len() >= 6
+        })
 }
 
 /// A session token's stored form; `None` if it cannot be one of ours.
@@ -485,7 +521,12 @@ mod tests {
     #[test]
     fn passwords() {
         assert!(check_password("123456789").is_err());
-        assert!(check_password("1234567890").is_ok());
+        // Long enough, but guessable: refused with the same code.
+        assert_eq!(
+            check_password("1234567890").unwrap_err().code(),
+            "weak_password"
+        );
+        assert!(check_password("tulips at noon 7").is_ok());
         assert!(check_password("ééééééééé").is_err());
     }
 
@@ -494,5 +535,35 @@ mod tests {
         assert!(token_hash("short").is_none());
         assert!(token_hash(&"a".repeat(43)).is_some());
         assert!(token_hash(&"=".repeat(43)).is_none());
+    }
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::guessable;
+
+    #[test]
+    fn guessable_passwords_are_refused_and_good_ones_pass() {
+        for p in [
+            "aaaaaaaaaa",
+            "abababababab",
+            "1234567890",
+            "abcdefghij",
+            "9876543210",
+            "password123",
+            "Password123!",
+            "qwertyuiop",
+            "iloveyou2024!!",
+        ] {
+            assert!(guessable(p), "{p}");
+        }
+        for p in [
+            "correct horse battery staple",
+            "my dog eats tulips at noon",
+            "Tr0ub4dor&3xyz",
+            "sunflower meadow 42",
+        ] {
+            assert!(!guessable(p), "{p}");
+        }
     }
 }

@@ -10,6 +10,10 @@ pub enum StoreError {
     /// The password is too short or too long.
     #[error("password must be between {min} and {max} characters")]
     WeakPassword { min: usize, max: usize },
+    /// The password is long enough but easy to guess (repeated characters,
+    /// a run, a common password).
+    #[error("this password is too easy to guess; use a few unrelated words")]
+    GuessablePassword,
     /// An account with this email already exists.
     #[error("an account with this email already exists")]
     EmailTaken,
@@ -57,7 +61,7 @@ impl StoreError {
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::InvalidEmail => "invalid_email",
-            StoreError::WeakPassword { .. } => "weak_password",
+            StoreError::WeakPassword { .. } | StoreError::GuessablePassword => "weak_password",
             StoreError::EmailTaken => "email_taken",
             StoreError::BadCredentials => "bad_credentials",
             StoreError::TooManyAttempts { .. } => "too_many_attempts",

@@ -290,7 +290,8 @@ impl<'a> UserScope<'a> {
         Ok(())
     }
 
-    /// Saves a personal answer (question up to 4 KiB, answer JSON up to 1 MiB; 1000 per person).
+    /// Saves a personal answer (question up to 4 KiB, answer JSON up to 1 MiB; the newest
+    /// 1000 per person are kept).
     pub async fn save_answer(&self, question: &str, answer_json: &str) -> Result<AnswerId> {
         let id = AnswerId::random()?;
         let mut tx = self.store.begin_write().await?;
@@ -321,10 +322,17 @@ impl<'a> UserScope<'a> {
             .bind(self.uid())
             .fetch_one(&mut **tx)
             .await?;
+        // Full: the oldest answers make room (issue 19, finding 15: every
+        // question failed with 409 after the 1,000th).
         if count >= MAX_SAVED_ANSWERS {
-            return Err(StoreError::QuotaExceeded(
-                "at most 1000 saved answers per person",
-            ));
+            sqlx::query(
+                "DELETE FROM answers WHERE id IN (SELECT id FROM answers WHERE user_id = $1 \
+                 ORDER BY created_at, id LIMIT $2)",
+            )
+            .bind(self.uid())
+            .bind(count - MAX_SAVED_ANSWERS + 1)
+            .execute(&mut **tx)
+            .await?;
         }
         let q = dk.seal(K_QUESTION, self.uid(), id.as_str(), question.as_bytes())?;
         let a = dk.seal(K_ANSWER, self.uid(), id.as_str(), answer_json.as_bytes())?;
@@ -347,6 +355,28 @@ impl<'a> UserScope<'a> {
         let res = self.answers_tx(&mut tx, None).await;
         self.store
             .finish(tx, res, self.ev("", "answer.list"), |_| "ok")
+            .await
+    }
+
+    /// Deletes one of the owner's saved answers; `false` if there is none
+    /// by that id (or it is someone else's).
+    pub async fn delete_answer(&self, id: AnswerId) -> Result<bool> {
+        let mut tx = self.store.begin_write().await?;
+        let res = sqlx::query("DELETE FROM answers WHERE id = $1 AND user_id = $2")
+            .bind(id.as_str())
+            .bind(self.uid())
+            .execute(&mut *tx)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(StoreError::from);
+        self.store
+            .finish(tx, res, self.ev(id.as_str(), "answer.delete"), |d| {
+                if *d {
+                    "ok"
+                } else {
+                    "not_found"
+                }
+            })
             .await
     }
 

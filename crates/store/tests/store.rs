@@ -971,6 +971,38 @@ async fn public_library() {
     }
 }
 
+/// A full answer history makes room: the oldest answer goes, the new one
+/// is saved (it used to fail with `quota_exceeded`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_answers_keep_the_newest() {
+    for h in harnesses().await {
+        let (_, s) = user(&h.store, "ann@example.org").await;
+        let me = h.store.user(&s);
+        for i in 0..sextant_store::MAX_SAVED_ANSWERS {
+            me.save_answer(&format!("question {i}"), "{}")
+                .await
+                .unwrap();
+            h.clock.advance(1);
+        }
+        me.save_answer("one more", "{}").await.unwrap();
+        let all = me.answers().await.unwrap();
+        assert_eq!(
+            all.len() as i64,
+            sextant_store::MAX_SAVED_ANSWERS,
+            "{}",
+            h.name
+        );
+        assert_eq!(all[0].question, "one more");
+        assert!(
+            !all.iter().any(|a| a.question == "question 0"),
+            "{}",
+            h.name
+        );
+        assert!(me.delete_answer(all[0].id.clone()).await.unwrap());
+        assert!(!me.delete_answer(all[0].id.clone()).await.unwrap());
+    }
+}
+
 /// A shared answer waits for review: invisible until approved, gone when
 /// rejected; a published answer is not taken down by a new submission; the
 /// queue is capped.
