@@ -125,12 +125,7 @@ impl Store {
         let wrapped = self.key().wrap(id.as_str(), &DataKey::generate()?)?;
         let email_enc = self.key().seal_email(id.as_str(), &email)?;
         let pw = Zeroizing::new(password.to_owned());
-        let permit = self
-            .inner
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Internal("password hashing closed"))?;
+        let permit = self.hashing_permit().await?;
         let hash = tokio::task::spawn_blocking(move || crypto::hash_password(&pw))
             .await
             .map_err(|_| StoreError::Internal("password hashing task failed"))??;
@@ -208,12 +203,7 @@ impl Store {
         let pw = Zeroizing::new(password.to_owned());
         let stored = user.as_ref().map(|u| u.1.clone());
         let inner = self.inner.clone();
-        let permit = self
-            .inner
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Internal("password hashing closed"))?;
+        let permit = self.hashing_permit().await?;
         let verified = tokio::task::spawn_blocking(move || match stored {
             Some(h) => crypto::verify_password(&pw, &h),
             None => {
@@ -384,6 +374,17 @@ impl Store {
             sqlx::query(sql).bind(uid).execute(&mut **tx).await?;
         }
         Ok(())
+    }
+}
+
+impl Store {
+    /// A turn at argon2: one per core at a time, each holding its memory.
+    async fn hashing_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        self.inner
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Internal("password hashing closed"))
     }
 }
 

@@ -223,16 +223,32 @@ impl<'a> UserScope<'a> {
 
     /// Deletes one of the owner's records; `false` if there was none with this id.
     pub async fn delete_record(&self, id: RecordId) -> Result<bool> {
+        self.delete_owned(
+            "DELETE FROM records WHERE id = $1 AND user_id = $2",
+            id.as_str(),
+            "record.delete",
+        )
+        .await
+    }
+
+    /// Deletes the owner's row `id` with `sql` (its `$1` the id, `$2` the
+    /// owner), audited as `action`; `false` when there was none.
+    async fn delete_owned(
+        &self,
+        sql: &'static str,
+        id: &str,
+        action: &'static str,
+    ) -> Result<bool> {
         let mut tx = self.store.begin_write().await?;
-        let res = sqlx::query("DELETE FROM records WHERE id = $1 AND user_id = $2")
-            .bind(id.as_str())
+        let res = sqlx::query(sql)
+            .bind(id)
             .bind(self.uid())
             .execute(&mut *tx)
             .await
             .map(|r| r.rows_affected() > 0)
             .map_err(StoreError::from);
         self.store
-            .finish(tx, res, self.ev(id.as_str(), "record.delete"), |d| {
+            .finish(tx, res, self.ev(id, action), |d| {
                 if *d {
                     "ok"
                 } else {
@@ -361,23 +377,12 @@ impl<'a> UserScope<'a> {
     /// Deletes one of the owner's saved answers; `false` if there is none
     /// by that id (or it is someone else's).
     pub async fn delete_answer(&self, id: AnswerId) -> Result<bool> {
-        let mut tx = self.store.begin_write().await?;
-        let res = sqlx::query("DELETE FROM answers WHERE id = $1 AND user_id = $2")
-            .bind(id.as_str())
-            .bind(self.uid())
-            .execute(&mut *tx)
-            .await
-            .map(|r| r.rows_affected() > 0)
-            .map_err(StoreError::from);
-        self.store
-            .finish(tx, res, self.ev(id.as_str(), "answer.delete"), |d| {
-                if *d {
-                    "ok"
-                } else {
-                    "not_found"
-                }
-            })
-            .await
+        self.delete_owned(
+            "DELETE FROM answers WHERE id = $1 AND user_id = $2",
+            id.as_str(),
+            "answer.delete",
+        )
+        .await
     }
 
     /// One saved answer; `None` if it does not exist or is not the owner's.
