@@ -422,9 +422,23 @@ pub async fn upload_records(
             ApiError::BadRequest("the upload is not a readable multipart form".into())
         }
     };
+    let mut parts = 0usize;
     while let Some(mut field) = form.next_field().await.map_err(multipart_err)? {
+        // Parts whose framing is all they carry are bounded too.
+        parts += 1;
+        if parts > cfg.max_upload_files + 16 {
+            return Err(ApiError::PayloadTooLarge);
+        }
         if field.file_name().is_none() {
-            // A non-file field (such as the form's csrf) is not a record.
+            // A non-file field (such as the form's csrf) is not a record,
+            // but its bytes count toward the request's cap (issue 19,
+            // finding 11: a 300 MiB junk field was accepted).
+            while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
+                total += chunk.len();
+                if total > cfg.max_upload_request_bytes {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+            }
             continue;
         }
         if files.len() >= cfg.max_upload_files {

@@ -395,6 +395,8 @@ pub fn routes() -> Router<AppState> {
             "/api/records",
             post(account::upload_records)
                 .get(account::list_records)
+                // The handler counts every part's bytes against the
+                // upload caps as they stream in, and the number of parts.
                 .layer(DefaultBodyLimit::disable()),
         )
         .route(

@@ -446,6 +446,28 @@ async fn over_cap_uploads_are_413_and_write_nothing(db: Db) {
         assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
         assert_eq!(r.code(), "payload_too_large");
     }
+    // A large non-file field counts toward the request cap (issue 19,
+    // finding 11: a 300 MiB junk field was accepted).
+    let junk = vec![b'j'; 150 * 1024];
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"junk\"\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(&junk);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n").as_bytes());
+    body.extend_from_slice(REPORT);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let req = Request::post("/api/records")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::COOKIE, &who.cookie)
+        .header("x-csrf-token", &who.csrf)
+        .body(Body::from(body))
+        .unwrap();
+    let r = send(&f.app, req).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
     // A file Sextant cannot read: 422, nothing written either.
     let r = send(
         &f.app,
