@@ -27,6 +27,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 6] = [
+        Kind::Name,
+        Kind::Date,
+        Kind::Number,
+        Kind::Contact,
+        Kind::Place,
+        Kind::Age,
+    ];
+
     /// Its name: "name", "date", "number", "contact", "place", "age".
     pub fn as_str(self) -> &'static str {
         match self {
@@ -311,19 +321,10 @@ pub fn find(text: &str) -> Vec<Found> {
     found.retain(|f| {
         let (a, b) = (f.start.saturating_sub(1), (f.end + 1).min(text.len()));
         let around = text.get(a..b).unwrap_or("");
-        !PLACEHOLDERS.contains(&around)
+        !Kind::ALL.iter().any(|k| k.placeholder() == around)
     });
     merge(found)
 }
-
-const PLACEHOLDERS: &[&str] = &[
-    "[name]",
-    "[date]",
-    "[number]",
-    "[contact]",
-    "[place]",
-    "[age over 89]",
-];
 
 fn names_and_places(toks: &[Tok], found: &mut Vec<Found>) {
     let n = toks.len();
@@ -407,31 +408,6 @@ fn names_and_places(toks: &[Tok], found: &mut Vec<Found>) {
         // Names after a cue. Strong cues ("my name is", "me llamo", "Dr")
         // take the next words whatever their case; relations ("my son")
         // take capitalised words only.
-        let strong = [
-            "my name is",
-            "my names",
-            "name is",
-            "names",
-            "me llamo",
-            "je m'appelle",
-            "called",
-            "named",
-            "dr",
-            "dr.",
-            "dra",
-            "dra.",
-            "mr",
-            "mr.",
-            "mrs",
-            "mrs.",
-            "ms",
-            "ms.",
-            "prof",
-            "prof.",
-            "docteur",
-            "posted by",
-            "signed",
-        ];
         for cue in list("name_cue") {
             let ws: Vec<&str> = cue.split(' ').collect();
             if i + ws.len() > n || !ws.iter().enumerate().all(|(k, x)| toks[i + k].lower == *x) {
@@ -441,11 +417,8 @@ fn names_and_places(toks: &[Tok], found: &mut Vec<Found>) {
             if at >= n || toks[at - 1].stop_after && !cue.ends_with('.') && ws.len() > 1 {
                 continue;
             }
-            let is_strong = strong.contains(cue);
-            let self_intro = matches!(
-                *cue,
-                "i am" | "i'm" | "im" | "this is" | "soy" | "je suis" | "its" | "it's" | "hi from"
-            );
+            let is_strong = in_list("strong_name_cue", cue);
+            let self_intro = in_list("self_intro_cue", cue);
             let relation = !is_strong && !self_intro;
             let mut b = at;
             while b < n && b - at < 3 {
@@ -453,20 +426,18 @@ fn names_and_places(toks: &[Tok], found: &mut Vec<Found>) {
                 let ok = if is_strong {
                     t.raw.chars().next().is_some_and(char::is_alphabetic)
                         && !in_list("keep", &t.lower)
-                        && !FUNCTION.contains(&t.lower.as_str())
+                        && !in_list("function_word", &t.lower)
                 } else if self_intro {
                     // "hi im sarah jones from ohio": lower case names only
                     // when what follows ends the introduction.
                     capitalised(t) && !keep(t) || {
                         let end = (b + 1..(b + 3).min(n + 1)).find(|&e| {
-                            e == n
-                                || toks[e - 1].stop_after
-                                || INTRO_END.contains(&toks[e].lower.as_str())
+                            e == n || toks[e - 1].stop_after || in_list("intro_end", &toks[e].lower)
                         });
                         end.is_some()
                             && t.raw.chars().all(char::is_alphabetic)
-                            && !FUNCTION.contains(&t.lower.as_str())
-                            && !NOT_NAMES.contains(&t.lower.as_str())
+                            && !in_list("function_word", &t.lower)
+                            && !in_list("not_name", &t.lower)
                     }
                 } else {
                     capitalised(t) && !keep(t) && !t.sentence_start
@@ -475,8 +446,8 @@ fn names_and_places(toks: &[Tok], found: &mut Vec<Found>) {
                             let end = (b..(b + 2).min(n)).find(|&e| toks[e].stop_after);
                             end.is_some_and(|e| e + 1 < n && age_like(&toks[e + 1].lower))
                                 && t.raw.chars().all(char::is_alphabetic)
-                                && !FUNCTION.contains(&t.lower.as_str())
-                                && !NOT_NAMES.contains(&t.lower.as_str())
+                                && !in_list("function_word", &t.lower)
+                                && !in_list("not_name", &t.lower)
                         }
                 };
                 if !ok {
@@ -562,8 +533,8 @@ fn names_and_places(toks: &[Tok], found: &mut Vec<Found>) {
                         .chars()
                         .all(|c| c.is_alphabetic() || c == '-' || c == '\'')
                         || age_like(&t.lower))
-                        && !FUNCTION.contains(&t.lower.as_str())
-                        && !NOT_NAMES.contains(&t.lower.as_str())
+                        && !in_list("function_word", &t.lower)
+                        && !in_list("not_name", &t.lower)
                 })
             {
                 span(Kind::Name, at, n, found);
@@ -594,98 +565,6 @@ fn postcode(a: &str, b: &str) -> bool {
         && b[1].is_ascii_alphabetic()
         && b[2].is_ascii_alphabetic()
 }
-
-/// Words that never start or continue a name.
-const FUNCTION: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "so", "to", "of", "in", "on", "at", "for", "with", "is",
-    "was", "it", "my", "your", "his", "her", "their", "our", "me", "you", "he", "she", "we",
-    "they", "not", "no", "yes", "that", "this", "what", "how", "why", "when", "who", "if", "just",
-    "all", "any", "very", "really", "too", "again", "for", "about", "said", "says", "told",
-    "thinks", "wants", "has", "had", "have", "is", "are", "will", "can", "could", "would",
-    "should",
-];
-
-/// Words that end a self-introduction: "im sarah from ohio".
-const INTRO_END: &[&str] = &[
-    "from", "and", "here", "my", "i", "-", "in", "aged", "age", "with", "y", "et",
-];
-
-/// Words that follow "I'm"/"I am" but are not names.
-const NOT_NAMES: &[&str] = &[
-    "worried",
-    "scared",
-    "afraid",
-    "sorry",
-    "sure",
-    "confused",
-    "tired",
-    "fine",
-    "ok",
-    "okay",
-    "new",
-    "here",
-    "back",
-    "done",
-    "terrified",
-    "nervous",
-    "anxious",
-    "pregnant",
-    "diabetic",
-    "allergic",
-    "ready",
-    "alone",
-    "lost",
-    "stuck",
-    "struggling",
-    "wondering",
-    "asking",
-    "trying",
-    "going",
-    "feeling",
-    "having",
-    "taking",
-    "getting",
-    "writing",
-    "caring",
-    "looking",
-    "on",
-    "off",
-    "male",
-    "female",
-    "old",
-    "young",
-    "retired",
-    "married",
-    "single",
-    "a",
-    "the",
-    "still",
-    "also",
-    "currently",
-    "now",
-    "told",
-    "due",
-    "stage",
-    "positive",
-    "negative",
-    "thanks",
-    "you",
-    "all",
-    "well",
-    "better",
-    "worse",
-    "much",
-    "so",
-    "very",
-    "not",
-    "bien",
-    "muy",
-    "tres",
-    "desperate",
-    "exhausted",
-    "frustrated",
-    "overwhelmed",
-];
 
 /// Dates made of numbers and separators.
 fn numeric_date(w: &str) -> bool {
@@ -875,6 +754,29 @@ mod tests {
         assert!(must_go >= 100, "the set names at least 100 details");
         assert!(recall >= 0.95, "removed {recall:.3}");
         assert!(keep >= 0.95, "kept {keep:.3}");
+    }
+
+    #[test]
+    fn the_cue_lists_are_name_cues() {
+        for list_name in ["strong_name_cue", "self_intro_cue"] {
+            assert!(!list(list_name).is_empty(), "{list_name}");
+            for cue in list(list_name) {
+                assert!(
+                    in_list("name_cue", cue),
+                    "{list_name} {cue} is not a name_cue"
+                );
+            }
+        }
+        for l in [
+            "function_word",
+            "intro_end",
+            "not_name",
+            "keep",
+            "place",
+            "month",
+        ] {
+            assert!(!list(l).is_empty(), "{l}");
+        }
     }
 
     #[test]
