@@ -16,9 +16,9 @@ use sextant_index::Hit;
 
 use crate::analyze::{Analysis, Intent};
 use crate::asked::{answers_form, asked};
-use crate::boosts;
 use crate::profile::{profile, Profile, SectionSpec};
 use crate::quality::{self, needs_context, Context};
+use crate::sentence_model::{self, Features, FEATURES};
 use crate::{Engine, Result};
 
 /// Body word budget (sections, without the bottom line).
@@ -61,6 +61,8 @@ struct Candidate {
     word_set: HashSet<String>,
     /// Indices into the retrieved passages whose sentences include it.
     passages: Vec<usize>,
+    /// What the sentence model reads.
+    features: Features,
 }
 
 /// Words whose presence says little about relevance.
@@ -182,23 +184,20 @@ fn section_of(sections: &[SectionSpec], lower: &str) -> usize {
     sections.len() - 1
 }
 
-/// Composes the answer to an analyzed question from its retrieved passages.
-/// `strength` is the dense evidence ([`Engine::evidence_strength`]); below
-/// [`crate::ABSTAIN_BELOW`] the reply is `no_evidence`.
-///
-/// The answer opens with what answers the question ([`SHORT_ANSWER`]): the
-/// sentence that best answers what is asked ([`crate::asked`]), not merely
-/// one on the topic, and the bottom line is that sentence. Sentences for
-/// another reader (a child, a pregnancy, clinicians' trial statistics,
-/// research news) are left out unless the question is about them, and a
-/// sentence that needs the one before it is shown only right after it
-/// ([`crate::quality`]).
-pub fn compose(
-    engine: &Engine,
-    a: &Analysis,
-    hits: &[Hit],
-    strength: Option<f32>,
-) -> Result<Answer> {
+/// What [`compose`] works from: the passages (retrieved, then those
+/// [`Engine::locate`] found) and their candidate sentences, best fitting
+/// the topic first.
+struct Gathered {
+    passages: Vec<(Passage, f32)>,
+    cands: Vec<Candidate>,
+    prof: &'static Profile,
+    q_stems: Vec<String>,
+    clause_stems: Vec<String>,
+    idf: HashMap<String, f32>,
+    asked_types: Vec<&'static str>,
+}
+
+fn gather(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Gathered> {
     let kb = engine.kb();
     let prof = profile(a.intent);
     let asks = asked(&a.question);
@@ -208,6 +207,10 @@ pub fn compose(
     }
     let mut passages: Vec<(Passage, f32)> = Vec::with_capacity(hits.len());
     for h in hits {
+        passages.push((kb.passage(h.ord)?, h.score));
+    }
+    // The sections of the same pages that hold the asking clause's words.
+    for h in engine.locate(a, hits)? {
         passages.push((kb.passage(h.ord)?, h.score));
     }
     let bm25 = kb.bm25();
@@ -239,10 +242,10 @@ pub fn compose(
     // The clause that asks ("... Is this normal at this point?"): in a long,
     // personal question, its words say what is asked better than the story.
     let clause_stems: Vec<String> = own_stems(&asks.clause);
-    let idf: HashMap<&str, f32> = q_stems
+    let idf: HashMap<String, f32> = q_stems
         .iter()
         .chain(&clause_stems)
-        .map(|s| (s.as_str(), bm25.idf(s).max(0.1)))
+        .map(|s| (s.clone(), bm25.idf(s).max(0.1)))
         .collect();
     let weighted = |want: &[String], have: &HashSet<String>| -> f32 {
         let total: f32 = want.iter().map(|s| idf[s.as_str()]).sum();
@@ -377,31 +380,46 @@ pub fn compose(
             if let Some(g) = sextant_core::readability::grade(&norm) {
                 s -= ((g - 6.0).max(0.0) / 10.0).min(1.0) * READABILITY_WEIGHT;
             }
-            // How well it answers what is asked: the asking clause's words,
-            // the whole question's, and the form of answer asked for.
-            let mut answers = 0.30 * (score / top_score)
-                + 0.25 * overlap
-                + 0.30 * clause_overlap
-                + if answers_form(asks.form, &norm) {
-                    boosts::ANSWER_FORM
-                } else {
-                    0.0
-                }
-                + if mentions_type || (page_type_match && !asked_types.is_empty()) {
-                    0.08
-                } else {
-                    0.0
-                };
-            if page.is_some_and(|pg| pg.audience == Audience::Patient) {
-                answers += 0.06;
-            }
-            if words < 8 {
-                answers -= 0.08;
-            }
-            if let Some(g) = sextant_core::readability::grade(&norm) {
-                answers -= ((g - 6.0).max(0.0) / 10.0).min(1.0) * READABILITY_WEIGHT;
-            }
+            // How well it answers what is asked: the learned sentence model
+            // over the asking clause's words, the whole question's, the form
+            // of answer asked for, the topic, and how it reads.
             let stands_alone = quality::bottom_line_flaw(&norm, &asks).is_none();
+            let mut f: Features = [0.0; FEATURES.len()];
+            let mut set = |name: &str, v: f32| f[sentence_model::feature(name)] = v;
+            set("bias", 1.0);
+            set("retrieval", score / top_score);
+            set("overlap", overlap);
+            set("clause_overlap", clause_overlap);
+            // The kind of thing asked for counts on the topic asked about:
+            // "include" in a list of signs does not answer "what are the
+            // treatment options".
+            let form = answers_form(asks.form, &norm) && (topical || clause_overlap > 0.0);
+            set("form", f32::from(u8::from(form)));
+            set("topical", f32::from(u8::from(topical)));
+            set("section_topical", f32::from(u8::from(section_topical)));
+            let typed = mentions_type || (page_type_match && !asked_types.is_empty());
+            set("type", f32::from(u8::from(typed)));
+            let patient = page.is_some_and(|pg| pg.audience == Audience::Patient);
+            set("patient", f32::from(u8::from(patient)));
+            set("short", f32::from(u8::from(words < 8)));
+            let hard = sextant_core::readability::grade(&norm)
+                .map_or(0.0, |g| ((g - 6.0).max(0.0) / 10.0).min(1.0));
+            set("hard_to_read", hard);
+            set("stands_alone", f32::from(u8::from(stands_alone)));
+            set("dangling", f32::from(u8::from(dangling)));
+            set(
+                "definition",
+                f32::from(u8::from(quality::is_definition(&norm))),
+            );
+            set(
+                "statistic",
+                f32::from(u8::from(quality::is_statistic(&norm))),
+            );
+            set("lead", f32::from(u8::from(pos == 0)));
+            set("located", f32::from(u8::from(rank >= hits.len())));
+            set("drug_page", f32::from(u8::from(drug_page)));
+            set("length", (words as f32 / 40.0).min(1.5));
+            let answers = sentence_model::Model::shipped().logit(&f);
             cands.push(Candidate {
                 word_set: sextant_core::text::words(&norm).into_iter().collect(),
                 text: text.to_string(),
@@ -415,6 +433,7 @@ pub fn compose(
                 stands_alone,
                 topical,
                 words,
+                features: f,
                 passages: vec![rank],
             });
         }
@@ -425,6 +444,61 @@ pub fn compose(
             .then(x.rank.cmp(&y.rank))
             .then(x.pos.cmp(&y.pos))
     });
+    Ok(Gathered {
+        passages,
+        cands,
+        prof,
+        q_stems,
+        clause_stems,
+        idf,
+        asked_types,
+    })
+}
+
+/// Every candidate sentence of the passages retrieved for `a` (or, with
+/// `hits`, of those), with the features the sentence model reads, best
+/// fitting the topic first: what `sextant eval answers` writes out for
+/// reviewers to mark and fits the model on.
+pub fn candidate_features(
+    engine: &Engine,
+    a: &Analysis,
+    hits: &[Hit],
+) -> Result<Vec<(String, Features)>> {
+    Ok(gather(engine, a, hits)?
+        .cands
+        .into_iter()
+        .map(|c| (c.norm, c.features))
+        .collect())
+}
+
+/// Composes the answer to an analyzed question from its retrieved passages.
+/// `strength` is the dense evidence ([`Engine::evidence_strength`]); below
+/// [`crate::ABSTAIN_BELOW`] the reply is `no_evidence`.
+///
+/// The answer opens with what answers the question ([`SHORT_ANSWER`]): the
+/// sentence that best answers what is asked ([`crate::asked`]), not merely
+/// one on the topic, and the bottom line is that sentence. Sentences for
+/// another reader (a child, a pregnancy, clinicians' trial statistics,
+/// research news) are left out unless the question is about them, and a
+/// sentence that needs the one before it is shown only right after it
+/// ([`crate::quality`]).
+pub fn compose(
+    engine: &Engine,
+    a: &Analysis,
+    hits: &[Hit],
+    strength: Option<f32>,
+) -> Result<Answer> {
+    let kb = engine.kb();
+    let bm25 = kb.bm25();
+    let Gathered {
+        passages,
+        mut cands,
+        prof,
+        q_stems,
+        clause_stems,
+        idf,
+        asked_types,
+    } = gather(engine, a, hits)?;
 
     // Evidence: the top passages speak of what was asked, either by being
     // about the cancer type named or by containing most of the question's
@@ -492,13 +566,29 @@ pub fn compose(
     // Only a sentence with some of the asking clause's words can answer it;
     // when none has any, the sentence that best fits the topic leads.
     let any_on_clause = cands.iter().any(|c| fit(c) && c.on_clause);
+    // Among the sentences about as likely to answer as the best, the
+    // plainest: one for patients, then the lowest reading grade.
+    let eligible = |c: &Candidate| fit(c) && (c.on_clause || !any_on_clause);
+    let best_p = cands
+        .iter()
+        .filter(|c| eligible(c))
+        .map(|c| sentence_model::probability(c.answers))
+        .fold(0.0f32, f32::max);
+    let plainness = |c: &Candidate| {
+        c.features[sentence_model::feature("patient")]
+            - c.features[sentence_model::feature("hard_to_read")]
+    };
     let bottom_idx = cands
         .iter()
         .enumerate()
-        .filter(|(_, c)| fit(c) && (c.on_clause || !any_on_clause))
+        .filter(|(_, c)| {
+            eligible(c)
+                && sentence_model::probability(c.answers) >= best_p * sentence_model::PLAIN_MARGIN
+        })
         .max_by(|(_, x), (_, y)| {
-            x.answers
-                .total_cmp(&y.answers)
+            plainness(x)
+                .total_cmp(&plainness(y))
+                .then(x.answers.total_cmp(&y.answers))
                 .then(y.rank.cmp(&x.rank))
                 .then(y.pos.cmp(&x.pos))
         })
@@ -619,11 +709,20 @@ pub fn compose(
         .map(|&r| source_ref(engine, &passages[r].0))
         .collect();
     let mut answer = shell(a, AnswerKind::Answer);
+    // When even the best sentence is unlikely to answer what was asked, the
+    // answer says so before anything else rather than pass it off as one.
+    if sentence_model::probability(bottom.answers) < sentence_model::DIRECT_ANSWER {
+        answer.opener = format!("{NOT_DIRECT} {}", answer.opener);
+    }
     answer.sections = sections;
     answer.bottom_line = bottom_line;
     answer.sources = sources;
     Ok(answer)
 }
+
+/// What the opener says first when no sentence found answers the question
+/// directly.
+pub const NOT_DIRECT: &str = "The pages Sextant found do not answer this question directly; below is what they say that comes closest, and your care team can answer the rest.";
 
 /// An answer with the parts every reply to an analyzed question has
 /// (question, kind, title, cancer types, opener, questions for the care

@@ -20,6 +20,7 @@ pub mod profile;
 pub mod quality;
 pub mod render;
 pub mod routes;
+pub mod sentence_model;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -210,16 +211,23 @@ pub mod boosts {
     pub const SYNONYM_WEIGHT: f32 = 0.35;
     /// Weight of intent words added to the query.
     pub const INTENT_WEIGHT: f32 = 0.3;
-    /// Added to how well a sentence answers the question when it says the
-    /// kind of thing asked for ("may include" for options, "weeks" for how
-    /// long): see `asked::answers_form`.
-    pub const ANSWER_FORM: f32 = 0.12;
     /// Weight of a long question's words outside the clause that asks.
     pub const STORY_WEIGHT: f32 = 0.6;
     /// Weight of words from the person's records (stage, receptors, genes):
     /// below a synonym's, so the question's own words still lead.
     pub const PROFILE_WEIGHT: f32 = 0.25;
+    /// The retrieval score a passage found by [`crate::Engine::locate`] gets,
+    /// as a share of the first retrieval's top score: it was found by the
+    /// asking clause's words within a page already judged on topic, so it
+    /// competes with the first hits, a little below the best.
+    pub const LOCATED_SHARE: f32 = 0.8;
 }
+
+/// How many of the first retrieval's pages [`Engine::locate`] searches.
+pub const LOCATE_PAGES: usize = 5;
+
+/// How many passages [`Engine::locate`] adds at most.
+pub const LOCATE_PASSAGES: usize = 4;
 
 /// An open knowledge base, ready to answer.
 pub struct Engine {
@@ -590,6 +598,60 @@ impl Engine {
         hits.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.ord.cmp(&y.ord)));
         hits.truncate(k);
         Ok((hits, qvec))
+    }
+
+    /// The passages of the pages already found that hold the words of the
+    /// clause that asks, and that the first retrieval left out: a page on
+    /// the topic often answers the question in a section the whole
+    /// question's words did not rank ("Can CLL be cured?" finds the CLL
+    /// treatment page; its answer is in a section about the goal of
+    /// treatment). Searches the first [`LOCATE_PAGES`] pages of `hits` with
+    /// BM25 over the clause's words; at most [`LOCATE_PASSAGES`] passages,
+    /// scored [`boosts::LOCATED_SHARE`] of the top hit.
+    pub fn locate(&self, a: &Analysis, hits: &[Hit]) -> Result<Vec<Hit>> {
+        let clause = asked::asking_clause(&a.question);
+        let words: Vec<String> = sextant_core::text::words(clause)
+            .into_iter()
+            .filter(|w| a.content_words.contains(w))
+            .collect();
+        if words.is_empty() || hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pages: Vec<u32> = Vec::new();
+        for h in hits {
+            if let Some(p) = self.kb.page_of(h.ord) {
+                if !pages.contains(&p) {
+                    pages.push(p);
+                }
+            }
+            if pages.len() == LOCATE_PAGES {
+                break;
+            }
+        }
+        let mut only = vec![0.0f32; self.kb.pages().len()];
+        for &p in &pages {
+            if let Some(b) = only.get_mut(p as usize) {
+                *b = 1.0;
+            }
+        }
+        let terms: Vec<QueryTerm> = words
+            .into_iter()
+            .map(|text| QueryTerm { text, weight: 1.0 })
+            .collect();
+        let top = hits.iter().map(|h| h.score).fold(0.0f32, f32::max);
+        let found = self
+            .kb
+            .bm25()
+            .search(&terms, Arc::new(only), LOCATE_PASSAGES * 3)?;
+        Ok(found
+            .into_iter()
+            .filter(|f| f.score > 0.0 && !hits.iter().any(|h| h.ord == f.ord))
+            .take(LOCATE_PASSAGES)
+            .map(|f| Hit {
+                ord: f.ord,
+                score: top * boosts::LOCATED_SHARE,
+            })
+            .collect())
     }
 
     /// How well the best of the top passages matches the question: the

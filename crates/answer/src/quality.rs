@@ -301,10 +301,29 @@ pub fn statement_flaw(sentence: &str) -> Option<Flaw> {
         || s.split_whitespace().count() < 5
         || !is_statement(&s)
         || is_list_item(&s)
+        || is_relative_fragment(&s)
     {
         return Some(Flaw::Fragment);
     }
     needs_context(&s).then_some(Flaw::Dangling)
+}
+
+/// Whether a sentence is a noun phrase whose only verb is in a relative
+/// clause: "Bleeding that is not part of menstrual periods.", "Morning
+/// headache or headache that goes away after vomiting." (items of a list
+/// of signs). Its first finite verb follows "that", "which" or "who"
+/// directly, and no finite verb comes after it ("Cancer that has spread is
+/// called metastatic." has one).
+pub fn is_relative_fragment(sentence: &str) -> bool {
+    let w = sextant_core::text::words(sentence);
+    let Some(first) = w.iter().position(|x| is_finite(x)) else {
+        return false;
+    };
+    let relative = first > 0
+        && matches!(w[first - 1].as_str(), "that" | "which" | "who" | "whose")
+        // "that" opening the sentence points back; `needs_context` has it.
+        && first > 1;
+    relative && !w[first + 1..].iter().any(|x| is_finite(x))
 }
 
 /// Whether a sentence is an item of a list whose lead-in it lacks: it
@@ -396,6 +415,25 @@ pub fn leaks(answer: &Answer) -> Vec<(String, Context)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_clause_noun_phrases_are_fragments() {
+        for f in [
+            "Bleeding that is not part of menstrual periods.",
+            "Morning headache or headache that goes away after vomiting.",
+            "Younger, fit patients who are eligible for a stem cell transplant.",
+        ] {
+            assert!(is_relative_fragment(f), "{f}");
+            assert_eq!(statement_flaw(f), Some(Flaw::Fragment), "{f}");
+        }
+        for s in [
+            "Cancer that has spread to other parts of the body is called metastatic.",
+            "Studies show that exercise helps people with cancer feel better.",
+            "Treatment of H. pylori infections reduces the risk of stomach cancer.",
+        ] {
+            assert!(!is_relative_fragment(s), "{s}");
+        }
+    }
 
     #[test]
     fn data_tables_are_sorted_and_well_formed() {

@@ -615,15 +615,8 @@ fn train_triage(
 
 /// `eval answers`: a question set answered for reviewers, with the
 /// automatic checks and the stored judgments of unchanged answers.
-pub fn eval_answers(
-    kb: Option<&Path>,
-    models: Option<&Path>,
-    set: &str,
-    out: Option<&Path>,
-    judgments: &[PathBuf],
-    retriever: Retriever,
-    json: bool,
-) -> Result<()> {
+/// An answers set by name (`dev`, `held-out`...) or path: (name, questions).
+fn answers_set(set: &str) -> Result<(String, Vec<sextant_eval::answers::Question>)> {
     use sextant_eval::answers;
     let (name, path) = match answers::default_sets().into_iter().find(|(n, _)| *n == set) {
         Some((n, p)) => (n.to_string(), p),
@@ -638,6 +631,110 @@ pub fn eval_answers(
     for i in &issues {
         eprintln!("warning: {i}");
     }
+    Ok((name, questions))
+}
+
+/// `sextant eval answers --candidates FILE`.
+pub fn answer_candidates(
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    set: &str,
+    file: &Path,
+    retriever: Retriever,
+) -> Result<()> {
+    use sextant_eval::sentences;
+    let (_, questions) = answers_set(set)?;
+    let engine = open_engine(kb, models, &[retriever])?;
+    let cands = sentences::candidates(&engine, &questions, retriever, sentences::PER_QUESTION)?;
+    std::fs::write(file, sentences::candidates_tsv(&questions, &cands))
+        .with_context(|| format!("writing {}", file.display()))?;
+    let txt = PathBuf::from(format!("{}.txt", file.display()));
+    std::fs::write(&txt, sentences::reviewer_file(&questions, &cands))
+        .with_context(|| format!("writing {}", txt.display()))?;
+    println!(
+        "{} questions, {} candidate sentences: {} and {}",
+        cands.len(),
+        cands.values().map(Vec::len).sum::<usize>(),
+        file.display(),
+        txt.display()
+    );
+    Ok(())
+}
+
+/// `sextant eval answers --fit-sentences`.
+pub fn fit_sentences(
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    set: &str,
+    retriever: Retriever,
+) -> Result<()> {
+    use sextant_answer::sentence_model::Model;
+    use sextant_eval::sentences;
+    let (name, questions) = answers_set(set)?;
+    let dir = sentences::dir();
+    let cands = dir.join(format!("{name}-candidates.tsv"));
+    let mut marks = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{name}-marks-")))
+        })
+        .collect();
+    files.sort();
+    for f in &files {
+        let (m, issues) = sentences::load_marks(&cands, f)?;
+        for i in &issues {
+            eprintln!("warning: {i}");
+        }
+        marks.extend(m);
+    }
+    anyhow::ensure!(
+        !marks.is_empty(),
+        "no marks for set {name} in {}",
+        dir.display()
+    );
+    let engine = open_engine(kb, models, &[retriever])?;
+    let (examples, lost) = sentences::examples(&engine, &questions, &marks, retriever)?;
+    let answers = examples.iter().filter(|e| e.2).count();
+    let before = sentences::pairwise_accuracy(Model::shipped(), &examples);
+    let (model, cv) = sentences::fit(&examples);
+    let after = sentences::pairwise_accuracy(&model, &examples);
+    println!(
+        "{} marked sentences ({answers} answers) from {} files; {lost} no longer candidates",
+        examples.len(),
+        files.len()
+    );
+    println!("answers ranked above non-answers of the same question:");
+    println!("  shipped model            {before:.3}");
+    println!("  fitted, 5-fold (unseen)  {cv:.3}");
+    println!("  fitted, on all marks     {after:.3}");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../answer/data/sentence-model.tsv");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let head: String = old
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, head + &model.to_tsv())
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+pub fn eval_answers(
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    set: &str,
+    out: Option<&Path>,
+    judgments: &[PathBuf],
+    retriever: Retriever,
+    json: bool,
+) -> Result<()> {
+    use sextant_eval::answers;
+    let (name, questions) = answers_set(set)?;
     let engine = open_engine(kb, models, &[retriever])?;
     let bar = ProgressBar::new(questions.len() as u64);
     let run = answers::run(&engine, &name, &questions, retriever, &|done, _| {
@@ -666,8 +763,16 @@ pub fn eval_answers(
             .flatten()
             .map(|e| e.path())
             .filter(|p| {
-                p.file_name()
-                    .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{name}-")))
+                p.file_name().is_some_and(|f| {
+                    let f = f.to_string_lossy();
+                    // "held-out-2-..." is not a judgment of "held-out".
+                    f.starts_with(&format!("{name}-"))
+                        && !answers::default_sets().iter().any(|(other, _)| {
+                            other.len() > name.len()
+                                && other.starts_with(&name)
+                                && f.starts_with(&format!("{other}-"))
+                        })
+                })
             })
             .collect();
         v.sort();

@@ -270,6 +270,12 @@ enum EvalSuite {
         /// Retrieval: bm25, dense or hybrid.
         #[arg(long, default_value_t = Retriever::DEFAULT)]
         retriever: Retriever,
+        /// Instead of answering, write each question's candidate sentences for reviewers to mark: FILE (id, no, sentence) and FILE.txt to read.
+        #[arg(long, value_name = "FILE")]
+        candidates: Option<PathBuf>,
+        /// Instead of answering, fit the sentence model on the set's stored marks (crates/eval/data/answers-sentences/SET-marks-*.tsv) and write crates/answer/data/sentence-model.tsv.
+        #[arg(long)]
+        fit_sentences: bool,
     },
     /// Records extraction: field-level F1 on the expected mCODE profiles, the mCODE fixtures, FHIR parsing speed on Synthea's bundles, TCGA pathology-report agreement with silver labels and text reports per second.
     Records {
@@ -412,16 +418,24 @@ fn main() -> ExitCode {
                     out,
                     judgments,
                     retriever,
+                    candidates,
+                    fit_sentences,
                 },
-        } => commands::eval_answers(
-            cli.kb.as_deref(),
-            models,
-            &set,
-            out.as_deref(),
-            &judgments,
-            retriever,
-            json,
-        ),
+        } => match (candidates, fit_sentences) {
+            (Some(file), _) => {
+                commands::answer_candidates(cli.kb.as_deref(), models, &set, &file, retriever)
+            }
+            (None, true) => commands::fit_sentences(cli.kb.as_deref(), models, &set, retriever),
+            (None, false) => commands::eval_answers(
+                cli.kb.as_deref(),
+                models,
+                &set,
+                out.as_deref(),
+                &judgments,
+                retriever,
+                json,
+            ),
+        },
         Command::Eval {
             suite: EvalSuite::Trials { json },
         } => trials::eval(cli.data.as_deref(), models, json),

@@ -1214,6 +1214,44 @@ fn eval_answers_writes_the_reviewers_file_and_its_checks_hold() {
 }
 
 #[test]
+fn eval_answers_writes_candidate_sentences_for_reviewers_to_mark() {
+    let Some(kb) = real_kb() else { return };
+    let out = tempfile::tempdir().expect("tempdir");
+    let file = out.path().join("dev-candidates.tsv");
+    let o = run(sextant()
+        .arg("--kb")
+        .arg(kb)
+        .args(["eval", "answers", "--set", "dev", "--candidates"])
+        .arg(&file));
+    assert_ok(&o, "eval answers --candidates");
+    let tsv = fs::read_to_string(&file).expect("candidates");
+    let rows: Vec<Vec<&str>> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert!(rows.len() > 1000, "{} rows", rows.len());
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 3 && r[1].parse::<usize>().is_ok_and(|n| (1..=12).contains(&n))));
+    // Every question routed to an answer has candidates, and each is a
+    // sentence of the corpus a reviewer can mark.
+    let questions: std::collections::HashSet<&str> = rows.iter().map(|r| r[0]).collect();
+    assert!(questions.len() >= 150, "{}", questions.len());
+    let txt =
+        fs::read_to_string(out.path().join("dev-candidates.tsv.txt")).expect("reviewers' file");
+    assert_eq!(txt.matches("===== a").count(), questions.len());
+    // The stored marks of the development set still name candidates.
+    let stored = Path::new(env!("CARGO_MANIFEST_DIR")).join("../eval/data/answers-sentences");
+    let marks = fs::read_dir(&stored).expect("stored marks").count();
+    assert!(
+        marks >= 2,
+        "candidates and marks are stored in {}",
+        stored.display()
+    );
+}
+
+#[test]
 fn seed_question_markdown_snapshot() {
     let Some(kb) = real_kb() else { return };
     let o = ask(kb, &["--markdown", SEED_QUESTION]);

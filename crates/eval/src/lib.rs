@@ -12,6 +12,7 @@ pub mod medquad;
 pub mod records;
 pub mod retrieval;
 pub mod safety;
+pub mod sentences;
 pub mod tcga;
 pub mod triage_model;
 pub mod trials;

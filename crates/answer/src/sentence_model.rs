@@ -1,0 +1,213 @@
+//! How well a sentence answers what is asked: a logistic regression over a
+//! few named features of the sentence, its passage and the question. It
+//! chooses the short answer and the bottom line (`compose`).
+//!
+//! The weights are data (`data/sentence-model.tsv`), fitted by
+//! `sextant eval answers --fit-sentences LABELS` on sentences that reviewers
+//! who never saw the composer marked as answering their question or not
+//! (`crates/eval/data/answers-sentences/`).
+
+use std::sync::OnceLock;
+
+/// The features, in the order of [`Features`]. Each is in about [0, 1].
+pub const FEATURES: [&str; 19] = [
+    // 1 for every sentence: the intercept.
+    "bias",
+    // The passage's retrieval score as a share of the best passage's.
+    "retrieval",
+    // Share of the question's words (IDF-weighted) in the sentence.
+    "overlap",
+    // Share of the asking clause's words (IDF-weighted) in the sentence.
+    "clause_overlap",
+    // It says the kind of thing the question's form asks for
+    // (`asked::answers_form`: "may include" for options, "weeks" for how long).
+    "form",
+    // It has a word of the intent's topic ("treat" for treatment options).
+    "topical",
+    // Its section's heading has one.
+    "section_topical",
+    // It, or its page, is about the cancer type asked about.
+    "type",
+    // Its page is written for patients.
+    "patient",
+    // Fewer than 8 words.
+    "short",
+    // How far its reading grade is above 6, in tens of grades (0 to 1).
+    "hard_to_read",
+    // It reads on its own: no fragment, no dangling start, no definition or
+    // figure unless asked for (`quality::bottom_line_flaw`).
+    "stands_alone",
+    // It starts by pointing back ("This", "These").
+    "dangling",
+    // It defines a word ("is called").
+    "definition",
+    // It reports a figure.
+    "statistic",
+    // It is the first sentence of its passage.
+    "lead",
+    // Its passage was found by the asking clause within a page already
+    // found (`Engine::locate`).
+    "located",
+    // It is on the page of the drug asked about.
+    "drug_page",
+    // Its length, in 40s of words (capped at 1.5).
+    "length",
+];
+
+/// Features the model is not fitted on: plain language and audience are
+/// the composer's policy, not a question of what answers. Reviewers mark
+/// the fuller, harder health-professional sentence as answering more often;
+/// the composer instead chooses the plainest among the sentences about as
+/// likely to answer (`compose`, [`PLAIN_MARGIN`]).
+pub const NOT_FITTED: [&str; 2] = ["hard_to_read", "patient"];
+
+/// Among sentences whose probability of answering is at least this share
+/// of the best one's, the composer takes the plainest.
+pub const PLAIN_MARGIN: f32 = 0.95;
+
+/// A sentence's features, in the order of [`FEATURES`].
+pub type Features = [f32; FEATURES.len()];
+
+/// Index of a named feature.
+pub fn feature(name: &str) -> usize {
+    FEATURES
+        .iter()
+        .position(|f| *f == name)
+        .unwrap_or_else(|| panic!("unknown sentence feature {name}"))
+}
+
+/// Below this probability that its best sentence answers, an answer says
+/// that its sources do not answer the question directly
+/// (`compose::NOT_DIRECT`). Chosen with the fitted model on the reviewers'
+/// marks (BENCHMARKS.md).
+pub const DIRECT_ANSWER: f32 = 0.5;
+
+/// The probability of a log-odds.
+pub fn probability(logit: f32) -> f32 {
+    1.0 / (1.0 + (-logit).exp())
+}
+
+/// Weights of the features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub weights: Features,
+}
+
+impl Model {
+    /// The shipped model (`data/sentence-model.tsv`).
+    pub fn shipped() -> &'static Model {
+        static M: OnceLock<Model> = OnceLock::new();
+        M.get_or_init(|| Model::parse(include_str!("../data/sentence-model.tsv")))
+    }
+
+    /// Reads `feature<TAB>weight` rows; features not listed weigh 0.
+    pub fn parse(text: &str) -> Model {
+        let mut weights = [0.0; FEATURES.len()];
+        let rows = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| l.split('\t').map(str::trim).collect::<Vec<_>>());
+        for r in rows {
+            let (Some(name), Some(w)) = (r.first(), r.get(1)) else {
+                continue;
+            };
+            if let (Some(i), Ok(w)) = (FEATURES.iter().position(|f| f == name), w.parse()) {
+                weights[i] = w;
+            }
+        }
+        Model { weights }
+    }
+
+    /// The model as `data/sentence-model.tsv` rows (no header).
+    pub fn to_tsv(&self) -> String {
+        FEATURES
+            .iter()
+            .zip(self.weights)
+            .map(|(f, w)| format!("{f}\t{w:.4}\n"))
+            .collect()
+    }
+
+    /// The log-odds that the sentence answers the question.
+    pub fn logit(&self, f: &Features) -> f32 {
+        self.weights.iter().zip(f).map(|(w, x)| w * x).sum()
+    }
+
+    /// Fits a logistic regression by full-batch gradient descent with an
+    /// L2 penalty (not on the intercept); deterministic. Positive examples
+    /// are weighted so both classes count alike.
+    pub fn fit(examples: &[(Features, bool)], epochs: usize, l2: f32) -> Model {
+        let n = FEATURES.len();
+        let fitted: Vec<bool> = FEATURES.iter().map(|f| !NOT_FITTED.contains(f)).collect();
+        let mut w = [0.0f32; FEATURES.len()];
+        let pos = examples.iter().filter(|e| e.1).count().max(1) as f32;
+        let neg = examples.iter().filter(|e| !e.1).count().max(1) as f32;
+        let total = examples.len().max(1) as f32;
+        let (wp, wn) = (total / (2.0 * pos), total / (2.0 * neg));
+        let rate = 0.5;
+        for _ in 0..epochs {
+            let mut grad = [0.0f32; FEATURES.len()];
+            for (x, y) in examples {
+                let z: f32 = w.iter().zip(x).map(|(a, b)| a * b).sum();
+                let p = 1.0 / (1.0 + (-z).exp());
+                let (t, weight) = if *y { (1.0, wp) } else { (0.0, wn) };
+                let g = (p - t) * weight;
+                for i in 0..n {
+                    grad[i] += g * x[i];
+                }
+            }
+            for i in (0..n).filter(|&i| fitted[i]) {
+                let reg = if i == 0 { 0.0 } else { l2 * w[i] };
+                w[i] -= rate * (grad[i] / total + reg);
+            }
+        }
+        Model { weights: w }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(pairs: &[(&str, f32)]) -> Features {
+        let mut x = [0.0; FEATURES.len()];
+        x[0] = 1.0;
+        for (k, v) in pairs {
+            x[feature(k)] = *v;
+        }
+        x
+    }
+
+    #[test]
+    fn shipped_model_names_only_known_features() {
+        for l in include_str!("../data/sentence-model.tsv").lines() {
+            if let Some(name) = l.split('\t').next().filter(|_| !l.starts_with('#')) {
+                assert!(
+                    name.is_empty() || FEATURES.contains(&name),
+                    "unknown feature {name}"
+                );
+            }
+        }
+        let m = Model::shipped();
+        assert_eq!(Model::parse(&m.to_tsv()), *m);
+    }
+
+    #[test]
+    fn fitting_learns_which_feature_marks_an_answer() {
+        // Answers share the asking clause's words; other sentences do not.
+        let mut ex = Vec::new();
+        for i in 0..40 {
+            let v = (i % 5) as f32 / 10.0;
+            ex.push((f(&[("clause_overlap", 0.6 + v), ("retrieval", v)]), true));
+            ex.push((
+                f(&[("clause_overlap", v / 4.0), ("retrieval", 0.5 + v)]),
+                false,
+            ));
+        }
+        let m = Model::fit(&ex, 400, 0.001);
+        assert!(m.weights[feature("clause_overlap")] > 1.0, "{m:?}");
+        let yes = m.logit(&f(&[("clause_overlap", 0.8)]));
+        let no = m.logit(&f(&[("clause_overlap", 0.05), ("retrieval", 0.9)]));
+        assert!(yes > 0.0 && no < 0.0, "{yes} {no}");
+        assert_eq!(Model::fit(&ex, 400, 0.001), m, "deterministic");
+    }
+}
