@@ -33,8 +33,8 @@ const MAX_PER_SECTION: usize = 4;
 const READABILITY_WEIGHT: f32 = 0.25;
 /// Candidates weaker than this share of the best are not used.
 const RELATIVE_FLOOR: f32 = 0.45;
-/// A second sentence joins the short answer when it answers at least this
-/// share as well as the first.
+/// A second sentence joins the short answer when its probability of
+/// answering is at least this share of the first's.
 const SECOND_ANSWER_SHARE: f32 = 0.92;
 
 /// One candidate sentence.
@@ -608,7 +608,8 @@ pub fn compose(
         .filter(|(_, c)| {
             fit(c)
                 && (c.on_clause || !any_on_clause)
-                && c.answers >= bottom.answers * SECOND_ANSWER_SHARE
+                && sentence_model::probability(c.answers)
+                    >= sentence_model::probability(bottom.answers) * SECOND_ANSWER_SHARE
                 && !similar(&c.word_set, &bottom.word_set)
         })
         .max_by(|(_, x), (_, y)| x.answers.total_cmp(&y.answers))

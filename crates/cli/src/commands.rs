@@ -106,8 +106,8 @@ pub fn ingest(
         m.passages, m.duplicates_dropped
     );
     println!(
-        "  dropped    {} table lines, {} images",
-        m.table_lines_dropped, m.images_dropped
+        "  dropped    {} table lines, {} images, {} image captions",
+        m.table_lines_dropped, m.images_dropped, m.captions_dropped
     );
     match &m.vectors {
         Some(v) => println!(

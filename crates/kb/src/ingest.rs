@@ -237,13 +237,14 @@ pub fn ingest(
     });
 
     let mut pages_parsed = Vec::new();
-    let (mut table_lines, mut images) = (0, 0);
+    let (mut table_lines, mut images, mut captions) = (0, 0, 0);
     for (rel, r, iss) in parsed {
         issues.extend(iss);
         match r {
             Ok(p) => {
                 table_lines += p.dropped.table_lines;
                 images += p.dropped.images;
+                captions += p.dropped.captions;
                 pages_parsed.push(p);
             }
             Err(reason) => skipped.push(SkippedFile { path: rel, reason }),
@@ -299,6 +300,7 @@ pub fn ingest(
         skipped,
         table_lines_dropped: table_lines,
         images_dropped: images,
+        captions_dropped: captions,
         vectors,
     };
     let kb_dir = staging.commit(&manifest)?;

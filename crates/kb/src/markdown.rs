@@ -20,6 +20,10 @@ pub enum Block {
 pub struct Dropped {
     pub table_lines: usize,
     pub images: usize,
+    /// Paragraphs that caption the image above them ("Anatomy of the
+    /// urinary system showing ... An inset shows ..."): they describe a
+    /// drawing the reader of an answer cannot see.
+    pub captions: usize,
 }
 
 /// Parses a page body into blocks.
@@ -43,6 +47,9 @@ struct Parser {
     list: Vec<String>,
     dropped: Dropped,
     prev_blank: bool,
+    /// Lower-case words of the alt text of an image that stood alone as the
+    /// last block: the next paragraph captions it if it opens with them.
+    image_alt: Option<Vec<String>>,
 }
 
 impl Parser {
@@ -57,6 +64,7 @@ impl Parser {
         if let Some((level, text)) = heading(trimmed) {
             self.flush_paragraph();
             self.flush_list();
+            self.image_alt = None;
             let (text, _) = clean_inline(text, &mut self.dropped);
             if !text.is_empty() {
                 self.blocks.push(Block::Heading { level, text });
@@ -103,9 +111,20 @@ impl Parser {
             return;
         }
         let (text, terms) = clean_inline(&raw, &mut self.dropped);
-        if !text.is_empty() {
-            self.blocks.push(Block::Paragraph { text, terms });
+        let alt = self.image_alt.take();
+        if text.is_empty() {
+            // An image on its own: remember what it shows.
+            let alts = image_alts(&raw);
+            if !alts.is_empty() {
+                self.image_alt = Some(alts);
+            }
+            return;
         }
+        if alt.is_some_and(|alt| is_caption(&text, &alt)) {
+            self.dropped.captions += 1;
+            return;
+        }
+        self.blocks.push(Block::Paragraph { text, terms });
     }
 
     fn flush_list(&mut self) {
@@ -270,6 +289,28 @@ fn find_link(s: &str, from: usize) -> Option<Link<'_>> {
         i += 1;
     }
     None
+}
+
+/// The lower-case words of the alt texts of the images in `raw`.
+fn image_alts(raw: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut pos = 0;
+    while let Some(link) = find_link(raw, pos) {
+        pos = link.end;
+        if link.image {
+            words.extend(sextant_core::text::words(link.text));
+        }
+    }
+    words
+}
+
+/// Whether a paragraph right after an image captions it: its first four
+/// words are all words of the image's alt text ("Anatomy of the urinary
+/// system showing ..." under "Anatomy of the urinary system; drawing
+/// showing ...").
+fn is_caption(text: &str, alt: &[String]) -> bool {
+    let first = sextant_core::text::words(text);
+    first.len() >= 4 && first.iter().take(4).all(|w| alt.contains(w))
 }
 
 fn glossary_id(target: &str) -> Option<u32> {
@@ -460,6 +501,29 @@ mod tests {
         let (t, terms) = clean("A [lobe](/Common/PopUps/popDefinition.aspx?id=46188&version=patient) of the **liver** and [more](https://x.gov \"t (x)\").");
         assert_eq!(t, "A lobe of the liver and more.");
         assert_eq!(terms, vec![46188]);
+    }
+
+    #[test]
+    fn drops_the_caption_under_an_image_and_keeps_other_paragraphs() {
+        let body = "Intro text here.\n\n[Enlarge](https://a/b.jpg)![Anatomy of the urinary system; drawing showing the kidneys. An inset shows the renal tubules.](https://a/c.jpg \"Anatomy\")\n\nAnatomy of the urinary system showing the kidneys. An inset shows the renal tubules.\n\nThe kidneys make urine.\n\n![Drawing of a lung](https://a/d.jpg)\n\nLung cancer often starts in the cells that line the airways.\n";
+        let (blocks, dropped) = parse(body);
+        let texts: Vec<&str> = blocks
+            .iter()
+            .map(|b| match b {
+                Block::Paragraph { text, .. } => text.as_str(),
+                Block::Heading { text, .. } => text.as_str(),
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "Intro text here.",
+                "The kidneys make urine.",
+                "Lung cancer often starts in the cells that line the airways."
+            ]
+        );
+        assert_eq!(dropped.captions, 1);
+        assert_eq!(dropped.images, 2);
     }
 
     #[test]

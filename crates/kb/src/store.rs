@@ -34,7 +34,7 @@ use crate::{failpoint, KbError, Result};
 
 /// Bumped whenever parsing, chunking or the on-disk layout changes, so an
 /// unchanged corpus is still re-ingested by a newer Sextant.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 
 /// A skipped file, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +60,9 @@ pub struct Manifest {
     pub skipped: Vec<SkippedFile>,
     pub table_lines_dropped: usize,
     pub images_dropped: usize,
+    /// Image captions dropped (`markdown::Dropped::captions`).
+    #[serde(default)]
+    pub captions_dropped: usize,
     /// The passage embeddings, when the model was installed at ingest.
     pub vectors: Option<VectorsInfo>,
 }
