@@ -1,7 +1,7 @@
 //! `sextant eval answers`: answers read as a person reads them.
 //!
 //! A set of real-style patient questions (`data/answers-questions.tsv`, the
-//! development set; `data/answers-heldout.tsv` and `data/answers-heldout-2.tsv`,
+//! development set; `data/answers-heldout.tsv`, `-2.tsv` and `-3.tsv`,
 //! written later by other helpers and first measured before any change for them)
 //! is answered, and every answer is written out as the person would see it
 //! for reviewers who never saw the composer. Their scores are stored as
@@ -57,6 +57,7 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("dev", dir.join("answers-questions.tsv")),
         ("held-out", dir.join("answers-heldout.tsv")),
         ("held-out-2", dir.join("answers-heldout-2.tsv")),
+        ("held-out-3", dir.join("answers-heldout-3.tsv")),
     ]
 }
 
