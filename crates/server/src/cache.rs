@@ -6,7 +6,10 @@
 //! language model decoding greedily). The cache keys on exactly those, so a hit
 //! is the answer the engine would compute. Personal answers never enter it:
 //! [`AnswerCache`] has no way to take a profile, and the caller only
-//! consults it when there is none.
+//! consults it when there is none. Nor does a signed-in person's general
+//! question: it may be served from the cache ([`AnswerCache::peek`]) but is
+//! never added, so a fast answer never tells the next asker that someone
+//! with an account asked it.
 //!
 //! - **Single flight:** identical questions that arrive while the first is
 //!   being answered wait for that answer instead of computing it again.
@@ -116,6 +119,17 @@ impl AnswerCache {
     /// The cached answer for `key`, or the one `compute` makes (stored for
     /// the next ask when it succeeds). Concurrent calls with the same key
     /// run `compute` once.
+    /// A fresh, completed answer for `key`, if one is cached: a lookup that
+    /// leaves no trace (it neither adds an entry nor waits for one).
+    pub fn peek(&self, key: &Key) -> Option<Arc<Cached>> {
+        let t = self.lock();
+        let e = t.map.get(key).filter(|e| e.created.elapsed() < self.ttl)?;
+        let a = e.cell.get()?.clone();
+        e.referenced.store(true, Ordering::Relaxed);
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(a)
+    }
+
     pub async fn get_or_compute<F, Fut, E>(
         &self,
         key: Key,

@@ -60,6 +60,15 @@ pub use library::{AnswerLibrary, MemoryLibrary};
 /// Where verified sentences go while a language model writes an answer.
 pub type Events = tokio::sync::mpsc::Sender<sextant_answer::generate::GeneratedEvent>;
 
+/// Who asks a general question, for the shared answer cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asker {
+    /// No session: the question may enter the cache.
+    Anonymous,
+    /// A signed-in person: served from the cache, never added to it.
+    SignedIn,
+}
+
 /// What the server is allowed to do.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -247,9 +256,14 @@ impl AppState {
     /// and is returned with its cache entry. With a language model
     /// configured, each verified sentence is sent to `events` as it passes
     /// (when the answer is computed now, not when it comes from the cache).
+    ///
+    /// A signed-in person's general question may be served from the cache
+    /// but never enters it: a fast answer to the next asker would tell them
+    /// that someone asked it recently (issue 19, finding 12).
     pub async fn answer(
         &self,
         question: &str,
+        asker: Asker,
         profile: Option<sextant_records::Profile>,
         events: Option<Events>,
     ) -> Result<(Answer, Option<Arc<cache::Cached>>), ApiError> {
@@ -269,6 +283,12 @@ impl AppState {
             kb: self.inner.kb_generation.clone(),
             generator: self.inner.generator.clone(),
         };
+        if asker == Asker::SignedIn {
+            return match self.inner.cache.peek(&key) {
+                Some(cached) => Ok((cached.answer.clone(), Some(cached))),
+                None => Ok((self.compute(q, None, events).await?, None)),
+            };
+        }
         let (cached, _) = self
             .inner
             .cache
@@ -349,7 +369,12 @@ impl AppState {
             (Some(u), true) if u.session.personalize => account::load_profile(self, u).await?,
             _ => None,
         };
-        let (answer, _) = self.answer(question, profile, events).await?;
+        let asker = if who.0.is_some() {
+            Asker::SignedIn
+        } else {
+            Asker::Anonymous
+        };
+        let (answer, _) = self.answer(question, asker, profile, events).await?;
         // A logged-in person's answers are theirs: saved encrypted. Nothing
         // anyone asks is published unless they share it ([`Self::share`]).
         if let Some(u) = &who.0 {
@@ -368,7 +393,10 @@ impl AppState {
             return Err(ApiError::ConsentRequired);
         }
         let preview = library::preview(question);
-        let (answer, _) = self.answer(&preview.question, None, None).await?;
+        // The de-identified text is what will be published: it may be shared.
+        let (answer, _) = self
+            .answer(&preview.question, Asker::Anonymous, None, None)
+            .await?;
         let slug = self.inner.library.submit(&answer.question, &answer).await?;
         Ok(library::Shared {
             slug,

@@ -47,6 +47,7 @@ struct Fixture {
     dir: Option<tempfile::TempDir>,
     app: Router,
     store: Store,
+    state: AppState,
 }
 
 /// A fresh store on `db` behind the app; `None` (the test is skipped) when
@@ -71,12 +72,14 @@ async fn fixture(db: Db, secure: bool) -> Option<Fixture> {
         max_upload_files: 3,
         ..Config::default()
     };
-    let app = app(AppState::with_store(engine(), config, store.clone()));
+    let state = AppState::with_store(engine(), config, store.clone());
+    let app = app(state.clone());
     Some(Fixture {
         db,
         dir,
         app,
         store,
+        state,
     })
 }
 
@@ -107,7 +110,31 @@ on_both_backends!(
     an_uploaded_canary_never_leaves_its_owner_in_clear,
     throttled_logins_and_registrations_get_429_with_retry_after,
     saved_answers_can_be_listed_read_and_deleted_by_their_owner_only,
+    a_signed_in_question_never_enters_the_shared_cache,
 );
+
+/// Issue 19, finding 12: a signed-in person's general question entered the
+/// shared cache, so the next asker's fast answer told them someone had
+/// asked it recently. It may be served from the cache, never added to it.
+async fn a_signed_in_question_never_enters_the_shared_cache(db: Db) {
+    let Some(f) = fixture(db, false).await else {
+        return;
+    };
+    let (a, _) = sign_up(&f.app, "ann@example.org").await;
+    let q = "How is liver cancer treated?";
+    let ask = |who: Option<&Who>| json_req("POST", "/api/ask", &json!({"question": q}), who);
+    assert_eq!(send(&f.app, ask(Some(&a))).await.status, StatusCode::OK);
+    let s = f.state.cache_stats();
+    assert_eq!((s.entries, s.hits, s.misses), (0, 0, 0), "{s:?}");
+    // An anonymous asker computes it (nothing told them it was asked)...
+    assert_eq!(send(&f.app, ask(None)).await.status, StatusCode::OK);
+    let s = f.state.cache_stats();
+    assert_eq!((s.entries, s.hits, s.misses), (1, 0, 1), "{s:?}");
+    // ...and the signed-in person may then be served from the cache.
+    assert_eq!(send(&f.app, ask(Some(&a))).await.status, StatusCode::OK);
+    let s = f.state.cache_stats();
+    assert_eq!((s.entries, s.hits, s.misses), (1, 1, 1), "{s:?}");
+}
 
 /// Issue 19, finding 15: saved answers could be neither listed nor deleted.
 async fn saved_answers_can_be_listed_read_and_deleted_by_their_owner_only(db: Db) {
