@@ -96,6 +96,12 @@ body=$($C -b "$TMP/b.jar" "$URL/api/records")
 s2=$(status -X DELETE -b "$TMP/b.jar" -H "x-csrf-token: $CSRF_B" "$URL/api/records/$ID")
 if [ "$s" = 404 ] && [ "$s2" = 404 ] && ! grep -q "$ID" <<<"$body"; then pass "B cannot read, list or delete A's record"; else fail "cross-account: read $s, delete $s2"; fi
 
+# 1b. No email oracle: registering a taken address gets the reply a free one
+# gets (two more registrations from this client; the limit is 5).
+taken=$($C -w ' %{http_code}' -H 'content-type: application/json' -d '{"email":"ann@example.org","password":"another long password"}' "$URL/api/account/register")
+free=$($C -w ' %{http_code}' -H 'content-type: application/json' -d '{"email":"erin@example.org","password":"another long password"}' "$URL/api/account/register")
+if [ "$taken" = "$free" ]; then pass "register says nothing about who has an account ($free)"; else fail "email oracle: taken '$taken', free '$free'"; fi
+
 # 2. CSRF.
 s=$(status -X DELETE -b "$TMP/a.jar" "$URL/api/records/$ID")
 if [ "$s" = 403 ]; then pass "a delete without the CSRF token is refused (403)"; else fail "CSRF: $s"; fi

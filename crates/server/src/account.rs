@@ -290,17 +290,28 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// `POST /api/account/register`: 201 `{"user": id}`.
+/// `POST /api/account/register`: 202 `{"status": "accepted"}`, the same
+/// whether the address was free or taken.
 pub async fn register(
     State(st): State<AppState>,
     Client(client): Client,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
-    let id = store(&st)?
+    // The same reply whether the address was free or already has an
+    // account (no email oracle, issue 19 finding 9): the person signs in
+    // next, and a taken address fails there like a wrong password. The
+    // store hashes the password in both cases, so the time is the same too.
+    match store(&st)?
         .register_from(&c.email, &c.password, &client)
         .await
-        .map_err(store_error)?;
-    Ok((StatusCode::CREATED, Json(json!({"user": id}))).into_response())
+    {
+        Ok(_) | Err(StoreError::EmailTaken) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"status": "accepted", "next": "/api/account/login"})),
+        )
+            .into_response()),
+        Err(e) => Err(store_error(e)),
+    }
 }
 
 /// `POST /api/account/login`: sets the session cookie; the body carries

@@ -217,7 +217,7 @@ async fn throttled_logins_and_registrations_get_429_with_retry_after(db: Db) {
     assert!((1..=900).contains(&secs), "{secs}");
     // Registrations from one client are limited (the fixture's requests
     // all come from one client); sign_up above was the first.
-    let mut last = StatusCode::CREATED;
+    let mut last = StatusCode::ACCEPTED;
     for i in 0..sextant_store::REGISTER_MAX_PER_CLIENT {
         let creds = json!({"email": format!("new{i}@example.org"), "password": "correct horse battery staple"});
         last = send(
@@ -240,7 +240,7 @@ struct Who {
 async fn sign_up(app: &Router, email: &str) -> (Who, Reply) {
     let creds = json!({"email": email, "password": "correct horse battery staple"});
     let r = send(app, json_req("POST", "/api/account/register", &creds, None)).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
     let r = send(app, json_req("POST", "/api/account/login", &creds, None)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let set = r
@@ -359,21 +359,39 @@ async fn session_cookie_flags(db: Db) {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.code(), "bad_credentials");
     assert!(r.headers.get(header::SET_COOKIE).is_none());
-    // Taken email.
-    let r = send(
+    // Taken email (issue 19, finding 9): the reply is the one a free
+    // address gets, so it says nothing about who has an account; the
+    // second password does not sign in, and the owner's still does.
+    let fresh = send(
         &f.app,
         json_req(
             "POST",
             "/api/account/register",
-            &json!({"email": "ann@example.org", "password": "another long password"}),
+            &json!({"email": "someone.new@example.org", "password": "another long password"}),
             None,
         ),
     )
     .await;
+    let taken_creds = json!({"email": "ann@example.org", "password": "another long password"});
+    let taken = send(
+        &f.app,
+        json_req("POST", "/api/account/register", &taken_creds, None),
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::ACCEPTED, "{}", taken.text());
+    assert_eq!((fresh.status, fresh.json()), (taken.status, taken.json()));
+    let r = send(
+        &f.app,
+        json_req("POST", "/api/account/login", &taken_creds, None),
+    )
+    .await;
     assert_eq!(
         (r.status, r.code().as_str()),
-        (StatusCode::CONFLICT, "email_taken")
+        (StatusCode::UNAUTHORIZED, "bad_credentials")
     );
+    let owner = json!({"email": "ann@example.org", "password": "correct horse battery staple"});
+    let r = send(&f.app, json_req("POST", "/api/account/login", &owner, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
 async fn state_changes_without_the_csrf_token_are_refused(db: Db) {
@@ -870,14 +888,16 @@ async fn deleting_the_account_removes_everything(db: Db) {
             .status,
         StatusCode::UNAUTHORIZED
     );
-    // The email can register again.
+    // The email can register again, and sign in.
     let creds = json!({"email": "ann@example.org", "password": "correct horse battery staple"});
     let r = send(
         &f.app,
         json_req("POST", "/api/account/register", &creds, None),
     )
     .await;
-    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = send(&f.app, json_req("POST", "/api/account/login", &creds, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(f.store.audit_verify().await.unwrap().ok());
 }
 

@@ -352,7 +352,7 @@ const REPORT: &[u8] = b"SURGICAL PATHOLOGY REPORT\nFINAL DIAGNOSIS: Cervix, biop
 async fn sign_up(app: &Router, email: &str) -> Who {
     let creds = json!({"email": email, "password": "correct horse battery staple"});
     let r = send(app, post_json("/api/account/register", &creds, None)).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
     let r = send(app, post_json("/api/account/login", &creds, None)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let set = r.headers[header::SET_COOKIE].to_str().unwrap().to_string();
