@@ -191,5 +191,44 @@ PY
 if curl -fs -m 5 "$URL/healthz" >/dev/null; then pass "the server still answers"; else fail "the server stopped answering"; fi
 if grep -q "$CANARY" "$TMP/server.log"; then fail "the record's canary reached the server log"; fi
 
+# 8. The audit log, attacked by someone who can write the database but not
+# read the key: cut rows off the end (and point the head at the new last
+# row), then rewrite the whole chain without the record.read rows.
+kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=
+verify() { local db=$1; shift; "$BIN" audit verify --key-file "$TMP/key" --database-url "sqlite://$db" "$@" >"$TMP/verify.out" 2>&1; }
+if verify "$TMP/db.sqlite" && grep -q "reaches the head" "$TMP/verify.out"; then pass "audit log intact and anchored ($(head -1 "$TMP/verify.out"))"; else fail "audit verify on the untouched log: $(cat "$TMP/verify.out")"; fi
+tamper() { # kind -> a tampered copy of the database at $TMP/$kind.sqlite
+  python3 - "$TMP/db.sqlite" "$TMP/$1.sqlite" "$1" <<'PY'
+import hashlib, sqlite3, sys
+db = sqlite3.connect(sys.argv[2])
+sqlite3.connect(sys.argv[1]).backup(db)
+if sys.argv[3] == "truncate":
+    last = db.execute("SELECT MAX(seq) FROM audit_log").fetchone()[0] - 3
+    db.execute("DELETE FROM audit_log WHERE seq > ?", (last,))
+    h = db.execute("SELECT hash FROM audit_log WHERE seq = ?", (last,)).fetchone()[0]
+    db.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (last, h))
+else:
+    db.execute("DELETE FROM audit_log WHERE action = 'record.read'")
+    rows = db.execute("SELECT seq, at, actor, subject, target, action, outcome FROM audit_log ORDER BY seq").fetchall()
+    prev = "0" * 64
+    for i, (seq, at, *fields) in enumerate(rows, 1):
+        m = b"sextant-audit/v1"
+        for f in [prev, str(i), str(at), *fields]:
+            b = f.encode()
+            m += len(b).to_bytes(8, "big") + b
+        h = hashlib.sha256(m).hexdigest()
+        db.execute("UPDATE audit_log SET seq = ?, prev_hash = ?, hash = ?, v = 1 WHERE seq = ?", (i, prev, h, seq))
+        prev = h
+    db.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (len(rows), prev))
+db.commit()
+PY
+}
+tamper truncate
+if ! verify "$TMP/truncate.sqlite" && grep -q "BROKEN" "$TMP/verify.out"; then pass "rows cut off the end are detected ($(grep BROKEN "$TMP/verify.out"))"; else fail "audit truncation passed: $(cat "$TMP/verify.out")"; fi
+tamper rewrite
+mv "$TMP/audit.head" "$TMP/audit.head.kept"
+if ! verify "$TMP/rewrite.sqlite" && grep -q "BROKEN" "$TMP/verify.out"; then pass "a chain rewritten without the key is detected, even without the head file ($(grep BROKEN "$TMP/verify.out"))"; else fail "audit rewrite passed: $(cat "$TMP/verify.out")"; fi
+
 say "done in $(($(date +%s) - start)) s, $fails failure(s)"
 [ "$fails" = 0 ]

@@ -46,6 +46,9 @@ struct ServerArgs {
     /// Master key file. Default: $SEXTANT_KEY_FILE, else $XDG_CONFIG_HOME/sextant/master.key (~/.config/...). $SEXTANT_MASTER_KEY (base64) wins over any file.
     #[arg(long, value_name = "FILE")]
     key_file: Option<PathBuf>,
+    /// Where the audit chain's head is written after every audited write, apart from the database. Default: $SEXTANT_AUDIT_HEAD, else audit.head beside the key file.
+    #[arg(long, value_name = "FILE")]
+    audit_head: Option<PathBuf>,
 }
 
 impl ServerArgs {
@@ -53,14 +56,18 @@ impl ServerArgs {
         server::ServerPaths {
             database_url: self.database_url,
             key_file: self.key_file,
+            audit_head: self.audit_head,
         }
     }
 }
 
 #[derive(Subcommand)]
 enum AuditAction {
-    /// Walk the hash chain: reports the first edited, deleted or reordered row.
+    /// Walk the keyed hash chain: reports the first edited, deleted or reordered row, and whether the chain still reaches the head written outside the database.
     Verify {
+        /// The head file to check against. Default: the server's (--audit-head).
+        #[arg(long, value_name = "FILE")]
+        head: Option<PathBuf>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -453,8 +460,8 @@ fn main() -> ExitCode {
         } => commands::profile(&files, apply.as_deref(), edit, json),
         Command::Init { server } => server::init(&server.paths()),
         Command::Audit {
-            action: AuditAction::Verify { server },
-        } => server::audit_verify(&server.paths()),
+            action: AuditAction::Verify { head, server },
+        } => server::audit_verify(&server.paths(), head.as_deref()),
         Command::Library {
             action:
                 LibraryAction::Review {

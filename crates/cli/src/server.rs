@@ -8,7 +8,7 @@
 //! alone reveals no record.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -17,6 +17,7 @@ use anyhow::{bail, Context, Result};
 pub struct ServerPaths {
     pub database_url: Option<String>,
     pub key_file: Option<PathBuf>,
+    pub audit_head: Option<PathBuf>,
 }
 
 fn home() -> PathBuf {
@@ -44,6 +45,18 @@ impl ServerPaths {
             return PathBuf::from(p);
         }
         env_dir("XDG_CONFIG_HOME", ".config").join("master.key")
+    }
+
+    /// `--audit-head`, else `$SEXTANT_AUDIT_HEAD`, else `audit.head` beside
+    /// the key file: apart from the database, like the key.
+    pub fn audit_head(&self) -> PathBuf {
+        if let Some(p) = &self.audit_head {
+            return p.clone();
+        }
+        if let Some(p) = std::env::var_os("SEXTANT_AUDIT_HEAD").filter(|s| !s.is_empty()) {
+            return PathBuf::from(p);
+        }
+        self.key_file().with_file_name("audit.head")
     }
 
     /// `--database-url`, else `$SEXTANT_DATABASE_URL`, else a SQLite file
@@ -80,9 +93,11 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 async fn open_store(paths: &ServerPaths) -> Result<sextant_store::Store> {
     let key = paths.master_key()?;
     let url = paths.database_url()?;
-    sextant_store::Store::open(&url, key, Arc::new(sextant_store::SystemClock))
+    let store = sextant_store::Store::open(&url, key, Arc::new(sextant_store::SystemClock))
         .await
-        .with_context(|| "opening the database".to_string())
+        .with_context(|| "opening the database".to_string())?;
+    store.export_audit_head_to(paths.audit_head())?;
+    Ok(store)
 }
 
 /// `sextant library review`: lists the shared answers waiting for review,
@@ -266,17 +281,44 @@ fn open_trials(engine: &sextant_answer::Engine) -> Option<sextant_server::trials
     }
 }
 
-/// `sextant audit verify`: walks the audit log's hash chain.
-pub fn audit_verify(paths: &ServerPaths) -> Result<()> {
+/// `sextant audit verify [--head FILE]`: walks the audit log's keyed hash
+/// chain, and checks it still reaches the head written outside the database.
+pub fn audit_verify(paths: &ServerPaths, head: Option<&Path>) -> Result<()> {
+    let head_file = head.map_or_else(|| paths.audit_head(), Path::to_path_buf);
+    // Read before the store opens: opening may write (keying an old chain).
+    let anchor = match std::fs::read_to_string(&head_file) {
+        Ok(text) => Some(
+            sextant_store::AuditHead::parse(&text)
+                .with_context(|| format!("{}: not an audit head file", head_file.display()))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && head.is_none() => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", head_file.display())),
+    };
     runtime()?.block_on(async {
         let store = open_store(paths).await?;
-        let report = store.audit_verify().await?;
+        let report = match &anchor {
+            Some(a) => store.audit_verify_against(a).await?,
+            None => store.audit_verify().await?,
+        };
         store.close().await;
         match (&report.first_broken, &report.problem) {
-            (None, _) => println!(
-                "audit log intact: {} rows, head {}",
-                report.rows, report.head_hash
-            ),
+            (None, _) => {
+                println!(
+                    "audit log intact: {} rows, head {}",
+                    report.rows, report.head_hash
+                );
+                match &anchor {
+                    Some(a) => println!(
+                        "it reaches the head in {} (row {})",
+                        head_file.display(),
+                        a.seq
+                    ),
+                    None => println!(
+                        "no head file at {} yet: rows cut off the end cannot be told",
+                        head_file.display()
+                    ),
+                }
+            }
             (Some(seq), problem) => {
                 println!(
                     "audit log BROKEN at row {seq} of {}: {}",

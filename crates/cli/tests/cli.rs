@@ -1491,6 +1491,32 @@ fn init_creates_the_key_apart_from_the_database_and_serve_refuses_without_it() {
     assert_ok(&o, "audit verify");
     assert!(stdout(&o).contains("intact"), "{}", stdout(&o));
 
+    // An audited write leaves the chain's head beside the key, apart from
+    // the database, and verify checks the chain still reaches it.
+    let mut unlock = sextant();
+    unlock.args(["account", "unlock", "nobody@example.org"]);
+    server(&mut unlock);
+    let _ = run(&mut unlock);
+    let head = dir.path().join("conf/audit.head");
+    let text = std::fs::read_to_string(&head).expect("the head file beside the key");
+    let anchor = sextant_store::AuditHead::parse(&text).expect("seq and hash");
+    assert!(anchor.seq >= 1, "{text}");
+    let mut verify = sextant();
+    verify.args(["audit", "verify"]);
+    server(&mut verify);
+    let o = run(&mut verify);
+    assert_ok(&o, "audit verify with the head");
+    assert!(stdout(&o).contains("reaches the head"), "{}", stdout(&o));
+    // A head the chain never had (a rewritten log's) is reported.
+    let forged = dir.path().join("forged.head");
+    std::fs::write(&forged, format!("{} {}\n", anchor.seq, "ab".repeat(32))).unwrap();
+    let mut verify = sextant();
+    verify.args(["audit", "verify", "--head"]).arg(&forged);
+    server(&mut verify);
+    let o = run(&mut verify);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("BROKEN"), "{}", stdout(&o));
+
     // The library's review queue: empty, and an unknown slug is an error.
     let mut review = sextant();
     review.args(["library", "review"]);

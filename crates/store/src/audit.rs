@@ -41,9 +41,10 @@ impl AuditReport {
     }
 }
 
-/// SHA-256 over a domain tag, the previous hash and the length-prefixed canonical fields.
+/// The length-prefixed canonical fields of a row, after a domain tag.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn row_hash(
+fn canonical(
+    tag: &[u8],
     prev: &str,
     seq: i64,
     at: i64,
@@ -52,9 +53,8 @@ pub(crate) fn row_hash(
     target: &str,
     action: &str,
     outcome: &str,
-) -> String {
-    let mut h = Sha256::new();
-    h.update(b"sextant-audit/v1");
+) -> Vec<u8> {
+    let mut m = tag.to_vec();
     let seq = seq.to_string();
     let at = at.to_string();
     for field in [
@@ -67,13 +67,67 @@ pub(crate) fn row_hash(
         action,
         outcome,
     ] {
-        h.update((field.len() as u64).to_be_bytes());
-        h.update(field.as_bytes());
+        m.extend((field.len() as u64).to_be_bytes());
+        m.extend(field.as_bytes());
     }
-    hex(&h.finalize())
+    m
 }
 
+/// Version 1 (rows written before the chain was keyed): SHA-256 over a
+/// domain tag, the previous hash and the length-prefixed canonical fields.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn row_hash(
+    prev: &str,
+    seq: i64,
+    at: i64,
+    actor: &str,
+    subject: &str,
+    target: &str,
+    action: &str,
+    outcome: &str,
+) -> String {
+    let m = canonical(
+        b"sextant-audit/v1",
+        prev,
+        seq,
+        at,
+        actor,
+        subject,
+        target,
+        action,
+        outcome,
+    );
+    hex(&Sha256::digest(&m))
+}
+
+/// Where the chain ends: the last row's sequence number and hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl AuditHead {
+    /// The head file's text: `seq hash`.
+    pub fn to_line(&self) -> String {
+        format!("{} {}\n", self.seq, self.hash)
+    }
+
+    /// Reads a head file's text.
+    pub fn parse(text: &str) -> Option<AuditHead> {
+        let mut it = text.split_whitespace();
+        let seq = it.next()?.parse().ok()?;
+        let hash = it.next()?.to_string();
+        (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then_some(AuditHead { seq, hash })
+    }
+}
+
+/// The migration that keys the chain ([`Store::key_legacy_chain`]).
+pub(crate) const KEYED_SINCE_MIGRATION: i64 = 3;
+
 type AuditRow = (
+    i64,
     i64,
     i64,
     String,
@@ -86,8 +140,57 @@ type AuditRow = (
 );
 
 impl Store {
-    /// Appends one event inside `tx`, serialized on the chain head.
-    pub(crate) async fn append_audit(&self, tx: &mut Tx, ev: Event<'_>) -> Result<()> {
+    /// Version 2: the canonical fields, HMAC-keyed from the master key.
+    #[allow(clippy::too_many_arguments)]
+    fn keyed_hash(
+        &self,
+        prev: &str,
+        seq: i64,
+        at: i64,
+        actor: &str,
+        subject: &str,
+        target: &str,
+        action: &str,
+        outcome: &str,
+    ) -> String {
+        self.key().audit_mac(&canonical(
+            b"sextant-audit/v2",
+            prev,
+            seq,
+            at,
+            actor,
+            subject,
+            target,
+            action,
+            outcome,
+        ))
+    }
+
+    /// Writes the audit chain's head to `path` after every audited write
+    /// from now on (atomically: a temporary file renamed over it), so a
+    /// chain cut short in the database no longer reaches it
+    /// ([`Store::audit_verify_against`]). Keep the file where whoever can
+    /// write the database cannot (another volume, another host's mount).
+    pub fn export_audit_head_to(&self, path: std::path::PathBuf) -> Result<()> {
+        let _ = self.audit_head_file().set(path);
+        Ok(())
+    }
+
+    /// Commits `tx`, which appended `head`, then writes the head file.
+    pub(crate) async fn commit_audited(&self, tx: Tx, head: AuditHead) -> Result<()> {
+        tx.commit().await?;
+        if let Some(path) = self.audit_head_file().get() {
+            let tmp = path.with_extension("tmp");
+            // A failure to write the anchor must not fail the change it
+            // records; `audit verify --head` will report the gap.
+            let _ = std::fs::write(&tmp, head.to_line()).and_then(|_| std::fs::rename(&tmp, path));
+        }
+        Ok(())
+    }
+
+    /// Appends one event inside `tx`, serialized on the chain head; commit
+    /// with [`Store::commit_audited`].
+    pub(crate) async fn append_audit(&self, tx: &mut Tx, ev: Event<'_>) -> Result<AuditHead> {
         let head_sql = if self.is_pg() {
             "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
         } else {
@@ -96,12 +199,12 @@ impl Store {
         let (last, prev): (i64, String) = sqlx::query_as(head_sql).fetch_one(&mut **tx).await?;
         let seq = last + 1;
         let at = self.now();
-        let hash = row_hash(
+        let hash = self.keyed_hash(
             &prev, seq, at, ev.actor, ev.subject, ev.target, ev.action, ev.outcome,
         );
         sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, subject, target, action, outcome, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO audit_log (seq, at, actor, subject, target, action, outcome, prev_hash, hash, v) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 2)",
         )
         .bind(seq)
         .bind(at)
@@ -119,15 +222,14 @@ impl Store {
             .bind(&hash)
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        Ok(AuditHead { seq, hash })
     }
 
     /// Appends one event in its own transaction (for calls that failed and rolled back).
     pub(crate) async fn audit_alone(&self, ev: Event<'_>) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        self.append_audit(&mut tx, ev).await?;
-        tx.commit().await?;
-        Ok(())
+        let head = self.append_audit(&mut tx, ev).await?;
+        self.commit_audited(tx, head).await
     }
 
     /// Commits `tx` with an audit row when `res` is `Ok`; otherwise rolls back and records the
@@ -141,15 +243,16 @@ impl Store {
     ) -> Result<T> {
         match res {
             Ok(v) => {
-                self.append_audit(
-                    &mut tx,
-                    Event {
-                        outcome: outcome(&v),
-                        ..ev
-                    },
-                )
-                .await?;
-                tx.commit().await?;
+                let head = self
+                    .append_audit(
+                        &mut tx,
+                        Event {
+                            outcome: outcome(&v),
+                            ..ev
+                        },
+                    )
+                    .await?;
+                self.commit_audited(tx, head).await?;
                 Ok(v)
             }
             Err(e) => {
@@ -166,8 +269,100 @@ impl Store {
         }
     }
 
+    /// [`Store::audit_verify`], and the chain must still reach `anchor`
+    /// (the head file written outside the database): its row must be there
+    /// with the same hash, so rows deleted at the end, or a chain rewritten
+    /// from before it, are reported.
+    pub async fn audit_verify_against(&self, anchor: &AuditHead) -> Result<AuditReport> {
+        let report = self.audit_verify().await?;
+        if !report.ok() {
+            return Ok(report);
+        }
+        let at: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
+            .bind(anchor.seq)
+            .fetch_optional(self.pool())
+            .await?;
+        let problem = match at {
+            None => "the chain ends before the anchored head (rows deleted at the end)",
+            Some(h) if h != anchor.hash => "the anchored head's row differs (chain rewritten)",
+            Some(_) => return Ok(report),
+        };
+        Ok(AuditReport {
+            first_broken: Some(anchor.seq),
+            problem: Some(problem.to_owned()),
+            ..report
+        })
+    }
+
     /// Walks the audit chain and reports the first row that was edited, deleted or reordered.
     pub async fn audit_verify(&self) -> Result<AuditReport> {
+        self.walk_audit().await
+    }
+
+    /// Keys a chain written before the audit key existed, once, in the
+    /// transaction of the migration that brings the key
+    /// ([`KEYED_SINCE_MIGRATION`]): if its unkeyed rows verify as they are,
+    /// every row's hash is recomputed with the key (`v = 2`) and the upgrade
+    /// is itself audited; a broken unkeyed chain is left as it is, for
+    /// `audit verify` to report. After that migration an unkeyed row is
+    /// never accepted, so a chain rewritten without the key cannot pass as
+    /// an old one.
+    pub(crate) async fn key_legacy_chain(&self, tx: &mut Tx) -> Result<()> {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, v, at, actor, subject, target, action, outcome, prev_hash, hash \
+             FROM audit_log ORDER BY seq",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (head_seq, head_hash): (i64, String) =
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_one(&mut **tx)
+                .await?;
+        let mut prev = GENESIS.to_owned();
+        for (i, (seq, _, at, actor, subject, target, action, outcome, prev_hash, hash)) in
+            rows.iter().enumerate()
+        {
+            let intact = *seq == i as i64 + 1
+                && *prev_hash == prev
+                && row_hash(&prev, *seq, *at, actor, subject, target, action, outcome) == *hash;
+            if !intact {
+                return Ok(());
+            }
+            prev = hash.clone();
+        }
+        if head_seq != rows.len() as i64 || head_hash != prev {
+            return Ok(());
+        }
+        let mut prev = GENESIS.to_owned();
+        for (seq, _, at, actor, subject, target, action, outcome, _, _) in &rows {
+            let hash = self.keyed_hash(&prev, *seq, *at, actor, subject, target, action, outcome);
+            sqlx::query("UPDATE audit_log SET v = 2, prev_hash = $1, hash = $2 WHERE seq = $3")
+                .bind(&prev)
+                .bind(&hash)
+                .bind(seq)
+                .execute(&mut **tx)
+                .await?;
+            prev = hash;
+        }
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(&prev)
+            .execute(&mut **tx)
+            .await?;
+        let ev = Event {
+            actor: "",
+            subject: "",
+            target: "",
+            action: "audit.keyed",
+            outcome: "ok",
+        };
+        self.append_audit(tx, ev).await?;
+        Ok(())
+    }
+
+    async fn walk_audit(&self) -> Result<AuditReport> {
         const BATCH: i64 = 5000;
         let (head_seq, head_hash): (i64, String) =
             sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
@@ -185,7 +380,7 @@ impl Store {
         };
         loop {
             let batch: Vec<AuditRow> = sqlx::query_as(
-                "SELECT seq, at, actor, subject, target, action, outcome, prev_hash, hash \
+                "SELECT seq, v, at, actor, subject, target, action, outcome, prev_hash, hash \
                  FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
             )
             .bind(after)
@@ -193,7 +388,7 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
             let n = batch.len() as i64;
-            for (seq, at, actor, subject, target, action, outcome, prev_hash, hash) in batch {
+            for (seq, v, at, actor, subject, target, action, outcome, prev_hash, hash) in batch {
                 rows += 1;
                 if seq != expected_seq {
                     let what = if seq > expected_seq {
@@ -211,10 +406,20 @@ impl Store {
                         &head_hash,
                     ));
                 }
-                if row_hash(
+                // Every row is keyed since the key's migration
+                // ([`Store::key_legacy_chain`]): an unkeyed row is a forgery.
+                if v != 2 {
+                    return Ok(broken(
+                        rows,
+                        seq,
+                        "unkeyed row (the chain was rewritten without the key)",
+                        &head_hash,
+                    ));
+                }
+                let expected = self.keyed_hash(
                     &prev_hash, seq, at, &actor, &subject, &target, &action, &outcome,
-                ) != hash
-                {
+                );
+                if expected != hash {
                     return Ok(broken(
                         rows,
                         seq,

@@ -230,8 +230,8 @@ impl Store {
                 action: "login",
                 outcome: "bad_credentials",
             };
-            self.append_audit(&mut tx, ev).await?;
-            tx.commit().await?;
+            let head = self.append_audit(&mut tx, ev).await?;
+            self.commit_audited(tx, head).await?;
             return Err(StoreError::BadCredentials);
         };
         let token = crypto::random_token()?;
@@ -255,8 +255,8 @@ impl Store {
             action: "login",
             outcome: "ok",
         };
-        self.append_audit(&mut tx, ev).await?;
-        tx.commit().await?;
+        let head = self.append_audit(&mut tx, ev).await?;
+        self.commit_audited(tx, head).await?;
         Ok(NewSession {
             token,
             csrf,
@@ -331,9 +331,8 @@ impl Store {
             action: "logout",
             outcome: "ok",
         };
-        self.append_audit(&mut tx, ev).await?;
-        tx.commit().await?;
-        Ok(())
+        let head = self.append_audit(&mut tx, ev).await?;
+        self.commit_audited(tx, head).await
     }
 
     /// Deletes the account of `s` and everything it owns: records, profile, saved answers,
@@ -448,9 +447,11 @@ impl Store {
                         action,
                         outcome: "too_many_attempts",
                     };
-                    self.append_audit(&mut tx, ev).await?;
+                    let head = self.append_audit(&mut tx, ev).await?;
+                    self.commit_audited(tx, head).await?;
+                } else {
+                    tx.commit().await?;
                 }
-                tx.commit().await?;
                 return Err(StoreError::TooManyAttempts { retry_after });
             }
         }
@@ -485,8 +486,8 @@ impl Store {
             action: "unlock",
             outcome: "ok",
         };
-        self.append_audit(&mut tx, ev).await?;
-        tx.commit().await?;
+        let head = self.append_audit(&mut tx, ev).await?;
+        self.commit_audited(tx, head).await?;
         Ok(n > 0)
     }
 }

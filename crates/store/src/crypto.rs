@@ -279,6 +279,12 @@ impl MasterKey {
         Ok(DataKey(arr))
     }
 
+    /// HMAC-SHA256 of an audit row's canonical bytes, keyed for the audit
+    /// chain, as hex.
+    pub(crate) fn audit_mac(&self, msg: &[u8]) -> String {
+        hex(&hmac_sha256(&self.derive("sextant/audit-chain/v2"), msg))
+    }
+
     /// Deterministic, keyed lookup value for a normalized email (no plaintext email in the index).
     pub(crate) fn email_lookup(&self, email: &str) -> String {
         hex(&hmac_sha256(

@@ -34,14 +34,17 @@
 //! Every [`UserScope`] call and every register, login, logout and account deletion appends one
 //! row to `audit_log`: sequence number, time, actor, subject, target id, action, outcome — ids
 //! and action names only, never PHI. Each row's `hash` is SHA-256 over the previous row's hash
-//! and the row's length-prefixed canonical fields; the chain head (`audit_head`) holds the last
-//! sequence number and hash. An append runs in the same transaction as the change it records
+//! and the row's length-prefixed canonical fields, keyed: HMAC-SHA256 with a key derived from the
+//! master key, which lives outside the database, so whoever can write the database cannot
+//! recompute the chain (rows from before the key, `v = 1`, are plain SHA-256 and accepted only
+//! before the first keyed row). The chain head (`audit_head`) holds the last
+//! sequence number and hash, and is also written after every audited write to a file outside
+//! the database when one is set ([`Store::export_audit_head_to`]); `audit_verify_against`
+//! checks the chain still reaches that head, so deleting the last rows is detected. An append runs in the same transaction as the change it records
 //! (a failed call is recorded in its own transaction, with the error code as outcome) and
 //! serializes on the head: `SELECT … FOR UPDATE` on PostgreSQL, a `BEGIN IMMEDIATE` write
 //! transaction on SQLite, so concurrent replicas keep one chain. [`Store::audit_verify`] walks
-//! the chain and reports the first row that was edited, deleted or reordered. (An attacker who
-//! can rewrite the whole tail *and* the head can forge it; anchor [`AuditReport::head_hash`]
-//! externally to detect that.)
+//! the chain and reports the first row that was edited, deleted or reordered.
 //!
 //! ## Sessions and logins
 //!
@@ -72,7 +75,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions};
 
-pub use audit::AuditReport;
+pub use audit::{AuditHead, AuditReport};
 pub use crypto::MasterKey;
 pub use error::{Result, StoreError};
 pub use public::{Review, MAX_PENDING};
@@ -314,6 +317,9 @@ struct Inner {
     dummy_hash: OnceLock<String>,
     /// Bounds concurrent argon2 work (each hash holds its memory cost).
     hashing: tokio::sync::Semaphore,
+    /// Where the audit chain's head is written after every audited write
+    /// ([`Store::export_audit_head_to`]).
+    audit_head_file: OnceLock<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Store {
@@ -330,12 +336,17 @@ const MIGRATIONS_SQLITE: &[(i64, &str)] = &[
         2,
         include_str!("../migrations/sqlite/0002_library_review.sql"),
     ),
+    (3, include_str!("../migrations/sqlite/0003_keyed_audit.sql")),
 ];
 const MIGRATIONS_POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (
         2,
         include_str!("../migrations/postgres/0002_library_review.sql"),
+    ),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_keyed_audit.sql"),
     ),
 ];
 
@@ -428,6 +439,7 @@ impl Store {
                 hashing: tokio::sync::Semaphore::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),
                 ),
+                audit_head_file: OnceLock::new(),
             }),
         };
         store.migrate().await?;
@@ -467,6 +479,10 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.inner.pool
+    }
+
+    pub(crate) fn audit_head_file(&self) -> &OnceLock<std::path::PathBuf> {
+        &self.inner.audit_head_file
     }
 
     pub(crate) fn key(&self) -> &MasterKey {
@@ -548,6 +564,9 @@ impl Store {
                 .bind(self.now())
                 .execute(&mut **tx)
                 .await?;
+            if *version == audit::KEYED_SINCE_MIGRATION {
+                self.key_legacy_chain(tx).await?;
+            }
         }
         Ok(())
     }

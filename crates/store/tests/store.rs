@@ -653,12 +653,17 @@ async fn tampered_ciphertexts_fail_integrity() {
         )
         .await
         .unwrap();
+        let before = st.audit_verify().await.unwrap();
+        assert!(before.ok(), "{n}: {before:?}");
         assert_eq!(
             code(other.user(&ann).save_profile("{}").await),
             "integrity",
             "{n}"
         );
-        assert!(st.audit_verify().await.unwrap().ok());
+        // The failure it audited was keyed with the wrong key: the chain
+        // shows where a process without the database's key wrote.
+        let after = st.audit_verify().await.unwrap();
+        assert_eq!(after.first_broken, Some(before.rows + 1), "{n}: {after:?}");
     }
 }
 
@@ -762,7 +767,7 @@ async fn audit_chain_detects_edits_deletions_and_reordering() {
         h.exec("DELETE FROM audit_log WHERE seq = 3").await;
         let rep = st.audit_verify().await.unwrap();
         assert_eq!(rep.first_broken, Some(3), "{n}: {rep:?}");
-        sqlx::query("INSERT INTO audit_log (seq, at, actor, subject, target, action, outcome, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)")
+        sqlx::query("INSERT INTO audit_log (seq, at, actor, subject, target, action, outcome, prev_hash, hash, v) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,2)")
             .bind(row.0).bind(row.1).bind(row.2).bind(row.3).bind(row.4).bind(row.5).bind(row.6).bind(row.7).bind(row.8)
             .execute(&h.raw).await.unwrap();
         assert!(st.audit_verify().await.unwrap().ok());
@@ -773,6 +778,183 @@ async fn audit_chain_detects_edits_deletions_and_reordering() {
             Some(13),
             "{n}"
         );
+    }
+}
+
+/// The SHA-256 chain hash of a row, as anyone can compute it without the
+/// key (the chain's first, unkeyed version).
+#[allow(clippy::too_many_arguments)]
+fn unkeyed_hash(prev: &str, seq: i64, at: i64, fields: [&str; 5]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"sextant-audit/v1");
+    let (seq, at) = (seq.to_string(), at.to_string());
+    for f in [prev, seq.as_str(), at.as_str()].into_iter().chain(fields) {
+        h.update((f.len() as u64).to_be_bytes());
+        h.update(f.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Rewrites the whole chain as someone with write access to the database
+/// but not the key would (issue 19, finding 7): every `record.read` row
+/// removed, the rest renumbered and re-hashed, the head updated.
+/// `v`: what the rows claim to be (`None`: a log from before the column).
+async fn forge_chain_without_the_key(h: &H, v: Option<i64>) {
+    h.exec("DELETE FROM audit_log WHERE action = 'record.read'")
+        .await;
+    type Row = (i64, i64, String, String, String, String, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT seq, at, actor, subject, target, action, outcome FROM audit_log ORDER BY seq",
+    )
+    .fetch_all(&h.raw)
+    .await
+    .unwrap();
+    let mut prev = "0".repeat(64);
+    for (i, (seq, at, actor, subject, target, action, outcome)) in rows.into_iter().enumerate() {
+        let new_seq = i as i64 + 1;
+        let hash = unkeyed_hash(
+            &prev,
+            new_seq,
+            at,
+            [&actor, &subject, &target, &action, &outcome],
+        );
+        let q = match v {
+            Some(v) => sqlx::query(
+                "UPDATE audit_log SET seq = $1, prev_hash = $2, hash = $3, v = $4 WHERE seq = $5",
+            )
+            .bind(new_seq)
+            .bind(&prev)
+            .bind(&hash)
+            .bind(v)
+            .bind(seq),
+            None => sqlx::query(
+                "UPDATE audit_log SET seq = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+            )
+            .bind(new_seq)
+            .bind(&prev)
+            .bind(&hash)
+            .bind(seq),
+        };
+        q.execute(&h.raw).await.unwrap();
+        prev = hash;
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(&h.raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(n)
+        .bind(&prev)
+        .execute(&h.raw)
+        .await
+        .unwrap();
+}
+
+/// Issue 19, finding 7: the chain was unkeyed SHA-256 with its head in the
+/// same database, so deleting rows and recomputing it, or cutting rows off
+/// the end and rewriting the head, passed `audit verify`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_chain_is_keyed_and_anchored_outside_the_database() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        let dir = tempfile::tempdir().unwrap();
+        let head_file = dir.path().join("audit.head");
+        st.export_audit_head_to(head_file.clone()).unwrap();
+        let (_, ann) = user(st, "ann@example.org").await;
+        let me = st.user(&ann);
+        let r = me.add_record("r", "text", b"x").await.unwrap();
+        me.record(r.clone()).await.unwrap();
+        me.records().await.unwrap();
+        me.record(r).await.unwrap();
+        let anchor = sextant_store::AuditHead::parse(&std::fs::read_to_string(&head_file).unwrap())
+            .unwrap_or_else(|| panic!("{n}: no head file"));
+        let (seq, hash): (i64, String) =
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_one(&h.raw)
+                .await
+                .unwrap();
+        assert_eq!(
+            (anchor.seq, anchor.hash.clone()),
+            (seq, hash),
+            "{n}: the file holds the head"
+        );
+        assert!(st.audit_verify_against(&anchor).await.unwrap().ok(), "{n}");
+
+        // Cut the last two rows and point the head at the new last row: the
+        // chain is a valid prefix, but it no longer reaches the anchor.
+        let (last_seq, last_hash): (i64, String) =
+            sqlx::query_as("SELECT seq, hash FROM audit_log WHERE seq = $1")
+                .bind(seq - 2)
+                .fetch_one(&h.raw)
+                .await
+                .unwrap();
+        sqlx::query("DELETE FROM audit_log WHERE seq > $1")
+            .bind(last_seq)
+            .execute(&h.raw)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(last_seq)
+            .bind(&last_hash)
+            .execute(&h.raw)
+            .await
+            .unwrap();
+        assert!(
+            st.audit_verify().await.unwrap().ok(),
+            "{n}: a prefix still chains"
+        );
+        let rep = st.audit_verify_against(&anchor).await.unwrap();
+        assert_eq!(rep.first_broken, Some(anchor.seq), "{n}: {rep:?}");
+
+        // Recomputing the chain without the key is caught with or without
+        // the anchor, whether the rows claim to be keyed or not.
+        for v in [2, 1] {
+            forge_chain_without_the_key(&h, Some(v)).await;
+            let rep = st.audit_verify().await.unwrap();
+            assert_eq!(rep.first_broken, Some(1), "{n} (v = {v}): {rep:?}");
+            // Reopening does not take the unkeyed forgery for an old log.
+            let rep = h.reopen().await.audit_verify().await.unwrap();
+            assert_eq!(
+                rep.first_broken,
+                Some(1),
+                "{n} (v = {v}, reopened): {rep:?}"
+            );
+        }
+    }
+}
+
+/// A log written before the chain was keyed (plain SHA-256) is checked and
+/// keyed once, by the migration that brings the key; the upgrade is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unkeyed_chain_from_before_is_keyed_on_open() {
+    for h in harnesses().await {
+        let n = h.name;
+        let (_, ann) = user(&h.store, "ann@example.org").await;
+        h.store.user(&ann).records().await.unwrap();
+        // The database as an older Sextant left it: schema version 2, no
+        // `v` column, rows hashed without the key (no record.read rows
+        // here, so the helper only re-hashes, as v1 did).
+        h.exec("ALTER TABLE audit_log DROP COLUMN v").await;
+        h.exec("DELETE FROM sextant_schema WHERE version = 3").await;
+        forge_chain_without_the_key(&h, None).await;
+        let again = h.reopen().await;
+        let rep = again.audit_verify().await.unwrap();
+        assert!(rep.ok(), "{n}: {rep:?}");
+        let unkeyed = h
+            .count(
+                "SELECT COUNT(*) FROM audit_log WHERE v <> CAST($1 AS BIGINT)",
+                "2",
+            )
+            .await;
+        assert_eq!(unkeyed, 0, "{n}");
+        let last: String =
+            sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_one(&h.raw)
+                .await
+                .unwrap();
+        assert_eq!(last, "audit.keyed", "{n}");
     }
 }
 
@@ -928,8 +1110,8 @@ async fn reopen_runs_migrations_once_and_keeps_data() {
                 "0",
             )
             .await;
-        // Each migration once: 0001 and 0002.
-        assert_eq!(versions, 2, "{}", h.name);
+        // Each migration once: 0001, 0002 and 0003.
+        assert_eq!(versions, 3, "{}", h.name);
     }
 }
 
