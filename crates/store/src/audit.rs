@@ -41,63 +41,60 @@ impl AuditReport {
     }
 }
 
-/// The length-prefixed canonical fields of a row, after a domain tag.
-#[allow(clippy::too_many_arguments)]
-fn canonical(
-    tag: &[u8],
-    prev: &str,
+/// The fields of a row its hash covers, with the hash before it.
+#[derive(Clone, Copy)]
+struct Hashed<'a> {
+    prev: &'a str,
     seq: i64,
     at: i64,
-    actor: &str,
-    subject: &str,
-    target: &str,
-    action: &str,
-    outcome: &str,
-) -> Vec<u8> {
-    let mut m = tag.to_vec();
-    let seq = seq.to_string();
-    let at = at.to_string();
-    for field in [
-        prev,
-        seq.as_str(),
-        at.as_str(),
-        actor,
-        subject,
-        target,
-        action,
-        outcome,
-    ] {
-        m.extend((field.len() as u64).to_be_bytes());
-        m.extend(field.as_bytes());
-    }
-    m
+    actor: &'a str,
+    subject: &'a str,
+    target: &'a str,
+    action: &'a str,
+    outcome: &'a str,
 }
 
-/// Version 1 (rows written before the chain was keyed): SHA-256 over a
-/// domain tag, the previous hash and the length-prefixed canonical fields.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn row_hash(
-    prev: &str,
-    seq: i64,
-    at: i64,
-    actor: &str,
-    subject: &str,
-    target: &str,
-    action: &str,
-    outcome: &str,
-) -> String {
-    let m = canonical(
-        b"sextant-audit/v1",
-        prev,
-        seq,
-        at,
-        actor,
-        subject,
-        target,
-        action,
-        outcome,
-    );
-    hex(&Sha256::digest(&m))
+impl<'a> Hashed<'a> {
+    /// `row`'s fields, chained after `prev`.
+    fn of(row: &'a AuditRow, prev: &'a str) -> Hashed<'a> {
+        let (seq, _, at, actor, subject, target, action, outcome, _, _) = row;
+        Hashed {
+            prev,
+            seq: *seq,
+            at: *at,
+            actor,
+            subject,
+            target,
+            action,
+            outcome,
+        }
+    }
+
+    /// The length-prefixed canonical fields, after a domain tag.
+    fn canonical(&self, tag: &[u8]) -> Vec<u8> {
+        let mut m = tag.to_vec();
+        let (seq, at) = (self.seq.to_string(), self.at.to_string());
+        for field in [
+            self.prev,
+            seq.as_str(),
+            at.as_str(),
+            self.actor,
+            self.subject,
+            self.target,
+            self.action,
+            self.outcome,
+        ] {
+            m.extend((field.len() as u64).to_be_bytes());
+            m.extend(field.as_bytes());
+        }
+        m
+    }
+
+    /// Version 1 (rows written before the chain was keyed): SHA-256 of the
+    /// canonical fields.
+    fn unkeyed_hash(&self) -> String {
+        hex(&Sha256::digest(self.canonical(b"sextant-audit/v1")))
+    }
 }
 
 /// Where the chain ends: the last row's sequence number and hash.
@@ -141,29 +138,8 @@ type AuditRow = (
 
 impl Store {
     /// Version 2: the canonical fields, HMAC-keyed from the master key.
-    #[allow(clippy::too_many_arguments)]
-    fn keyed_hash(
-        &self,
-        prev: &str,
-        seq: i64,
-        at: i64,
-        actor: &str,
-        subject: &str,
-        target: &str,
-        action: &str,
-        outcome: &str,
-    ) -> String {
-        self.key().audit_mac(&canonical(
-            b"sextant-audit/v2",
-            prev,
-            seq,
-            at,
-            actor,
-            subject,
-            target,
-            action,
-            outcome,
-        ))
+    fn keyed_hash(&self, f: Hashed<'_>) -> String {
+        self.key().audit_mac(&f.canonical(b"sextant-audit/v2"))
     }
 
     /// Writes the audit chain's head to `path` after every audited write
@@ -199,9 +175,16 @@ impl Store {
         let (last, prev): (i64, String) = sqlx::query_as(head_sql).fetch_one(&mut **tx).await?;
         let seq = last + 1;
         let at = self.now();
-        let hash = self.keyed_hash(
-            &prev, seq, at, ev.actor, ev.subject, ev.target, ev.action, ev.outcome,
-        );
+        let hash = self.keyed_hash(Hashed {
+            prev: &prev,
+            seq,
+            at,
+            actor: ev.actor,
+            subject: ev.subject,
+            target: ev.target,
+            action: ev.action,
+            outcome: ev.outcome,
+        });
         sqlx::query(
             "INSERT INTO audit_log (seq, at, actor, subject, target, action, outcome, prev_hash, hash, v) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 2)",
@@ -322,12 +305,11 @@ impl Store {
                 .fetch_one(&mut **tx)
                 .await?;
         let mut prev = GENESIS.to_owned();
-        for (i, (seq, _, at, actor, subject, target, action, outcome, prev_hash, hash)) in
-            rows.iter().enumerate()
-        {
-            let intact = *seq == i as i64 + 1
+        for (i, row) in rows.iter().enumerate() {
+            let (seq, prev_hash, hash) = (row.0, &row.8, &row.9);
+            let intact = seq == i as i64 + 1
                 && *prev_hash == prev
-                && row_hash(&prev, *seq, *at, actor, subject, target, action, outcome) == *hash;
+                && Hashed::of(row, &prev).unkeyed_hash() == *hash;
             if !intact {
                 return Ok(());
             }
@@ -337,8 +319,9 @@ impl Store {
             return Ok(());
         }
         let mut prev = GENESIS.to_owned();
-        for (seq, _, at, actor, subject, target, action, outcome, _, _) in &rows {
-            let hash = self.keyed_hash(&prev, *seq, *at, actor, subject, target, action, outcome);
+        for row in &rows {
+            let seq = row.0;
+            let hash = self.keyed_hash(Hashed::of(row, &prev));
             sqlx::query("UPDATE audit_log SET v = 2, prev_hash = $1, hash = $2 WHERE seq = $3")
                 .bind(&prev)
                 .bind(&hash)
@@ -388,7 +371,8 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
             let n = batch.len() as i64;
-            for (seq, v, at, actor, subject, target, action, outcome, prev_hash, hash) in batch {
+            for row in &batch {
+                let (seq, v, prev_hash, hash) = (row.0, row.1, &row.8, &row.9);
                 rows += 1;
                 if seq != expected_seq {
                     let what = if seq > expected_seq {
@@ -398,7 +382,7 @@ impl Store {
                     };
                     return Ok(broken(rows, expected_seq, what, &head_hash));
                 }
-                if prev_hash != prev {
+                if *prev_hash != prev {
                     return Ok(broken(
                         rows,
                         seq,
@@ -416,10 +400,7 @@ impl Store {
                         &head_hash,
                     ));
                 }
-                let expected = self.keyed_hash(
-                    &prev_hash, seq, at, &actor, &subject, &target, &action, &outcome,
-                );
-                if expected != hash {
+                if self.keyed_hash(Hashed::of(row, prev_hash)) != *hash {
                     return Ok(broken(
                         rows,
                         seq,
@@ -427,7 +408,7 @@ impl Store {
                         &head_hash,
                     ));
                 }
-                prev = hash;
+                prev = hash.clone();
                 expected_seq += 1;
                 after = seq;
             }
