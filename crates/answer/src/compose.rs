@@ -36,6 +36,8 @@ const RELATIVE_FLOOR: f32 = 0.45;
 /// A second sentence joins the short answer when its probability of
 /// answering is at least this share of the first's.
 const SECOND_ANSWER_SHARE: f32 = 0.92;
+/// ...and the short answer stays within this many words with it.
+const SHORT_MAX_WORDS: usize = 60;
 
 /// One candidate sentence.
 #[derive(Debug, Clone)]
@@ -611,6 +613,7 @@ pub fn compose(
                 && sentence_model::probability(c.answers)
                     >= sentence_model::probability(bottom.answers) * SECOND_ANSWER_SHARE
                 && !similar(&c.word_set, &bottom.word_set)
+                && bottom.words + c.words <= SHORT_MAX_WORDS
         })
         .max_by(|(_, x), (_, y)| x.answers.total_cmp(&y.answers))
         .map(|(i, _)| i);
@@ -622,7 +625,7 @@ pub fn compose(
     // Fill sections.
     let n_sections = prof.sections.len();
     let mut chosen: Vec<Vec<Candidate>> = vec![Vec::new(); n_sections];
-    let mut used_words = short.iter().skip(1).map(|c| c.words).sum::<usize>();
+    let mut used_words = short.iter().map(|c| c.words).sum::<usize>();
     let mut picked: Vec<&Candidate> = short.iter().collect();
     // A first pass takes only strong sentences; later passes relax the bar
     // until the answer has two sections and enough to read.
