@@ -176,6 +176,8 @@ pub fn needs_context(sentence: &str) -> bool {
 struct SentenceWords {
     /// Sorted, for `binary_search`.
     finite: Vec<&'static str>,
+    /// Words that open a relative clause.
+    relative: Vec<&'static str>,
     /// Padded (" is called ").
     defining: Vec<String>,
     statistic: Vec<String>,
@@ -186,6 +188,7 @@ fn sentence_words() -> &'static SentenceWords {
     W.get_or_init(|| {
         let mut w = SentenceWords {
             finite: Vec::new(),
+            relative: Vec::new(),
             defining: Vec::new(),
             statistic: Vec::new(),
         };
@@ -193,6 +196,7 @@ fn sentence_words() -> &'static SentenceWords {
             let Some(&phrase) = r.get(1) else { continue };
             match r[0] {
                 "finite" => w.finite.push(phrase),
+                "relative" => w.relative.push(phrase),
                 "defining" => w.defining.push(format!(" {phrase} ")),
                 "statistic" => w.statistic.push(format!(" {phrase} ")),
                 _ => {}
@@ -311,8 +315,8 @@ pub fn statement_flaw(sentence: &str) -> Option<Flaw> {
 /// Whether a sentence is a noun phrase whose only verb is in a relative
 /// clause: "Bleeding that is not part of menstrual periods.", "Morning
 /// headache or headache that goes away after vomiting." (items of a list
-/// of signs). Its first finite verb follows "that", "which" or "who"
-/// directly, and no finite verb comes after it ("Cancer that has spread is
+/// of signs). Its first finite verb directly follows a word that opens a
+/// relative clause (`relative` in `data/sentence-words.tsv`), and no finite verb comes after it ("Cancer that has spread is
 /// called metastatic." has one).
 pub fn is_relative_fragment(sentence: &str) -> bool {
     let w = sextant_core::text::words(sentence);
@@ -320,7 +324,7 @@ pub fn is_relative_fragment(sentence: &str) -> bool {
         return false;
     };
     let relative = first > 0
-        && matches!(w[first - 1].as_str(), "that" | "which" | "who" | "whose")
+        && sentence_words().relative.contains(&w[first - 1].as_str())
         // "that" opening the sentence points back; `needs_context` has it.
         && first > 1;
     relative && !w[first + 1..].iter().any(|x| is_finite(x))
@@ -463,7 +467,7 @@ mod tests {
         );
         for r in &words {
             assert_eq!(r.len(), 2, "{r:?}");
-            assert!(["defining", "finite", "statistic"].contains(&r[0]), "{r:?}");
+            assert!(["defining", "finite", "relative", "statistic"].contains(&r[0]), "{r:?}");
         }
     }
 

@@ -221,22 +221,15 @@ pub fn examples(
     Ok((out, lost))
 }
 
-/// How well a model ranks: the share of (answer, non-answer) pairs of the
-/// same question it orders right (a per-question AUC, pooled).
-pub fn pairwise_accuracy(model: &Model, examples: &[Example]) -> f64 {
+/// How well scores rank: the share of (answer, non-answer) pairs of the
+/// same question in which the answer scores higher (a per-question AUC,
+/// pooled). `scored`: (question id, score, answers).
+fn ranked_right(scored: &[(&str, f32, bool)]) -> f64 {
     let (mut right, mut total) = (0usize, 0usize);
-    for (id, f, yes) in examples {
-        if !yes {
-            continue;
-        }
-        for (id2, g, no) in examples {
-            if id2 != id || *no {
-                continue;
-            }
+    for (id, yes_score, _) in scored.iter().filter(|s| s.2) {
+        for (_, no_score, _) in scored.iter().filter(|s| !s.2 && s.0 == *id) {
             total += 1;
-            if model.logit(f) > model.logit(g) {
-                right += 1;
-            }
+            right += usize::from(yes_score > no_score);
         }
     }
     if total == 0 {
@@ -244,6 +237,16 @@ pub fn pairwise_accuracy(model: &Model, examples: &[Example]) -> f64 {
     } else {
         right as f64 / total as f64
     }
+}
+
+/// How well a model ranks the examples' answers above the non-answers of
+/// the same question.
+pub fn pairwise_accuracy(model: &Model, examples: &[Example]) -> f64 {
+    let scored: Vec<(&str, f32, bool)> = examples
+        .iter()
+        .map(|(id, f, yes)| (id.as_str(), model.logit(f), *yes))
+        .collect();
+    ranked_right(&scored)
 }
 
 /// Fits the model on all examples, and reports how a model fitted on the
@@ -257,24 +260,16 @@ pub fn fit(examples: &[Example]) -> (Model, f64) {
     ids.sort();
     ids.dedup();
     let fold_of = |id: &String| ids.iter().position(|x| *x == id).unwrap_or(0) % FOLDS;
-    let mut scored: Vec<Example> = Vec::new();
+    let mut scored: Vec<(&str, f32, bool)> = Vec::new();
     for k in 0..FOLDS {
         let train: Vec<&Example> = examples.iter().filter(|e| fold_of(&e.0) != k).collect();
         let m = Model::fit(&plain(&train), EPOCHS, L2);
         for e in examples.iter().filter(|e| fold_of(&e.0) == k) {
-            // Score with the fold's model by storing its logit as the only feature.
-            let mut f = [0.0; sextant_answer::sentence_model::FEATURES.len()];
-            f[0] = m.logit(&e.1);
-            scored.push((e.0.clone(), f, e.2));
+            scored.push((e.0.as_str(), m.logit(&e.1), e.2));
         }
     }
-    let mut identity = Model {
-        weights: [0.0; sextant_answer::sentence_model::FEATURES.len()],
-    };
-    identity.weights[0] = 1.0;
-    let cv = pairwise_accuracy(&identity, &scored);
     let all: Vec<&Example> = examples.iter().collect();
-    (Model::fit(&plain(&all), EPOCHS, L2), cv)
+    (Model::fit(&plain(&all), EPOCHS, L2), ranked_right(&scored))
 }
 
 /// Gradient-descent epochs and L2 penalty of [`fit`].
