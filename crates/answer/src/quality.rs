@@ -467,7 +467,10 @@ mod tests {
         );
         for r in &words {
             assert_eq!(r.len(), 2, "{r:?}");
-            assert!(["defining", "finite", "relative", "statistic"].contains(&r[0]), "{r:?}");
+            assert!(
+                ["defining", "finite", "relative", "statistic"].contains(&r[0]),
+                "{r:?}"
+            );
         }
     }
 
