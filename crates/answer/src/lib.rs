@@ -90,20 +90,21 @@ pub fn route(question: &str, drugs: &[String]) -> Route {
 pub fn route_with(question: &str, drugs: &[String], embedding: Option<&[f32]>) -> Route {
     match sextant_safety::triage(question, embedding) {
         Some(e) => Route::Emergency(e),
-        None => route_after_triage(question, drugs),
+        None => route_after_triage(question, drugs, embedding),
     }
 }
 
 /// Where a question goes once no emergency was found: too unclear, a dosing
-/// request, out of scope, ambiguous, else an ordinary question.
-pub fn route_after_triage(question: &str, drugs: &[String]) -> Route {
+/// request, out of scope (by the scope rules, and the scope gate over the
+/// `embedding` when there is one), ambiguous, else an ordinary question.
+pub fn route_after_triage(question: &str, drugs: &[String], embedding: Option<&[f32]>) -> Route {
     if sextant_safety::unclear(question, drugs) {
         return Route::Unclear;
     }
     if let Some(d) = sextant_safety::dosing(question, drugs) {
         return Route::Dosing(d);
     }
-    if sextant_safety::out_of_scope(question, drugs) {
+    if sextant_safety::out_of_scope_with(question, drugs, embedding) {
         return Route::OutOfScope;
     }
     if let Some(d) = ambiguity::detect(question) {
@@ -705,7 +706,8 @@ impl Engine {
             Route::Emergency(e) if e.level == sextant_core::Urgency::Urgent => {
                 // Urgent: what to do first, then the question answered in
                 // full below it.
-                let body = match route_after_triage(&q, &self.drug_names) {
+                let v = self.question_vector(&q).ok().flatten();
+                let body = match route_after_triage(&q, &self.drug_names, v.as_deref()) {
                     Route::Unclear | Route::OutOfScope => None,
                     route => Some(self.ask_routed(&q, route, used, profile)?),
                 };

@@ -567,24 +567,36 @@ fn train_triage(
     const CALIBRATE: &[&str] = &["dev-e", safety::HELD_OUT];
     let mut train = Vec::new();
     let mut calibrate = Vec::new();
+    // The scope gate: every labeled row but the unseen sets', about health
+    // unless labeled out of scope.
+    let mut gate = Vec::new();
+    let about_health = |rows: &[safety::Row]| -> Vec<(String, bool)> {
+        rows.iter()
+            .map(|r| (r.question.clone(), r.expect != "out_of_scope"))
+            .collect()
+    };
     for (name, path) in safety::default_sets() {
         let (rows, _) = safety::load(&path)?;
         let pairs = triage_model::labeled(&rows);
         if CALIBRATE.contains(&name) {
             calibrate.extend(pairs);
+            gate.extend(about_health(&rows));
         } else if name.starts_with("dev") {
             train.extend(pairs);
+            gate.extend(about_health(&rows));
         }
         // The later held-out sets are neither: they stay unseen.
     }
     for path in safety::training_sets() {
         let (rows, _) = safety::load(&path)?;
         train.extend(triage_model::labeled(&rows));
+        gate.extend(about_health(&rows));
     }
     // Ordinary questions: alternate ones train and calibrate.
     let mut ordinary_calibration = Vec::new();
     for (_, questions) in ordinary {
         for (i, q) in questions.iter().enumerate() {
+            gate.push((q.clone(), true));
             if i % 2 == 0 {
                 train.push((q.clone(), 0));
             } else {
@@ -592,6 +604,17 @@ fn train_triage(
             }
         }
     }
+    let (scope_gate, gate_report) = triage_model::train_gate(embedder, &gate)?;
+    let gate_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../safety/data/scope-gate.tsv");
+    let gate_header = format!(
+        "Scope gate: written by `sextant eval safety --train`; do not edit.\n\
+         Logistic regression over the all-MiniLM-L6-v2 question embedding and the rules' reading: P(about health).\n\
+         Trained on {:?} (off-topic, health) examples; health_at calibrated on out-of-fold scores.",
+        gate_report.examples
+    );
+    let tmp = gate_path.with_extension("tsv.tmp");
+    std::fs::write(&tmp, scope_gate.to_tsv(&gate_header))?;
+    std::fs::rename(&tmp, &gate_path)?;
     let (model, report) = triage_model::train(embedder, &train, &calibrate, &ordinary_calibration)?;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../safety/data/classifier.tsv");
     let header = format!(
@@ -605,10 +628,18 @@ fn train_triage(
     std::fs::write(&tmp, model.to_tsv(&header))?;
     std::fs::rename(&tmp, &path)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "layer": report,
+                "scope_gate": gate_report,
+            }))?
+        );
     } else {
         println!("wrote {}", path.display());
         println!("{report:#?}");
+        println!("wrote {}", gate_path.display());
+        println!("{gate_report:#?}");
     }
     Ok(())
 }

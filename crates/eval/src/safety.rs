@@ -59,9 +59,13 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("dev-h", dir.join("safety-dev-h.tsv")),
         ("dev-i", dir.join("safety-dev-i.tsv")),
         ("dev-j", dir.join("safety-dev-j.tsv")),
+        ("dev-k", dir.join("safety-dev-k.tsv")),
+        ("dev-l", dir.join("safety-dev-l.tsv")),
+        ("dev-m", dir.join("safety-dev-m.tsv")),
+        ("dev-n", dir.join("safety-dev-n.tsv")),
         (HELD_OUT, dir.join("safety-heldout.tsv")),
-        ("held-out-4", dir.join("safety-heldout-4.tsv")),
-        ("held-out-5", dir.join("safety-heldout-5.tsv")),
+        ("held-out-8", dir.join("safety-heldout-8.tsv")),
+        ("held-out-9", dir.join("safety-heldout-9.tsv")),
     ]
 }
 
@@ -241,7 +245,9 @@ pub fn run(
                         };
                         both += usize::from(learned_too);
                     }
-                    sextant_safety::Detector::Learned => by_learned += 1,
+                    sextant_safety::Detector::Learned | sextant_safety::Detector::Raised => {
+                        by_learned += 1
+                    }
                 }
             }
         }

@@ -20,6 +20,19 @@ use crate::Result;
 /// Most routine calibration questions the learned layer may escalate on its
 /// own, per level and per group (hard controls, ordinary questions).
 pub const ALARM_BUDGET: f64 = 0.01;
+/// Most of the rules' urgent rows that are not emergencies the layer may
+/// raise to an emergency, on out-of-fold scores. Over-triage from urgent to
+/// emergency sends a person to the same 24-hour line sooner; under-triage
+/// of an emergency can cost a life, so this budget is wider.
+pub const RAISE_BUDGET: f64 = 0.10;
+/// Most urgent rows the raise may over-triage per emergency it catches, on
+/// out-of-fold scores; where no threshold does that well, it never raises.
+/// (The first raise, calibrated on the budget alone, caught 1 of 2 such
+/// emergencies for 13 over-triaged, and on the unseen sets `held-out-6` and
+/// `held-out-7` caught none and over-triaged 3 urgent rows.)
+pub const RAISE_RATIO: usize = 3;
+/// Folds for the out-of-fold scores that calibrate the raise.
+pub const FOLDS: usize = 5;
 /// Gradient-descent epochs and L2 strength.
 pub const EPOCHS: usize = 300;
 pub const L2: f32 = 1e-4;
@@ -49,6 +62,12 @@ pub struct TrainReport {
     /// Ordinary calibration questions it escalates.
     pub learned_false_alarm_ordinary: f64,
     pub rules_missed_in_calibration: [usize; 3],
+    /// P(emergency) at which the layer raises the rules' urgent reading.
+    pub raise_at: f32,
+    /// Rows the rules read as urgent (out-of-fold and calibration), by
+    /// class, and how many of each the raise makes emergencies.
+    pub rules_urgent: [usize; 3],
+    pub raised: [usize; 3],
 }
 
 /// The model's inputs for `(text, class)` pairs: each text's embedding
@@ -110,6 +129,48 @@ pub fn train(
             })
             .unwrap_or(0.99)
     };
+    // The raise: out-of-fold scores of the training rows the rules read as
+    // urgent, with the calibration rows they read so.
+    let mut urgent_rows: Vec<(f32, usize)> = Vec::new();
+    for fold in 0..FOLDS {
+        let fit: Vec<(&[f32], usize)> = pairs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % FOLDS != fold)
+            .map(|(_, p)| *p)
+            .collect();
+        let m = Classifier::train(&fit, EPOCHS, L2);
+        for (i, ((text, y), x)) in train.iter().zip(&xs).enumerate() {
+            if i % FOLDS == fold && rules_urgent(text) {
+                urgent_rows.push((m.scores(x).emergency, *y));
+            }
+        }
+    }
+    let cal_urgent: Vec<(String, usize)> = calibrate
+        .iter()
+        .filter(|(t, _)| rules_urgent(t))
+        .cloned()
+        .collect();
+    for (x, (_, y)) in embed(embedder, &cal_urgent)?.iter().zip(&cal_urgent) {
+        urgent_rows.push((model.scores(x).emergency, *y));
+    }
+    let others = urgent_rows.iter().filter(|r| r.1 != 2).count();
+    model.raise_at = (30..100)
+        .map(|t| t as f32 / 100.0)
+        .find(|&t| {
+            let over = urgent_rows.iter().filter(|r| r.1 != 2 && r.0 >= t).count();
+            let caught = urgent_rows.iter().filter(|r| r.1 == 2 && r.0 >= t).count();
+            caught > 0
+                && over as f64 <= RAISE_BUDGET * others as f64
+                && over <= RAISE_RATIO * caught
+        })
+        .unwrap_or(f32::INFINITY);
+    let mut rules_urgent_count = [0usize; 3];
+    let mut raised = [0usize; 3];
+    for (p, y) in &urgent_rows {
+        rules_urgent_count[*y] += 1;
+        raised[*y] += usize::from(*p >= model.raise_at);
+    }
     model.emergency_at = lowest(&|s| s.emergency);
     model.urgent_at = lowest(&|s| s.urgent + s.emergency).max(model.emergency_at.min(0.5));
     let share = |want: &dyn Fn(usize) -> bool, hit: &dyn Fn(Urgency) -> bool| {
@@ -137,8 +198,21 @@ pub fn train(
             .count() as f64
             / easy.len().max(1) as f64,
         rules_missed_in_calibration: count(&cal_items),
+        raise_at: model.raise_at,
+        rules_urgent: rules_urgent_count,
+        raised,
     };
     Ok((model, report))
+}
+
+/// Do the rules read the message as an urgent situation (one the layer may
+/// raise)?
+fn rules_urgent(text: &str) -> bool {
+    sextant_safety::emergency(text).is_some_and(|e| {
+        e.level == Urgency::Urgent
+            && e.situation.level == Urgency::Urgent
+            && !e.situation.firm_level
+    })
 }
 
 /// Labeled rows as `(text, class)` pairs.
@@ -146,4 +220,79 @@ pub fn labeled(rows: &[Row]) -> Vec<(String, usize)> {
     rows.iter()
         .map(|r| (r.question.clone(), class_of(&r.expect)))
         .collect()
+}
+
+/// Most of the off-topic rows the scope rules call out of scope that the
+/// gate may keep in scope, on out-of-fold scores. Keeping an off-topic
+/// message costs an answer that says the sources do not cover it; refusing
+/// a health message can turn away someone in trouble.
+pub const GATE_BUDGET: f64 = 0.05;
+
+/// What training the scope gate found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GateReport {
+    /// Off-topic and health examples.
+    pub examples: [usize; 2],
+    pub health_at: f32,
+    /// Out-of-fold, among rows the scope rules call out of scope: off-topic
+    /// rows and health rows, and how many of each the gate keeps in scope.
+    pub rules_out_of_scope: [usize; 2],
+    pub kept: [usize; 2],
+}
+
+/// Trains the scope gate on `(text, about health)` pairs and calibrates
+/// its threshold on out-of-fold scores.
+pub fn train_gate(
+    embedder: &Embedder,
+    items: &[(String, bool)],
+) -> Result<(sextant_safety::ScopeGate, GateReport)> {
+    use sextant_safety::ScopeGate;
+    let labeled: Vec<(String, usize)> = items
+        .iter()
+        .map(|(t, y)| (t.clone(), usize::from(*y)))
+        .collect();
+    let xs = embed(embedder, &labeled)?;
+    let pairs: Vec<(&[f32], bool)> = xs
+        .iter()
+        .zip(items)
+        .map(|(x, (_, y))| (x.as_slice(), *y))
+        .collect();
+    let mut gate = ScopeGate::train(&pairs, EPOCHS, L2);
+    let mut oof: Vec<(f32, bool)> = Vec::new();
+    for fold in 0..FOLDS {
+        let fit: Vec<(&[f32], bool)> = pairs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % FOLDS != fold)
+            .map(|(_, p)| *p)
+            .collect();
+        let g = ScopeGate::train(&fit, EPOCHS, L2);
+        for (i, ((text, y), x)) in items.iter().zip(&xs).enumerate() {
+            if i % FOLDS == fold && sextant_safety::out_of_scope(text, &[]) {
+                oof.push((g.health(x), *y));
+            }
+        }
+    }
+    let off_topic = oof.iter().filter(|r| !r.1).count();
+    gate.health_at = (30..100)
+        .map(|t| t as f32 / 100.0)
+        .find(|&t| {
+            let kept = oof.iter().filter(|r| !r.1 && r.0 >= t).count();
+            kept as f64 <= GATE_BUDGET * off_topic as f64
+        })
+        .unwrap_or(1.0);
+    let mut rules = [0usize; 2];
+    let mut kept = [0usize; 2];
+    for (p, y) in &oof {
+        rules[usize::from(*y)] += 1;
+        kept[usize::from(*y)] += usize::from(*p >= gate.health_at);
+    }
+    let health = items.iter().filter(|i| i.1).count();
+    let report = GateReport {
+        examples: [items.len() - health, health],
+        health_at: gate.health_at,
+        rules_out_of_scope: rules,
+        kept,
+    };
+    Ok((gate, report))
 }

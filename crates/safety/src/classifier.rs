@@ -15,6 +15,9 @@ use sextant_core::Urgency;
 
 const WEIGHTS: &str = include_str!("../data/classifier.tsv");
 
+/// The row holding [`Classifier::raise_at`].
+const RAISE: &str = "raise";
+
 /// The classes, in the order of the weights' rows.
 pub const CLASSES: [Urgency; 3] = [Urgency::Routine, Urgency::Urgent, Urgency::Emergency];
 
@@ -36,6 +39,10 @@ pub struct Classifier {
     pub emergency_at: f32,
     /// P(urgent) + P(emergency) at or above this routes as urgent.
     pub urgent_at: f32,
+    /// P(emergency) at or above this raises a message the rules read as
+    /// urgent to an emergency (above 1: never). Calibrated on out-of-fold
+    /// scores, since the rules' urgent rows are mostly training rows.
+    pub raise_at: f32,
 }
 
 impl Classifier {
@@ -45,12 +52,22 @@ impl Classifier {
         C.get_or_init(|| Classifier::parse(WEIGHTS).ok()).as_ref()
     }
 
-    /// Reads the TSV: `class<TAB>threshold<TAB>bias<TAB>w0<TAB>w1…`.
+    /// Reads the TSV: `class<TAB>threshold<TAB>bias<TAB>w0<TAB>w1…`, one
+    /// row per class, then an optional `raise<TAB>threshold` row.
     pub fn parse(text: &'static str) -> Result<Classifier, String> {
         let mut weights = Vec::new();
         let mut bias = Vec::new();
         let mut thresholds = Vec::new();
+        let mut raise_at = f32::INFINITY;
         for (i, r) in rows(text, "class\tthreshold\tbias\tweights").enumerate() {
+            if r.first() == Some(&RAISE) {
+                raise_at = r
+                    .get(1)
+                    .ok_or("raise: no threshold")?
+                    .parse::<f32>()
+                    .map_err(|e| format!("raise: {e}"))?;
+                continue;
+            }
             let want = CLASSES.get(i).ok_or("more than three classes")?;
             if r.first() != Some(&want.as_str()) || r.len() < 4 {
                 return Err(format!("row {i}: expected class {}", want.as_str()));
@@ -73,6 +90,7 @@ impl Classifier {
             bias,
             emergency_at: thresholds[2],
             urgent_at: thresholds[1],
+            raise_at,
         })
     }
 
@@ -119,6 +137,11 @@ impl Classifier {
         } else {
             Urgency::Routine
         }
+    }
+
+    /// Should a message the rules read as urgent be raised to an emergency?
+    pub fn raises(&self, s: &Scores) -> bool {
+        s.emergency >= self.raise_at
     }
 
     /// Trains on `(embedding, class index)` pairs: full-batch gradient
@@ -174,6 +197,7 @@ impl Classifier {
             bias: b,
             emergency_at: 0.5,
             urgent_at: 0.5,
+            raise_at: f32::INFINITY,
         }
     }
 
@@ -191,6 +215,9 @@ impl Classifier {
                 let _ = write!(o, "\t{v}");
             }
             o.push('\n');
+        }
+        if self.raise_at.is_finite() {
+            let _ = writeln!(o, "{RAISE}\t{}", self.raise_at);
         }
         o
     }
@@ -244,10 +271,12 @@ mod tests {
         let mut c = Classifier::train(&refs, 10, 0.0);
         c.emergency_at = 0.7;
         c.urgent_at = 0.9;
+        c.raise_at = 0.6;
         let text: &'static str = Box::leak(c.to_tsv("a comment").into_boxed_str());
         let back = Classifier::parse(text).unwrap();
         assert_eq!(back.emergency_at, 0.7);
         assert_eq!(back.urgent_at, 0.9);
+        assert_eq!(back.raise_at, 0.6);
         assert_eq!(back.scores(&[3.0, 1.0]), c.scores(&[3.0, 1.0]));
         assert!(Classifier::parse("class\tthreshold\tbias\tweights\nroutine\t0\t0\t1\n").is_err());
     }

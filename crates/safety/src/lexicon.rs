@@ -10,7 +10,7 @@ const LEXICON: &str = include_str!("../data/lexicon.tsv");
 const SPELLING: &str = include_str!("../data/spelling.tsv");
 
 /// Rows of a TSV kept as data: comments (`#`) and the header skipped.
-pub(crate) fn rows(text: &'static str, header: &str) -> impl Iterator<Item = Vec<&'static str>> {
+pub(crate) fn rows<'a>(text: &'a str, header: &str) -> impl Iterator<Item = Vec<&'a str>> + 'a {
     let header = header.to_string();
     text.lines()
         .filter(move |l| !l.trim().is_empty() && !l.starts_with('#') && *l != header)

@@ -11,14 +11,16 @@
 //! adds what the rules do not name. No knowledge base, no model.
 
 mod classifier;
+mod gate;
 mod lexicon;
 mod rules;
 mod situations;
 
 pub use classifier::{input, Classifier, Scores, CLASSES};
+pub use gate::ScopeGate;
 pub use rules::{
-    dosing, emergency, features, looks_like_cancer_drug, looks_like_drug, out_of_scope, triage,
-    unclear, Detector, DosingAsk, Emergency, FEATURES,
+    dosing, emergency, features, looks_like_cancer_drug, looks_like_drug, out_of_scope,
+    out_of_scope_with, triage, unclear, Detector, DosingAsk, Emergency, FEATURES,
 };
 pub use sextant_core::Urgency;
 pub use situations::{

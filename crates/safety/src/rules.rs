@@ -575,7 +575,9 @@ fn live(c: &Clause, (i, end): (usize, usize), reading: Reading) -> bool {
     if personal || present {
         return true;
     }
-    let generic = t.iter().any(|w| GENERIC.contains(&w.as_str()));
+    // "Can anyone get X?" asks in general; "... don't want to bother
+    // anyone" after the symptom does not.
+    let generic = before.iter().any(|w| GENERIC.contains(&w.as_str()));
     let opener = t.first().map(String::as_str).unwrap_or("");
     let interrogative = INTERROGATIVE.contains(&opener)
         && !(matches!(opener, "can" | "could" | "do" | "does" | "did")
@@ -732,17 +734,35 @@ pub enum Detector {
     Rules,
     /// The learned layer scored it over its calibrated threshold.
     Learned,
+    /// The rules read it as urgent; the learned layer, sure it is an
+    /// emergency, raised it.
+    Raised,
 }
 
 /// The emergency or urgent problem a message reports, if any: the rules
 /// first, then the learned layer over `embedding` (the message's sentence
 /// embedding, when the caller has one) for what no rule names.
 pub fn triage(message: &str, embedding: Option<&[f32]>) -> Option<Emergency> {
-    if let Some(e) = emergency(message) {
+    let ruled = emergency(message);
+    let layer = crate::Classifier::shipped().zip(embedding);
+    if let Some(mut e) = ruled {
+        // An urgent situation the layer is sure is an emergency is raised
+        // ("neutrophils 0.4 on friday, temp now 38.0"). Not one the rules
+        // lowered on purpose ("could it be lung cancer?").
+        if let Some((c, v)) = layer {
+            if e.level == crate::Urgency::Urgent
+                && e.situation.level == crate::Urgency::Urgent
+                && !e.situation.firm_level
+                && c.raises(&c.scores(&c.input(v, message)))
+            {
+                e.level = crate::Urgency::Emergency;
+                e.detector = Detector::Raised;
+            }
+        }
         return Some(e);
     }
-    let c = crate::Classifier::shipped()?;
-    let level = c.level(&c.scores(&c.input(embedding?, message)));
+    let (c, v) = layer?;
+    let level = c.level(&c.scores(&c.input(v, message)));
     if level == crate::Urgency::Routine {
         return None;
     }
@@ -750,6 +770,15 @@ pub fn triage(message: &str, embedding: Option<&[f32]>) -> Option<Emergency> {
     // past, hypothetical or asked about ("no chest pain, but why an
     // echo?"). The layer is for wordings the rules do not know.
     if judged_not_live(message) {
+        return None;
+    }
+    // A figure of speech the lexicon knows ("dying of boredom", "going to
+    // kill me when he finds out") is what the layer reacted to: the rules
+    // found nothing else.
+    if clauses(message)
+        .iter()
+        .any(|c| !occurrences(&FIGURATIVE, c).is_empty())
+    {
         return None;
     }
     // A question about a missed, stopped, started or changed dose
@@ -950,6 +979,15 @@ pub fn out_of_scope(message: &str, drugs: &[String]) -> bool {
     // The typo-tolerant catalog search ("lukemia") is the slow part: only
     // for what the word lists found nothing in.
     !health && detect(message, Matching::Typos).is_empty()
+}
+
+/// [`out_of_scope`], unless the scope gate, reading the message's
+/// embedding (when the caller has one), says it is about health.
+pub fn out_of_scope_with(message: &str, drugs: &[String], embedding: Option<&[f32]>) -> bool {
+    out_of_scope(message, drugs)
+        && !crate::ScopeGate::shipped()
+            .zip(embedding)
+            .is_some_and(|(g, v)| g.keeps(&crate::input(v, message)))
 }
 
 /// Keyboard rows: runs of them are key-mashing, not words.

@@ -60,6 +60,9 @@ pub struct Situation {
     /// A message asking what the symptom could mean ("could it be
     /// cancer?") is urgent, not an emergency.
     pub diagnostic_urgent: bool,
+    /// Its level is a guideline's on purpose (a fever when treatment is not
+    /// known is urgent): the learned layer never raises it.
+    pub firm_level: bool,
     pub(crate) triggers: Vec<Trigger>,
 }
 
@@ -89,6 +92,13 @@ pub fn data_issues() -> Vec<String> {
                 "situations.tsv: {} fields, expected 9: {r:?}",
                 r.len()
             ));
+        } else if let Some(f) = r[3].split(',').find(|f| {
+            !matches!(
+                *f,
+                "-" | "passed_counts" | "diagnostic_urgent" | "firm_level"
+            )
+        }) {
+            out.push(format!("situations.tsv: {}: unknown flag `{f}`", r[0]));
         }
     }
     for r in rows(TRIGGERS, TRIGGER_HEADER) {
@@ -135,6 +145,7 @@ pub fn situations() -> &'static [Situation] {
                     escalation: Escalation::parse(r[2])?,
                     passed_counts: r[3].split(',').any(|f| f == "passed_counts"),
                     diagnostic_urgent: r[3].split(',').any(|f| f == "diagnostic_urgent"),
+                    firm_level: r[3].split(',').any(|f| f == "firm_level"),
                     name: r[4],
                     why: r[5],
                     query: r[6],

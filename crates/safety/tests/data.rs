@@ -106,3 +106,54 @@ fn the_shipped_classifier_loads_and_matches_the_features() {
     let s = c.scores(&[0.0; 10]);
     assert_eq!(c.level(&s), sextant_safety::Urgency::Routine);
 }
+
+#[test]
+fn the_shipped_scope_gate_loads_and_only_ever_keeps_in_scope() {
+    let g = sextant_safety::ScopeGate::shipped().expect("data/scope-gate.tsv has weights");
+    assert_eq!(g.dim(), 384 + sextant_safety::FEATURES.len());
+    assert!(g.health_at > 0.0 && g.health_at < 1.0);
+    // Without an embedding the rules decide alone; with one, the gate can
+    // only keep a message in scope, never put one out.
+    let zero = vec![0.0; 384];
+    for m in [
+        "how do i reverse a list in python",
+        "what is tamoxifen",
+        "best hiking trails in utah",
+    ] {
+        let rules = sextant_safety::out_of_scope(m, &[]);
+        assert_eq!(
+            sextant_safety::out_of_scope_with(m, &[], None),
+            rules,
+            "{m}"
+        );
+        assert!(
+            !sextant_safety::out_of_scope_with(m, &[], Some(&zero)) || rules,
+            "{m}"
+        );
+    }
+    assert!(sextant_safety::out_of_scope(
+        "how do i reverse a list in python",
+        &[]
+    ));
+}
+
+#[test]
+fn a_fever_in_a_young_baby_and_a_poisoning_boiler_are_emergencies() {
+    for (m, want) in [
+        (
+            "baby is 5 weeks old, temp 38.2 and not feeding",
+            "infant_fever",
+        ),
+        (
+            "we all have headaches and feel sick since the boiler came back on",
+            "overdose_or_poisoning",
+        ),
+    ] {
+        let e = sextant_safety::emergency(m).unwrap_or_else(|| panic!("{m}"));
+        assert_eq!(e.situation.id, want, "{m}");
+        assert_eq!(e.level, sextant_safety::Urgency::Emergency, "{m}");
+    }
+    // A fever in an older child with a cold stays what it was.
+    let e = sextant_safety::emergency("my 6 year old has a temp of 38.2 with a cold");
+    assert!(e.is_none_or(|e| e.situation.id != "infant_fever"));
+}
