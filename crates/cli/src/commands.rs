@@ -594,11 +594,13 @@ fn train_triage(
     }
     // Ordinary questions: alternate ones train and calibrate.
     let mut ordinary_calibration = Vec::new();
+    let mut ordinary_train = Vec::new();
     for (_, questions) in ordinary {
         for (i, q) in questions.iter().enumerate() {
             gate.push((q.clone(), true));
             if i % 2 == 0 {
                 train.push((q.clone(), 0));
+                ordinary_train.push(q.clone());
             } else {
                 ordinary_calibration.push(q.clone());
             }
@@ -615,7 +617,13 @@ fn train_triage(
     let tmp = gate_path.with_extension("tsv.tmp");
     std::fs::write(&tmp, scope_gate.to_tsv(&gate_header))?;
     std::fs::rename(&tmp, &gate_path)?;
-    let (model, report) = triage_model::train(embedder, &train, &calibrate, &ordinary_calibration)?;
+    let (model, report) = triage_model::train(
+        embedder,
+        &train,
+        &calibrate,
+        &ordinary_calibration,
+        &ordinary_train,
+    )?;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../safety/data/classifier.tsv");
     let header = format!(
         "Safety routing's learned layer: written by `sextant eval safety --train`; do not edit.\n\

@@ -63,9 +63,11 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("dev-l", dir.join("safety-dev-l.tsv")),
         ("dev-m", dir.join("safety-dev-m.tsv")),
         ("dev-n", dir.join("safety-dev-n.tsv")),
+        ("dev-o", dir.join("safety-dev-o.tsv")),
+        ("dev-p", dir.join("safety-dev-p.tsv")),
         (HELD_OUT, dir.join("safety-heldout.tsv")),
-        ("held-out-8", dir.join("safety-heldout-8.tsv")),
-        ("held-out-9", dir.join("safety-heldout-9.tsv")),
+        ("held-out-10", dir.join("safety-heldout-10.tsv")),
+        ("held-out-11", dir.join("safety-heldout-11.tsv")),
     ]
 }
 

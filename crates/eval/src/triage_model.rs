@@ -5,11 +5,12 @@
 //! - Trained on the development sets but `dev-e`, the training-only sets
 //!   (`safety-train-*.tsv`), the answers dev set, and half of MedQuAD's
 //!   CancerGov questions and of the lay questions as routine controls.
-//! - Calibrated on what it did not train on: `dev-e`, `held-out` and the
-//!   other halves. Each threshold is the lowest at which the layer alone
-//!   escalates at most [`ALARM_BUDGET`] of the routine calibration questions
-//!   that the rules leave alone, counted apart for the labeled sets' hard
-//!   controls (emergency words, no emergency) and for ordinary questions.
+//! - Calibrated on scores of rows it was not fitted on: out-of-fold scores
+//!   ([`FOLDS`] folds) of every training row, and `dev-e`, `held-out` and
+//!   the other halves. Each threshold is the lowest at which the layer alone
+//!   escalates at most [`HARD_ALARM_BUDGET`] of the labeled sets' hard
+//!   controls (emergency words, no emergency) and [`ORDINARY_ALARM_BUDGET`]
+//!   of the ordinary questions, among rows the rules leave alone.
 
 use sextant_embed::Embedder;
 use sextant_safety::{Classifier, Urgency};
@@ -17,9 +18,16 @@ use sextant_safety::{Classifier, Urgency};
 use crate::safety::Row;
 use crate::Result;
 
-/// Most routine calibration questions the learned layer may escalate on its
-/// own, per level and per group (hard controls, ordinary questions).
-pub const ALARM_BUDGET: f64 = 0.01;
+/// Most of the hard controls (a routine message with emergency words) and
+/// of the ordinary questions the learned layer may escalate on its own, on
+/// scores of rows it was not fitted on. The curve `--train` reports showed,
+/// on out-of-fold scores, 1% of hard controls buying 0.48 of the
+/// emergencies the rules miss and 3% buying 0.73, with ordinary questions
+/// under 0.1% either way; an unneeded call costs less than a missed one.
+pub const HARD_ALARM_BUDGET: f64 = 0.03;
+pub const ORDINARY_ALARM_BUDGET: f64 = 0.01;
+/// The hard-control budget for the layer's urgent threshold.
+pub const URGENT_ALARM_BUDGET: f64 = 0.01;
 /// Most of the rules' urgent rows that are not emergencies the layer may
 /// raise to an emergency, on out-of-fold scores. Over-triage from urgent to
 /// emergency sends a person to the same 24-hour line sooner; under-triage
@@ -68,6 +76,10 @@ pub struct TrainReport {
     /// class, and how many of each the raise makes emergencies.
     pub rules_urgent: [usize; 3],
     pub raised: [usize; 3],
+    /// For P(emergency) thresholds 0.30, 0.35 … 0.95: the share of the
+    /// emergencies the rules miss that the layer catches, and the shares
+    /// of hard controls and of ordinary questions it escalates.
+    pub emergency_curve: Vec<(f32, f64, f64, f64)>,
 }
 
 /// The model's inputs for `(text, class)` pairs: each text's embedding
@@ -83,12 +95,16 @@ fn embed(embedder: &Embedder, items: &[(String, usize)]) -> Result<Vec<Vec<f32>>
         .collect())
 }
 
-/// Trains on `train` and calibrates on `calibrate`.
+/// Trains on `train` and calibrates on out-of-fold scores of the training
+/// rows together with `calibrate` and `ordinary` (never trained on).
+/// `ordinary_train` names the training rows that are ordinary questions
+/// (the easy controls), as opposed to the labeled sets' hard ones.
 pub fn train(
     embedder: &Embedder,
     train: &[(String, usize)],
     calibrate: &[(String, usize)],
     ordinary: &[String],
+    ordinary_train: &[String],
 ) -> Result<(Classifier, TrainReport)> {
     let xs = embed(embedder, train)?;
     let pairs: Vec<(&[f32], usize)> = xs
@@ -97,14 +113,28 @@ pub fn train(
         .map(|(x, (_, y))| (x.as_slice(), *y))
         .collect();
     let mut model = Classifier::train(&pairs, EPOCHS, L2);
+    // Out-of-fold scores of every training row: a threshold set on ~4,000
+    // rows instead of ~200 moves less from one training run to the next.
+    let mut oof: Vec<Option<sextant_safety::Scores>> = vec![None; train.len()];
+    for (fold, fit) in fold_fits(&pairs) {
+        let m = Classifier::train(&fit, EPOCHS, L2);
+        for (i, x) in xs.iter().enumerate() {
+            if i % FOLDS == fold {
+                oof[i] = Some(m.scores(x));
+            }
+        }
+    }
+    let oof: Vec<sextant_safety::Scores> = oof.into_iter().flatten().collect();
+    let ordinary_set: std::collections::HashSet<&str> =
+        ordinary_train.iter().map(String::as_str).collect();
     // Calibration: only rows the rules leave alone matter to the layer.
-    let cal: Vec<&(String, usize)> = calibrate
+    let cal_items: Vec<(String, usize)> = calibrate
         .iter()
         .filter(|(t, _)| sextant_safety::emergency(t).is_none())
+        .cloned()
         .collect();
-    let cal_items: Vec<(String, usize)> = cal.iter().map(|x| (*x).clone()).collect();
     let cx = embed(embedder, &cal_items)?;
-    let scores: Vec<(sextant_safety::Scores, usize)> = cx
+    let mut scores: Vec<(sextant_safety::Scores, usize)> = cx
         .iter()
         .zip(&cal_items)
         .map(|(x, (_, y))| (model.scores(x), *y))
@@ -115,37 +145,40 @@ pub fn train(
         .map(|t| (t.clone(), 0))
         .collect();
     let ox = embed(embedder, &ordinary_items)?;
+    let mut easy: Vec<sextant_safety::Scores> = ox.iter().map(|x| model.scores(x)).collect();
+    for ((text, y), s) in train.iter().zip(&oof) {
+        if sextant_safety::emergency(text).is_some() {
+            continue;
+        }
+        if ordinary_set.contains(text.as_str()) {
+            easy.push(*s);
+        } else {
+            scores.push((*s, *y));
+        }
+    }
     let hard: Vec<sextant_safety::Scores> =
         scores.iter().filter(|s| s.1 == 0).map(|s| s.0).collect();
-    let easy: Vec<sextant_safety::Scores> = ox.iter().map(|x| model.scores(x)).collect();
-    let lowest = |f: &dyn Fn(&sextant_safety::Scores) -> f32| {
+    let lowest = |f: &dyn Fn(&sextant_safety::Scores) -> f32, hard_budget: f64| {
         (30..100)
             .map(|t| t as f32 / 100.0)
             .find(|&t| {
-                [&hard, &easy].iter().all(|group| {
-                    let alarms = group.iter().filter(|s| f(s) >= t).count();
-                    alarms as f64 <= ALARM_BUDGET * group.len() as f64
-                })
+                [(&hard, hard_budget), (&easy, ORDINARY_ALARM_BUDGET)]
+                    .iter()
+                    .all(|(group, budget)| {
+                        let alarms = group.iter().filter(|s| f(s) >= t).count();
+                        alarms as f64 <= budget * group.len() as f64
+                    })
             })
             .unwrap_or(0.99)
     };
     // The raise: out-of-fold scores of the training rows the rules read as
     // urgent, with the calibration rows they read so.
-    let mut urgent_rows: Vec<(f32, usize)> = Vec::new();
-    for fold in 0..FOLDS {
-        let fit: Vec<(&[f32], usize)> = pairs
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % FOLDS != fold)
-            .map(|(_, p)| *p)
-            .collect();
-        let m = Classifier::train(&fit, EPOCHS, L2);
-        for (i, ((text, y), x)) in train.iter().zip(&xs).enumerate() {
-            if i % FOLDS == fold && rules_urgent(text) {
-                urgent_rows.push((m.scores(x).emergency, *y));
-            }
-        }
-    }
+    let mut urgent_rows: Vec<(f32, usize)> = train
+        .iter()
+        .zip(&oof)
+        .filter(|((text, _), _)| rules_urgent(text))
+        .map(|((_, y), s)| (s.emergency, *y))
+        .collect();
     let cal_urgent: Vec<(String, usize)> = calibrate
         .iter()
         .filter(|(t, _)| rules_urgent(t))
@@ -171,8 +204,29 @@ pub fn train(
         rules_urgent_count[*y] += 1;
         raised[*y] += usize::from(*p >= model.raise_at);
     }
-    model.emergency_at = lowest(&|s| s.emergency);
-    model.urgent_at = lowest(&|s| s.urgent + s.emergency).max(model.emergency_at.min(0.5));
+    let share = |rows: &[&sextant_safety::Scores], t: f32| {
+        rows.iter().filter(|s| s.emergency >= t).count() as f64 / rows.len().max(1) as f64
+    };
+    let missed: Vec<&sextant_safety::Scores> =
+        scores.iter().filter(|s| s.1 == 2).map(|s| &s.0).collect();
+    let hard_refs: Vec<&sextant_safety::Scores> = hard.iter().collect();
+    let easy_refs: Vec<&sextant_safety::Scores> = easy.iter().collect();
+    let emergency_curve = (6..20)
+        .map(|k| {
+            let t = k as f32 * 0.05;
+            (
+                t,
+                share(&missed, t),
+                share(&hard_refs, t),
+                share(&easy_refs, t),
+            )
+        })
+        .collect();
+    model.emergency_at = lowest(&|s| s.emergency, HARD_ALARM_BUDGET);
+    // An urgent route adds a banner to an answer that would have helped
+    // anyway: the layer's urgent threshold keeps the narrow budget.
+    model.urgent_at =
+        lowest(&|s| s.urgent + s.emergency, URGENT_ALARM_BUDGET).max(model.emergency_at.min(0.5));
     let share = |want: &dyn Fn(usize) -> bool, hit: &dyn Fn(Urgency) -> bool| {
         let rows: Vec<_> = scores.iter().filter(|s| want(s.1)).collect();
         rows.iter().filter(|s| hit(model.level(&s.0))).count() as f64 / rows.len().max(1) as f64
@@ -197,12 +251,33 @@ pub fn train(
             .filter(|s| model.level(s) != Urgency::Routine)
             .count() as f64
             / easy.len().max(1) as f64,
-        rules_missed_in_calibration: count(&cal_items),
+        rules_missed_in_calibration: {
+            let mut c = [0usize; 3];
+            for (_, y) in &scores {
+                c[*y] += 1;
+            }
+            c
+        },
         raise_at: model.raise_at,
         rules_urgent: rules_urgent_count,
         raised,
+        emergency_curve,
     };
     Ok((model, report))
+}
+
+/// Each fold's number and its training rows: all but those whose index is
+/// the fold modulo [`FOLDS`].
+fn fold_fits<T: Copy>(pairs: &[T]) -> impl Iterator<Item = (usize, Vec<T>)> + '_ {
+    (0..FOLDS).map(move |fold| {
+        let fit = pairs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % FOLDS != fold)
+            .map(|(_, p)| *p)
+            .collect();
+        (fold, fit)
+    })
 }
 
 /// Do the rules read the message as an urgent situation (one the layer may
@@ -259,13 +334,7 @@ pub fn train_gate(
         .collect();
     let mut gate = ScopeGate::train(&pairs, EPOCHS, L2);
     let mut oof: Vec<(f32, bool)> = Vec::new();
-    for fold in 0..FOLDS {
-        let fit: Vec<(&[f32], bool)> = pairs
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % FOLDS != fold)
-            .map(|(_, p)| *p)
-            .collect();
+    for (fold, fit) in fold_fits(&pairs) {
         let g = ScopeGate::train(&fit, EPOCHS, L2);
         for (i, ((text, y), x)) in items.iter().zip(&xs).enumerate() {
             if i % FOLDS == fold && sextant_safety::out_of_scope(text, &[]) {

@@ -118,7 +118,7 @@ mod tests {
 
     /// Lists matched as a whole-text substring, not as token patterns.
     const SUBSTRING_LISTS: &[&str] = &["health"];
-    const SPECIAL: &[&str] = &["@temp", "@lowsat", "@drug", "@cancer_drug"];
+    const SPECIAL: &[&str] = &["@temp", "@lowsat", "@cold", "@drug", "@cancer_drug"];
 
     /// Why a phrase can never match the normalized tokens, if it cannot.
     fn pattern_issue(phrase: &str) -> Option<String> {

@@ -48,6 +48,8 @@ struct Clause {
     hot_number: bool,
     /// A low oxygen reading was written ("oxygen 86", "sats 88%").
     low_sat: bool,
+    /// A temperature under 36 °C was written next to a word for it.
+    cold_number: bool,
     /// The tokens, for rejecting most phrases with one lookup.
     set: std::collections::HashSet<String>,
 }
@@ -115,15 +117,48 @@ fn clauses(message: &str) -> Vec<Clause> {
         .map(|orig| {
             let (toks, hot_number) = normalize(&orig);
             let low_sat = low_oxygen(&toks);
+            let cold_number = low_temperature(&toks);
+            // A reading in a past frame at a past time ("last month I had
+            // a temp of 38.9 and was admitted") is history, not a reading.
+            let has = |list: &Seqs| list.iter().any(|p| contains_seq(&toks, p).is_some());
+            let past_reading = has(&PAST_FRAME) && (has(&PAST_TIME) || has(&DISTANT));
             Clause {
                 set: toks.iter().cloned().collect(),
                 orig: orig.trim().to_string(),
                 toks,
-                hot_number,
+                hot_number: hot_number && !past_reading,
                 low_sat,
+                cold_number: cold_number && !past_reading,
             }
         })
         .collect()
+}
+
+/// Words that put a temperature reading in a past frame ("had a temp of",
+/// "was admitted"), and times that, with them, make it history.
+static PAST_FRAME: Seqs = Seqs::new("past_frame");
+/// What a care team said would happen, and a death already come.
+static EXPECTED: Seqs = Seqs::new("expected");
+static DECEASED: Seqs = Seqs::new("deceased");
+static PAST_TIME: Seqs = Seqs::new("past_time");
+
+/// A temperature below 36 °C written with a decimal or a unit ("35.2",
+/// "35c") next to a word for temperature: during treatment, as much a
+/// warning of infection as a fever (UKONS).
+fn low_temperature(toks: &[String]) -> bool {
+    static TEMPERATURE: Words = Words::new("temperature_words");
+    let low = |t: &str| {
+        let digits: String = t
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let unit = matches!(t[digits.len()..].chars().next(), Some('c'));
+        (digits.contains('.') || unit)
+            && digits
+                .parse::<f32>()
+                .is_ok_and(|v| (33.0..36.0).contains(&v))
+    };
+    toks.iter().any(|t| low(t)) && toks.iter().any(|t| TEMPERATURE.contains(&t.as_str()))
 }
 
 /// An oxygen saturation under 92 % next to a word for it ("my oxygen is
@@ -324,12 +359,68 @@ fn match_at(pat: &str, toks: &[String], i: usize) -> Option<usize> {
     }
 }
 
+/// A phrase list indexed by each phrase's anchor: its first plain word
+/// (no `*`, `~` or `#`). A phrase whose anchor the clause lacks cannot
+/// match, so only the phrases anchored on the clause's own words, and the
+/// few with no anchor, are tried.
+struct PhraseIndex {
+    by_anchor: std::collections::HashMap<&'static str, Vec<&'static str>>,
+    free: Vec<&'static str>,
+}
+
+/// The index of a list, built once per list. Lists are `'static` slices of
+/// the lexicon, so their address names them.
+fn phrase_index(phrases: &'static [&'static str]) -> &'static PhraseIndex {
+    type Cache = std::collections::HashMap<(usize, usize), &'static PhraseIndex>;
+    static CACHE: std::sync::OnceLock<std::sync::RwLock<Cache>> = std::sync::OnceLock::new();
+    let key = (phrases.as_ptr() as usize, phrases.len());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(ix) = cache.read().ok().and_then(|c| c.get(&key).copied()) {
+        return ix;
+    }
+    let mut ix = PhraseIndex {
+        by_anchor: std::collections::HashMap::new(),
+        free: Vec::new(),
+    };
+    for &ph in phrases {
+        let anchor = (!ph.starts_with('@'))
+            .then(|| {
+                ph.split(' ')
+                    .find(|w| !w.ends_with('*') && *w != "~" && !w.starts_with('#'))
+            })
+            .flatten();
+        match anchor {
+            Some(a) => ix.by_anchor.entry(a).or_default().push(ph),
+            None => ix.free.push(ph),
+        }
+    }
+    let ix: &'static PhraseIndex = Box::leak(Box::new(ix));
+    if let Ok(mut c) = cache.write() {
+        c.insert(key, ix);
+    }
+    ix
+}
+
 /// Every occurrence of any of `phrases` in a clause, as token ranges.
-fn occurrences(phrases: &[&str], c: &Clause) -> Vec<(usize, usize)> {
+fn occurrences(phrases: &'static [&'static str], c: &Clause) -> Vec<(usize, usize)> {
+    let ix = phrase_index(phrases);
+    let mut anchored: Vec<&'static str> = c
+        .set
+        .iter()
+        .filter_map(|w| ix.by_anchor.get(w.as_str()))
+        .flatten()
+        .copied()
+        .collect();
+    // Same order every run: the set's order is not.
+    anchored.sort_unstable();
+    anchored.dedup();
     let mut out = Vec::new();
-    for ph in phrases {
-        if *ph == "@temp" || *ph == "@lowsat" {
-            if (*ph == "@temp" && c.hot_number) || (*ph == "@lowsat" && c.low_sat) {
+    for ph in ix.free.iter().chain(&anchored) {
+        if matches!(*ph, "@temp" | "@lowsat" | "@cold") {
+            if (*ph == "@temp" && c.hot_number)
+                || (*ph == "@lowsat" && c.low_sat)
+                || (*ph == "@cold" && c.cold_number)
+            {
                 out.push((0, 0));
             }
             continue;
@@ -347,15 +438,6 @@ fn occurrences(phrases: &[&str], c: &Clause) -> Vec<(usize, usize)> {
                     .filter(|(_, t)| is_drug(t))
                     .map(|(i, _)| (i, i + 1)),
             );
-            continue;
-        }
-        // A phrase with a plain word the clause lacks cannot match: most
-        // phrases stop here, which keeps routing well under a millisecond.
-        let absent = ph
-            .split(' ')
-            .find(|w| !w.ends_with('*') && *w != "~" && !w.starts_with('#'))
-            .is_some_and(|w| !c.set.contains(w));
-        if absent {
             continue;
         }
         for i in 0..c.toks.len() {
@@ -586,7 +668,11 @@ fn live(c: &Clause, (i, end): (usize, usize), reading: Reading) -> bool {
 }
 
 /// A live occurrence of any phrase in the group, as (clause, start, end).
-fn live_hits(group: &[&str], cs: &[Clause], reading: Reading) -> Vec<(usize, usize, usize)> {
+fn live_hits(
+    group: &'static [&'static str],
+    cs: &[Clause],
+    reading: Reading,
+) -> Vec<(usize, usize, usize)> {
     let mut out = Vec::new();
     for (ci, c) in cs.iter().enumerate() {
         for occ in occurrences(group, c) {
@@ -745,7 +831,22 @@ pub enum Detector {
 pub fn triage(message: &str, embedding: Option<&[f32]>) -> Option<Emergency> {
     let ruled = emergency(message);
     let layer = crate::Classifier::shipped().zip(embedding);
+    let cs = clauses(message);
+    let says = |list: &Seqs| {
+        cs.iter()
+            .any(|c| list.iter().any(|p| contains_seq(&c.toks, p).is_some()))
+    };
+    // "The hospice team said this would happen", "in her last days": the
+    // team already knows and is the one to call, now if need be.
+    let expected = says(&EXPECTED);
     if let Some(mut e) = ruled {
+        if expected
+            && e.level == crate::Urgency::Emergency
+            && e.situation.escalation != crate::Escalation::Crisis
+        {
+            e.level = crate::Urgency::Urgent;
+            return Some(e);
+        }
         // An urgent situation the layer is sure is an emergency is raised
         // ("neutrophils 0.4 on friday, temp now 38.0"). Not one the rules
         // lowered on purpose ("could it be lung cancer?").
@@ -775,10 +876,13 @@ pub fn triage(message: &str, embedding: Option<&[f32]>) -> Option<Emergency> {
     // A figure of speech the lexicon knows ("dying of boredom", "going to
     // kill me when he finds out") is what the layer reacted to: the rules
     // found nothing else.
-    if clauses(message)
-        .iter()
-        .any(|c| !occurrences(&FIGURATIVE, c).is_empty())
-    {
+    if cs.iter().any(|c| !occurrences(&FIGURATIVE, c).is_empty()) {
+        return None;
+    }
+    // Nor what a team expects, nor a death already certified ("Mum died
+    // peacefully this morning; what do we do with her medicines?"). The
+    // rules still read those messages: "I think he has died" is theirs.
+    if expected || says(&DECEASED) {
         return None;
     }
     // A question about a missed, stopped, started or changed dose

@@ -157,3 +157,41 @@ fn a_fever_in_a_young_baby_and_a_poisoning_boiler_are_emergencies() {
     let e = sextant_safety::emergency("my 6 year old has a temp of 38.2 with a cold");
     assert!(e.is_none_or(|e| e.situation.id != "infant_fever"));
 }
+
+#[test]
+fn choking_a_low_temperature_on_treatment_and_history_read_as_they_should() {
+    let level = |m: &str| sextant_safety::emergency(m).map(|e| (e.situation.id, e.level));
+    assert_eq!(
+        level("my dad is choking on a bit of sandwich, he can not cough or speak"),
+        Some(("choking", sextant_safety::Urgency::Emergency))
+    );
+    // Below 36 °C during chemotherapy is a warning of infection too.
+    assert_eq!(
+        level("temp 35.2 and shaking, 8 days after chemo").map(|l| l.0),
+        Some("neutropenic_fever")
+    );
+    // A fever reading in a past frame at a past time is history...
+    assert_eq!(
+        level("last month i had a temp of 38.9 on chemo and got admitted, will that delay my next cycle?"),
+        None
+    );
+    // ...but the same words about now are not.
+    assert!(level("i have a temp of 38.9 on chemo").is_some());
+}
+
+#[test]
+fn what_a_care_team_said_would_happen_is_urgent_not_an_emergency() {
+    let e = sextant_safety::triage(
+        "Dad's breathing has gone noisy and rattly, the hospice team said this would happen",
+        None,
+    )
+    .expect("still routed to the team");
+    assert_eq!(e.level, sextant_safety::Urgency::Urgent);
+    // Without the team's word it is an emergency.
+    let e = sextant_safety::triage(
+        "Dad's breathing has gone noisy and he is struggling to breathe",
+        None,
+    )
+    .expect("an emergency");
+    assert_eq!(e.level, sextant_safety::Urgency::Emergency);
+}
