@@ -65,9 +65,11 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("dev-n", dir.join("safety-dev-n.tsv")),
         ("dev-o", dir.join("safety-dev-o.tsv")),
         ("dev-p", dir.join("safety-dev-p.tsv")),
+        ("dev-q", dir.join("safety-dev-q.tsv")),
+        ("dev-r", dir.join("safety-dev-r.tsv")),
         (HELD_OUT, dir.join("safety-heldout.tsv")),
-        ("held-out-10", dir.join("safety-heldout-10.tsv")),
-        ("held-out-11", dir.join("safety-heldout-11.tsv")),
+        ("held-out-12", dir.join("safety-heldout-12.tsv")),
+        ("held-out-13", dir.join("safety-heldout-13.tsv")),
     ]
 }
 

@@ -658,8 +658,9 @@ fn live(c: &Clause, (i, end): (usize, usize), reading: Reading) -> bool {
         return true;
     }
     // "Can anyone get X?" asks in general; "... don't want to bother
-    // anyone" after the symptom does not.
-    let generic = before.iter().any(|w| GENERIC.contains(&w.as_str()));
+    // anyone" after the symptom does not, nor does a bystander's report
+    // ("someone fitting on the bus floor"), which asks nothing.
+    let generic = before.iter().any(|w| GENERIC.contains(&w.as_str())) && asks_something(c);
     let opener = t.first().map(String::as_str).unwrap_or("");
     let interrogative = INTERROGATIVE.contains(&opener)
         && !(matches!(opener, "can" | "could" | "do" | "does" | "did")
@@ -1081,8 +1082,23 @@ pub fn out_of_scope(message: &str, drugs: &[String]) -> bool {
         }
     });
     // The typo-tolerant catalog search ("lukemia") is the slow part: only
-    // for what the word lists found nothing in.
-    !health && detect(message, Matching::Typos).is_empty()
+    // for what the word lists found nothing in. A symptom the situations
+    // know, even not live ("someone fitting on the bus"), is health too.
+    !health && detect(message, Matching::Typos).is_empty() && !names_a_symptom(message)
+}
+
+/// Does the message name any symptom or situation the triggers know, live
+/// or not?
+fn names_a_symptom(message: &str) -> bool {
+    let cs = clauses(message);
+    situations().iter().any(|s| {
+        s.triggers.iter().any(|tr| {
+            tr.groups.iter().any(|g| {
+                let list = lexicon().list(g);
+                cs.iter().any(|c| !occurrences(list, c).is_empty())
+            })
+        })
+    })
 }
 
 /// [`out_of_scope`], unless the scope gate, reading the message's

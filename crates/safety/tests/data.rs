@@ -195,3 +195,24 @@ fn what_a_care_team_said_would_happen_is_urgent_not_an_emergency() {
     .expect("an emergency");
     assert_eq!(e.level, sextant_safety::Urgency::Emergency);
 }
+
+#[test]
+fn a_bystander_report_and_a_suspected_swallow_are_emergencies() {
+    for (m, want) in [
+        ("someone fitting on the bus floor", "seizure"),
+        (
+            "my 2 year old might have swallowed a button battery, he seems fine",
+            "overdose_or_poisoning",
+        ),
+    ] {
+        let e = sextant_safety::emergency(m).unwrap_or_else(|| panic!("{m}"));
+        assert_eq!(e.situation.id, want, "{m}");
+    }
+    // Asking in general stays a question.
+    assert!(sextant_safety::emergency("can anyone have a seizure from chemo?").is_none());
+    // A symptom word keeps a message in scope even when it is not live.
+    assert!(!sextant_safety::out_of_scope(
+        "what to do if someone is fitting",
+        &[]
+    ));
+}
