@@ -56,7 +56,28 @@ struct Clause {
 
 /// Splits a message into clauses at sentence ends, line breaks, and joins
 /// that start another thought ("and also", "also,", "btw").
-fn clauses(message: &str) -> Vec<Clause> {
+/// The clauses of a message, parsed once per message and thread: routing
+/// reads the same message several times (the rules, the layer's features,
+/// the checks on what the layer found, scope), and parsing, with its
+/// respelling and typo search, is most of its cost.
+fn clauses(message: &str) -> std::rc::Rc<Vec<Clause>> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(String, std::rc::Rc<Vec<Clause>>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        if let Some((m, cs)) = last.borrow().as_ref() {
+            if m == message {
+                return cs.clone();
+            }
+        }
+        let cs = std::rc::Rc::new(parse_clauses(message));
+        *last.borrow_mut() = Some((message.to_string(), cs.clone()));
+        cs
+    })
+}
+
+fn parse_clauses(message: &str) -> Vec<Clause> {
     let mut parts: Vec<String> = vec![String::new()];
     let chars: Vec<char> = message.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
@@ -922,7 +943,7 @@ fn judged_not_live(message: &str) -> bool {
         for tr in &s.triggers {
             for g in &tr.groups {
                 let list = lexicon().list(g);
-                for c in &cs {
+                for c in cs.iter() {
                     for occ in occurrences(list, c) {
                         if live(c, occ, reading) {
                             return false;
@@ -991,7 +1012,7 @@ static MEDICINE_WORDS: Words = Words::new("medicine_words");
 /// A request for an individual dosing decision. `drugs` are the lower-case
 /// drug names the knowledge base has pages for, sorted; they count as medicine words.
 pub fn dosing(message: &str, drugs: &[String]) -> Option<DosingAsk> {
-    for c in clauses(message) {
+    for c in clauses(message).iter() {
         // "Is it OK to begin taking CBD oil while on chemo?" asks for the
         // person's own decision without saying "I".
         let asks_permission = c.toks.windows(4).any(|w| {
@@ -1001,7 +1022,7 @@ pub fn dosing(message: &str, drugs: &[String]) -> Option<DosingAsk> {
                 && w[3] == "to"
         });
         let personal = asks_permission || c.toks.iter().any(|w| SELF_DOSE.contains(&w.as_str()));
-        let medicine = !occurrences(&MEDICINE_WORDS, &c).is_empty()
+        let medicine = !occurrences(&MEDICINE_WORDS, c).is_empty()
             || c.toks
                 .iter()
                 .any(|w| looks_like_drug(w) || drugs.binary_search(w).is_ok());
@@ -1015,9 +1036,9 @@ pub fn dosing(message: &str, drugs: &[String]) -> Option<DosingAsk> {
             continue;
         }
         for &(kind, patterns) in dose_patterns() {
-            let hit = occurrences(patterns, &c)
+            let hit = occurrences(patterns, c)
                 .into_iter()
-                .any(|occ| live(&c, occ, Reading::Mentioned));
+                .any(|occ| live(c, occ, Reading::Mentioned));
             // A dose question names a medicine (or the word "dose") and is
             // about someone's own: "how much does it cost" and "stop
             // worrying" are not.
