@@ -39,6 +39,18 @@ pub struct Emergency {
     pub detector: Detector,
 }
 
+impl Emergency {
+    /// May the learned layer raise this reading to an emergency? Only an
+    /// urgent situation read at its own level, and not one whose level is
+    /// a guideline's on purpose (`firm_level`), nor one the rules lowered
+    /// ("could it be lung cancer?").
+    pub fn raisable(&self) -> bool {
+        self.level == Urgency::Urgent
+            && self.situation.level == Urgency::Urgent
+            && !self.situation.firm_level
+    }
+}
+
 /// One clause of the message: its original text and its normalized tokens.
 #[derive(Debug)]
 struct Clause {
@@ -873,11 +885,7 @@ pub fn triage(message: &str, embedding: Option<&[f32]>) -> Option<Emergency> {
         // ("neutrophils 0.4 on friday, temp now 38.0"). Not one the rules
         // lowered on purpose ("could it be lung cancer?").
         if let Some((c, v)) = layer {
-            if e.level == crate::Urgency::Urgent
-                && e.situation.level == crate::Urgency::Urgent
-                && !e.situation.firm_level
-                && c.raises(&c.scores(&c.input(v, message)))
-            {
+            if e.raisable() && c.raises(&c.scores(&c.input(v, message))) {
                 e.level = crate::Urgency::Emergency;
                 e.detector = Detector::Raised;
             }
@@ -932,6 +940,20 @@ pub fn triage(message: &str, embedding: Option<&[f32]>) -> Option<Emergency> {
 /// Does the message name a symptom the rules know, only in ways that are not
 /// a live report (negated, past, hypothetical, general)?
 fn judged_not_live(message: &str) -> bool {
+    named_symptoms(message) == Named::NotLive
+}
+
+/// How a message names the symptoms the situations' triggers know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    Nothing,
+    /// Only negated, past, hypothetical or asked about.
+    NotLive,
+    /// At least one reported now.
+    Live,
+}
+
+fn named_symptoms(message: &str) -> Named {
     let cs = clauses(message);
     let mut seen = false;
     for s in situations() {
@@ -946,7 +968,7 @@ fn judged_not_live(message: &str) -> bool {
                 for c in cs.iter() {
                     for occ in occurrences(list, c) {
                         if live(c, occ, reading) {
-                            return false;
+                            return Named::Live;
                         }
                         seen = true;
                     }
@@ -954,7 +976,11 @@ fn judged_not_live(message: &str) -> bool {
             }
         }
     }
-    seen
+    if seen {
+        Named::NotLive
+    } else {
+        Named::Nothing
+    }
 }
 
 /// A clause that asks something on its own ("what is HER2?"), not a
@@ -1111,15 +1137,7 @@ pub fn out_of_scope(message: &str, drugs: &[String]) -> bool {
 /// Does the message name any symptom or situation the triggers know, live
 /// or not?
 fn names_a_symptom(message: &str) -> bool {
-    let cs = clauses(message);
-    situations().iter().any(|s| {
-        s.triggers.iter().any(|tr| {
-            tr.groups.iter().any(|g| {
-                let list = lexicon().list(g);
-                cs.iter().any(|c| !occurrences(list, c).is_empty())
-            })
-        })
-    })
+    named_symptoms(message) != Named::Nothing
 }
 
 /// [`out_of_scope`], unless the scope gate, reading the message's

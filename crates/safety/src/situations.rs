@@ -92,12 +92,7 @@ pub fn data_issues() -> Vec<String> {
                 "situations.tsv: {} fields, expected 9: {r:?}",
                 r.len()
             ));
-        } else if let Some(f) = r[3].split(',').find(|f| {
-            !matches!(
-                *f,
-                "-" | "passed_counts" | "diagnostic_urgent" | "firm_level"
-            )
-        }) {
+        } else if let Some(f) = r[3].split(',').find(|f| *f != "-" && !FLAGS.contains(f)) {
             out.push(format!("situations.tsv: {}: unknown flag `{f}`", r[0]));
         }
     }
@@ -128,6 +123,9 @@ pub fn data_issues() -> Vec<String> {
     }
     out
 }
+
+/// The flags `situations.tsv` may set.
+const FLAGS: &[&str] = &["passed_counts", "diagnostic_urgent", "firm_level"];
 
 const HEADER: &str = "id\tlevel\tescalation\tflags\tname\twhy\tquery\tcite_cues\tsource";
 const TRIGGER_HEADER: &str = "situation\tgroups\tnear\tcontext";
