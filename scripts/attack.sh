@@ -19,8 +19,10 @@
 #     are checked; then the right password gets 429 with Retry-After
 #   slow headers: 50 connections that never finish their headers are dropped
 #     after the header-read timeout
-# Not yet covered (issue 19 still open): the audit chain is unkeyed, so its
-# truncation and rewrite are not detected (finding 7).
+#   quota: a small gzip of 51 MiB of text is over the 50 MiB quota (409)
+#   injected session: a session row written into the database is refused
+#   audit log: rows cut off the end, and a chain rewritten without the key,
+#     are detected by `sextant audit verify`
 #
 # Environment: SEXTANT_DATA (default ../shared/data; without the corpus the
 # script is skipped unless ATTACK_REQUIRED=1), SEXTANT_BIN, KEEP_TMP=1.
@@ -186,6 +188,38 @@ for s in socks:
 print(f"attack:       {closed} of 50 closed after 12 s")
 sys.exit(0 if closed == 50 else 1)
 PY
+
+# 5b. Quotas count unpacked bytes: a 51 MiB text in a gzip of a few hundred
+# KB (under the 64 MiB unpack cap) is over the 50 MiB per-person quota.
+python3 - "$TMP" <<'PY'
+import gzip, sys
+line = b"Progress note: invasive ductal carcinoma of the left breast, on tamoxifen.\n"
+with gzip.open(f"{sys.argv[1]}/quota.txt.gz", "wb", compresslevel=9) as f:
+    f.write(line * (51 * 1024 * 1024 // len(line) + 1))
+PY
+base=$(peak_kib)
+t0=$(date +%s%N)
+s3=$(status -b "$TMP/c.jar" -H "x-csrf-token: $CSRF_A" -F "file=@$TMP/quota.txt.gz;type=application/gzip" "$URL/api/records")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+grown=$(( ($(peak_kib) - base) / 1024 ))
+if [ "$s3" = 409 ] && [ "$grown" -le 300 ]; then
+  pass "a $(($(stat -c %s "$TMP/quota.txt.gz") / 1024)) KiB gzip of 51 MiB is over the quota (409 in $ms ms; peak memory +$grown MiB)"
+else
+  fail "quota counted packed bytes: $s3 in $ms ms, peak memory +$grown MiB"
+fi
+
+# 5c. A session row written into the database by hand is not honoured.
+python3 - "$TMP/db.sqlite" <<'PY'
+import hashlib, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=15)
+uid = db.execute("SELECT id FROM users LIMIT 1").fetchone()[0]
+th = hashlib.sha256(b"handmade-session-token-handmade-session-tok").hexdigest()
+now = int(time.time())
+db.execute("INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen, mac) VALUES (?, ?, 'x', ?, ?, '')", (th, uid, now, now))
+db.commit()
+PY
+s4=$(status -b "sextant_session=handmade-session-token-handmade-session-tok" "$URL/api/records")
+if [ "$s4" = 401 ]; then pass "a session row injected into the database is refused (401)"; else fail "injected session honoured: $s4"; fi
 
 # The server survived all of it.
 if curl -fs -m 5 "$URL/healthz" >/dev/null; then pass "the server still answers"; else fail "the server stopped answering"; fi

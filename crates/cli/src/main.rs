@@ -186,6 +186,22 @@ enum Command {
         #[command(subcommand)]
         action: LibraryAction,
     },
+    /// Copy the server's database while it serves (SQLite VACUUM INTO, or pg_dump). The master key is never in the copy: keep it apart.
+    Backup {
+        /// The new backup file (must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Put a backup in place of the database (stop the server first), then drill: the audit chain must verify and every sealed row open with the master key, or the previous database is put back.
+    Restore {
+        /// The backup file written by `sextant backup`.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Check the audit log of record access.
     Audit {
         #[command(subcommand)]
@@ -462,6 +478,8 @@ fn main() -> ExitCode {
         Command::Audit {
             action: AuditAction::Verify { head, server },
         } => server::audit_verify(&server.paths(), head.as_deref()),
+        Command::Backup { to, server } => server::backup(&server.paths(), &to),
+        Command::Restore { from, server } => server::restore(&server.paths(), &from),
         Command::Library {
             action:
                 LibraryAction::Review {

@@ -100,6 +100,218 @@ async fn open_store(paths: &ServerPaths) -> Result<sextant_store::Store> {
     Ok(store)
 }
 
+/// `sextant backup --to FILE`: a consistent copy of the database while it
+/// serves: SQLite's `VACUUM INTO`, or `pg_dump --format=custom` for
+/// PostgreSQL. The copy is sealed as the database is, and the master key is
+/// never in it: keep the key apart.
+pub fn backup(paths: &ServerPaths, to: &Path) -> Result<()> {
+    let url = paths.database_url()?;
+    let t = std::time::Instant::now();
+    if is_postgres(&url) {
+        if to.exists() {
+            anyhow::bail!("{} already exists; choose a new file", to.display());
+        }
+        let out = std::process::Command::new("pg_dump")
+            .args(["--format=custom", "--no-owner", "--file"])
+            .arg(to)
+            .arg(&url)
+            .output()
+            .context("running pg_dump (install the PostgreSQL client tools)")?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "pg_dump failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600))?;
+        }
+    } else {
+        runtime()?.block_on(async {
+            let store = open_store(paths).await?;
+            let res = store.backup_sqlite_to(to).await;
+            store.close().await;
+            res.with_context(|| format!("backing up to {}", to.display()))
+        })?;
+    }
+    let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "backed up to {} ({bytes} bytes) in {:.2} s",
+        to.display(),
+        t.elapsed().as_secs_f64()
+    );
+    println!(
+        "the master key is not in the backup: keep {} (or $SEXTANT_MASTER_KEY) apart from it",
+        paths.key_file().display()
+    );
+    Ok(())
+}
+
+/// `pg_restore --clean` of a custom-format dump into `url`, in one
+/// transaction: on failure nothing was changed.
+fn pg_restore(url: &str, dump: &Path) -> Result<()> {
+    let out = std::process::Command::new("pg_restore")
+        .args([
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--dbname",
+        ])
+        .arg(url)
+        .arg(dump)
+        .output()
+        .context("running pg_restore (install the PostgreSQL client tools)")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "pg_restore of {} failed, nothing was changed: {}",
+            dump.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `sextant restore --from FILE`, with the server stopped. SQLite: the
+/// database file (and its WAL) is moved aside as `*.before-restore-TIME`,
+/// never deleted, and the backup put in its place; PostgreSQL:
+/// `pg_restore --clean --single-transaction`. Then the drill: the audit
+/// chain must verify and every sealed row of every user must open with the
+/// master key; otherwise (SQLite) the old database is put back. The chain's
+/// new head is written to the head file: a restore moves the anchor back on
+/// purpose, and the audit log says so (`store.check`).
+pub fn restore(paths: &ServerPaths, from: &Path) -> Result<()> {
+    let url = paths.database_url()?;
+    let t = std::time::Instant::now();
+    if !from.is_file() {
+        anyhow::bail!("{}: no such backup file", from.display());
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // The head file names the chain in place; a failed drill puts it back.
+    let head_before = std::fs::read(paths.audit_head()).ok();
+    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut pg_before: Option<PathBuf> = None;
+    if is_postgres(&url) {
+        // What is there now is dumped first, beside the backup, so a failed
+        // drill can put it back.
+        let before = (0..)
+            .map(|i| from.with_file_name(format!("before-restore-{stamp}-{i}.dump")))
+            .find(|p| !p.exists())
+            .context("no free name for the dump of the database in place")?;
+        backup(paths, &before).context("saving the database in place before the restore")?;
+        pg_restore(&url, from)?;
+        pg_before = Some(before);
+    } else {
+        let target = sextant_store::sqlite_path(&url)
+            .with_context(|| format!("{url}: not a SQLite file"))?;
+        let tmp = target.with_extension("restore-tmp");
+        std::fs::copy(from, &tmp).with_context(|| format!("copying {}", from.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+        }
+        // The old database and its WAL go aside together: a WAL left beside
+        // the restored file would be replayed into it.
+        const SUFFIXES: [&str; 3] = ["", "-wal", "-shm"];
+        let aside_of = |i: u32, suffix: &str| {
+            PathBuf::from(format!(
+                "{}.before-restore-{stamp}-{i}{suffix}",
+                target.display()
+            ))
+        };
+        let free = (0..)
+            .find(|&i| SUFFIXES.iter().all(|s| !aside_of(i, s).exists()))
+            .context("no free name to keep the database in place")?;
+        for suffix in SUFFIXES {
+            let old = PathBuf::from(format!("{}{suffix}", target.display()));
+            if old.exists() {
+                let aside = aside_of(free, suffix);
+                std::fs::rename(&old, &aside)
+                    .with_context(|| format!("moving {} aside", old.display()))?;
+                moved.push((aside, old));
+            }
+        }
+        std::fs::rename(&tmp, &target)?;
+    }
+    // The restored chain is older than the head on file: the head is
+    // written afresh by the drill's audited check (and put back if it fails).
+    let _ = std::fs::remove_file(paths.audit_head());
+    let checked = runtime()?.block_on(async {
+        let store = open_store(paths).await?;
+        let chain = store.audit_verify().await?;
+        let rows = store.check_every_row().await?;
+        store.close().await;
+        anyhow::Ok((chain, rows))
+    });
+    let problem = match &checked {
+        Err(e) => Some(format!("{e:#}")),
+        Ok((chain, _)) if !chain.ok() => Some(format!(
+            "its audit chain is broken at row {}",
+            chain.first_broken.unwrap_or(0)
+        )),
+        Ok((_, rows)) if !rows.ok() => Some(format!(
+            "{} rows did not open with this master key: {}",
+            rows.failed.len(),
+            rows.failed
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Ok(_) => None,
+    };
+    if let Some(why) = problem {
+        if let Some(bytes) = &head_before {
+            let _ = std::fs::write(paths.audit_head(), bytes);
+        }
+        if let Some(before) = &pg_before {
+            pg_restore(&url, before)?;
+            anyhow::bail!(
+                "the restore drill failed: {why}; the previous database was put back (from {})",
+                before.display()
+            );
+        }
+        if !moved.is_empty() {
+            let target = sextant_store::sqlite_path(&url).context("sqlite path")?;
+            let _ = std::fs::rename(&target, target.with_extension("failed-restore"));
+            for (aside, old) in &moved {
+                std::fs::rename(aside, old)?;
+            }
+            anyhow::bail!("the restore drill failed: {why}; the previous database was put back");
+        }
+        anyhow::bail!("the restore drill failed: {why}");
+    }
+    let (chain, rows) = checked?;
+    println!(
+        "restored from {} in {:.2} s: {} users, {} records, {} profiles, {} saved answers, every one opened; audit chain intact ({} rows)",
+        from.display(),
+        t.elapsed().as_secs_f64(),
+        rows.users,
+        rows.records,
+        rows.profiles,
+        rows.answers,
+        chain.rows
+    );
+    for aside in moved.iter().take(1).map(|m| &m.0).chain(&pg_before) {
+        println!("the previous database is kept as {}", aside.display());
+    }
+    println!(
+        "the audit head in {} now names the restored chain",
+        paths.audit_head().display()
+    );
+    Ok(())
+}
+
 /// `sextant library review`: lists the shared answers waiting for review,
 /// or approves and rejects them by slug.
 pub fn library_review(

@@ -170,7 +170,10 @@ fn digits(s: &str) -> usize {
 /// Finds every identifying detail in `text`.
 pub fn find(text: &str) -> Vec<Found> {
     let text = clip(text);
-    let toks = tokens(text);
+    // A placeholder of an earlier pass is no cue either ("[name] is back"
+    // is not "my name is Back"): its words are masked, byte for byte.
+    let masked = mask_placeholders(text);
+    let toks = tokens(&masked);
     let mut found: Vec<Found> = Vec::new();
     let mut mark = |kind: Kind, a: usize, b: usize| {
         if a < b {
@@ -258,7 +261,9 @@ pub fn find(text: &str) -> Vec<Found> {
                     || (i > 0 && matches!(toks[i - 1].lower.as_str(), "she's" | "he's" | "i'm" | "im" | "is" | "was" | "am" | "tiene" | "a"))
                     || (i > 0 && toks[i - 1].lower.ends_with("'s"))
                     // "my grandfather, 96, has": set off by commas.
-                    || (i > 0 && toks[i - 1].stop_after && t.stop_after);
+                    || (i > 0
+                        && text[toks[i - 1].end..].starts_with(',')
+                        && t.stop_after);
                 if near {
                     mark(Kind::Age, i, i + 1);
                     continue;
@@ -318,12 +323,30 @@ pub fn find(text: &str) -> Vec<Found> {
     names_and_places(&toks, &mut found);
     // A placeholder of an earlier pass ("[name]") is not a detail: a
     // de-identified text stays as it is.
-    found.retain(|f| {
-        let (a, b) = (f.start.saturating_sub(1), (f.end + 1).min(text.len()));
-        let around = text.get(a..b).unwrap_or("");
-        !Kind::ALL.iter().any(|k| k.placeholder() == around)
-    });
+    // Nor is any word inside one ("age" in "[age over 89]").
+    let placeholders: Vec<(usize, usize)> = Kind::ALL
+        .iter()
+        .flat_map(|k| {
+            let p = k.placeholder();
+            text.match_indices(p).map(move |(at, _)| (at, at + p.len()))
+        })
+        .collect();
+    found.retain(|f| !placeholders.iter().any(|&(a, b)| f.start < b && a < f.end));
     merge(found)
+}
+
+/// `text` with every placeholder's bytes turned to `#`, so no word of one
+/// is read, while every offset stays the same.
+fn mask_placeholders(text: &str) -> String {
+    let mut out = text.to_owned();
+    for k in Kind::ALL {
+        let p = k.placeholder();
+        let hits: Vec<usize> = out.match_indices(p).map(|(at, _)| at).collect();
+        for at in hits {
+            out.replace_range(at..at + p.len(), &"#".repeat(p.len()));
+        }
+    }
+    out
 }
 
 fn names_and_places(toks: &[Tok], found: &mut Vec<Found>) {
@@ -688,9 +711,12 @@ mod tests {
     use super::*;
 
     const CASES: &str = include_str!("../data/cases.tsv");
+    const HELD_OUT: &str = include_str!("../data/cases-heldout.tsv");
+    /// Floors under the held-out set's first measurement (issue 19).
+    const HELD_OUT_FLOOR: (f64, f64) = (0.88, 0.97);
 
     /// Per case: (question, must go, must stay).
-    fn cases() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
+    fn cases(set: &'static str) -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
         let field = |f: &'static str| -> Vec<&'static str> {
             if f.trim() == "-" {
                 Vec::new()
@@ -701,8 +727,7 @@ mod tests {
                     .collect()
             }
         };
-        CASES
-            .lines()
+        set.lines()
             .skip(1)
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
             .map(|l| {
@@ -717,10 +742,49 @@ mod tests {
     /// questions with nothing identifying left intact.
     #[test]
     fn the_case_set_is_de_identified() {
+        let f = measure(CASES);
+        assert!(f.must_go >= 100, "the set names at least 100 details");
+        assert!(f.removed() >= 0.95, "removed {:.3}", f.removed());
+        assert!(f.kept() >= 0.95, "kept {:.3}", f.kept());
+    }
+
+    /// A second set, written blind to the same brief and never tuned on
+    /// (issue 19): its figures are reported as measured; the floors only
+    /// catch a regression.
+    #[test]
+    fn the_held_out_case_set_is_de_identified() {
+        let f = measure(HELD_OUT);
+        assert!(f.must_go >= 100, "the set names at least 100 details");
+        assert!(
+            f.removed() >= HELD_OUT_FLOOR.0,
+            "removed {:.3}",
+            f.removed()
+        );
+        assert!(f.kept() >= HELD_OUT_FLOOR.1, "kept {:.3}", f.kept());
+    }
+
+    struct Figures {
+        gone: usize,
+        must_go: usize,
+        kept: usize,
+        must_keep: usize,
+    }
+
+    impl Figures {
+        fn removed(&self) -> f64 {
+            self.gone as f64 / self.must_go as f64
+        }
+        fn kept(&self) -> f64 {
+            self.kept as f64 / self.must_keep as f64
+        }
+    }
+
+    /// Runs the pass over a case set and prints its figures and misses.
+    fn measure(set: &'static str) -> Figures {
         let (mut gone, mut must_go, mut kept, mut must_keep, mut clean, mut clean_total) =
             (0, 0, 0, 0, 0, 0);
         let mut misses = Vec::new();
-        for (q, go, stay) in cases() {
+        for (q, go, stay) in cases(set) {
             let out = deidentify(q).text;
             for g in &go {
                 must_go += 1;
@@ -745,15 +809,19 @@ mod tests {
                 }
             }
         }
-        let recall = gone as f64 / must_go as f64;
-        let keep = kept as f64 / must_keep as f64;
+        let f = Figures {
+            gone,
+            must_go,
+            kept,
+            must_keep,
+        };
         eprintln!(
-            "removed {gone}/{must_go} ({recall:.3}); kept {kept}/{must_keep} ({keep:.3}); clean questions untouched {clean}/{clean_total}\n{}",
+            "removed {gone}/{must_go} ({:.3}); kept {kept}/{must_keep} ({:.3}); clean questions untouched {clean}/{clean_total}\n{}",
+            f.removed(),
+            f.kept(),
             misses.join("\n")
         );
-        assert!(must_go >= 100, "the set names at least 100 details");
-        assert!(recall >= 0.95, "removed {recall:.3}");
-        assert!(keep >= 0.95, "kept {keep:.3}");
+        f
     }
 
     #[test]
@@ -781,7 +849,7 @@ mod tests {
 
     #[test]
     fn a_deidentified_text_is_left_as_it_is() {
-        for (q, _, _) in cases() {
+        for (q, _, _) in cases(CASES).into_iter().chain(cases(HELD_OUT)) {
             let once = deidentify(q).text;
             assert_eq!(deidentify(&once).text, once);
         }

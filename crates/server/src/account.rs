@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use sextant_core::Answer;
 use sextant_records::edit::Patch;
 use sextant_records::Profile;
-use sextant_store::{RecordId, SessionInfo, Store, StoreError, UserScope};
+use sextant_store::{NewRecord, RecordId, SessionInfo, Store, StoreError, UserScope};
 
 use crate::api::ApiJson;
 use crate::error::ApiError;
@@ -383,36 +383,76 @@ pub fn label(name: Option<&str>) -> String {
     }
 }
 
-/// The format a record is stored under, told by its content.
-pub fn format_of(bytes: &[u8]) -> Result<&'static str, ApiError> {
+/// A file of an upload as checked: the format it is stored under, told by
+/// its content, and what it unpacks to (what quotas count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    pub format: &'static str,
+    pub unpacked: u64,
+}
+
+/// Checks a file before anything is stored: its format, and what it
+/// unpacks to. A gzip counts as its contents, a PDF as its bytes plus its
+/// streams inflated (issue 19, finding 3: quotas counted compressed bytes).
+pub fn check_record(bytes: &[u8]) -> Result<Checked, ApiError> {
     let unpacked;
     let body = if bytes.starts_with(&[0x1f, 0x8b]) {
         unpacked = sextant_records::gunzip("record", bytes).map_err(|_| {
-            ApiError::UnsupportedRecord("the compressed file could not be unpacked".into())
+            ApiError::UnsupportedRecord(
+                "the compressed file could not be unpacked, or unpacks to more than 64 MiB".into(),
+            )
         })?;
         &unpacked[..]
     } else {
         bytes
     };
-    match sextant_records::sniff(body) {
-        Ok(sextant_records::Format::Fhir) => Ok("fhir+json"),
-        Ok(sextant_records::Format::Ccda) => Ok("ccda+xml"),
-        Ok(sextant_records::Format::Text) => Ok("text/plain"),
+    let size = (body.len() as u64).max(bytes.len() as u64);
+    let format = match sextant_records::sniff(body) {
+        Ok(sextant_records::Format::Fhir) => "fhir+json",
+        Ok(sextant_records::Format::Ccda) => "ccda+xml",
+        Ok(sextant_records::Format::Text) => "text/plain",
         // A decompression bomb is refused here, not stored: a stored one
         // would be read again at every later change (issue 19, finding 2).
         Ok(sextant_records::Format::Pdf) => {
             use sextant_records::pdf::{unpacked_bytes, MAX_PDF_UNPACKED};
-            if unpacked_bytes(body, MAX_PDF_UNPACKED) > MAX_PDF_UNPACKED {
-                Err(ApiError::UnsupportedRecord(format!(
+            let streams = unpacked_bytes(body, MAX_PDF_UNPACKED);
+            if streams > MAX_PDF_UNPACKED {
+                return Err(ApiError::UnsupportedRecord(format!(
                     "the PDF's compressed content unpacks to more than {} MiB",
                     MAX_PDF_UNPACKED >> 20
-                )))
-            } else {
-                Ok("pdf")
+                )));
             }
+            return Ok(Checked {
+                format: "pdf",
+                unpacked: size.saturating_add(streams),
+            });
         }
-        Err(why) => Err(ApiError::UnsupportedRecord(why)),
-    }
+        Err(why) => return Err(ApiError::UnsupportedRecord(why)),
+    };
+    Ok(Checked {
+        format,
+        unpacked: size,
+    })
+}
+
+/// Reads one record into a profile, on the blocking pool, holding one of
+/// the server's slots for reading records ([`AppState::reading_permit`]).
+/// Returns the profile and its JSON, which is kept with the record so that
+/// it is never read again, and the bytes, handed back.
+async fn read_record(
+    st: &AppState,
+    name: String,
+    bytes: Vec<u8>,
+) -> Result<(Profile, String, Vec<u8>), ApiError> {
+    let _slot = st.reading_permit().await?;
+    tokio::task::spawn_blocking(move || {
+        let profile = sextant_records::read_bytes(&name, &bytes)
+            .map_err(|e| ApiError::UnsupportedRecord(e.to_string()))?;
+        let json = serde_json::to_string(&profile).map_err(|_| ApiError::Internal)?;
+        Ok((profile, json, bytes))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
 }
 
 /// `POST /api/records`: multipart, one or more files. Every file is read
@@ -471,16 +511,44 @@ pub async fn upload_records(
     if files.is_empty() {
         return Err(ApiError::BadRequest("no file was uploaded".into()));
     }
-    let mut checked = Vec::new();
-    for (name, bytes) in files {
-        let format = format_of(&bytes)?;
-        checked.push((name, format, bytes));
-    }
     let store = store(&st)?;
     let scope = store.user(&u.session);
+    // Each file is checked, and the quota counted as the files unpack,
+    // before any is read; then each is read once, here, and what was read
+    // is kept with it, so no later change reads it again.
+    let mut sized = Vec::new();
+    for (name, bytes) in files {
+        let c = check_record(&bytes)?;
+        sized.push((name, c, bytes));
+    }
+    let used: i64 = scope
+        .records()
+        .await
+        .map_err(store_error)?
+        .iter()
+        .map(|m| m.unpacked)
+        .sum();
+    let adding = sized.iter().map(|(_, c, _)| c.unpacked).sum::<u64>();
+    if (used.max(0) as u64).saturating_add(adding) > sextant_store::MAX_RECORD_BYTES as u64 {
+        return Err(store_error(StoreError::QuotaExceeded(
+            "at most 50 MiB of records per person, counted unpacked",
+        )));
+    }
+    let mut checked = Vec::new();
+    for (name, c, bytes) in sized {
+        let (_, extract, bytes) = read_record(&st, name.clone(), bytes).await?;
+        checked.push((name, c, bytes, extract));
+    }
     let mut added: Vec<RecordId> = Vec::new();
-    for (name, format, bytes) in &checked {
-        match scope.add_record(name, format, bytes).await {
+    for (name, c, bytes, extract) in &checked {
+        let new = NewRecord {
+            name,
+            format: c.format,
+            bytes,
+            unpacked: c.unpacked,
+            extract: Some(extract),
+        };
+        match scope.add_read_record(&new).await {
             Ok(id) => added.push(id),
             Err(e) => {
                 // All or nothing.
@@ -491,12 +559,12 @@ pub async fn upload_records(
             }
         }
     }
-    let profile = rebuild_profile(&scope).await?;
+    let profile = rebuild_profile(&st, &scope).await?;
     let records: Vec<Value> = added
         .iter()
         .zip(&checked)
-        .map(|(id, (name, format, bytes))| {
-            json!({"id": id, "name": name, "format": format, "size": bytes.len()})
+        .map(|(id, (name, c, bytes, _))| {
+            json!({"id": id, "name": name, "format": c.format, "size": bytes.len(), "unpacked": c.unpacked})
         })
         .collect();
     Ok((
@@ -629,7 +697,7 @@ pub async fn delete_record(
     if !scope.delete_record(id).await.map_err(store_error)? {
         return Err(ApiError::NotFound);
     }
-    rebuild_profile(&scope).await?;
+    rebuild_profile(&st, &scope).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -655,36 +723,43 @@ async fn save_profile(scope: &UserScope<'_>, p: &SavedProfile) -> Result<(), Api
     scope.save_profile(&json).await.map_err(store_error)
 }
 
-/// Reads every record again, merges their profiles, re-applies the
-/// person's corrections, and saves the result.
-pub async fn rebuild_profile(scope: &UserScope<'_>) -> Result<SavedProfile, ApiError> {
+/// Merges what was read from each record (kept when it was added, so
+/// nothing is parsed again), re-applies the person's corrections, and saves
+/// the result. A record stored before extracts were kept is read once, here,
+/// and its extract kept.
+pub async fn rebuild_profile(
+    st: &AppState,
+    scope: &UserScope<'_>,
+) -> Result<SavedProfile, ApiError> {
     let old = saved_profile(scope).await?;
-    let mut files = Vec::new();
-    for meta in scope.records().await.map_err(store_error)? {
-        if let Some((meta, bytes)) = scope.record(meta.id).await.map_err(store_error)? {
-            files.push((meta.name, bytes));
-        }
-    }
-    let patches = old.patches;
-    let profile = tokio::task::spawn_blocking(move || {
-        let mut profile = Profile::default();
-        for (name, bytes) in files {
-            // A record that no longer reads adds nothing (it was checked
-            // when uploaded).
-            if let Ok(p) = sextant_records::read_bytes(&name, &bytes) {
-                profile.merge(p);
+    let mut profile = Profile::default();
+    for (meta, extract) in scope.record_extracts().await.map_err(store_error)? {
+        let read = match extract.map(|e| serde_json::from_str::<Profile>(&e)) {
+            Some(Ok(p)) => p,
+            _ => {
+                let Some((meta, bytes)) = scope.record(meta.id).await.map_err(store_error)? else {
+                    continue;
+                };
+                // A record that no longer reads adds nothing (it was
+                // checked when uploaded).
+                let Ok((p, json, _)) = read_record(st, meta.name, bytes).await else {
+                    continue;
+                };
+                scope
+                    .set_record_extract(meta.id, &json)
+                    .await
+                    .map_err(store_error)?;
+                p
             }
-        }
-        for patch in &patches {
-            sextant_records::edit::apply(&mut profile, patch);
-        }
-        (profile, patches)
-    })
-    .await
-    .map_err(|_| ApiError::Internal)?;
+        };
+        profile.merge(read);
+    }
+    for patch in &old.patches {
+        sextant_records::edit::apply(&mut profile, patch);
+    }
     let saved = SavedProfile {
-        profile: profile.0,
-        patches: profile.1,
+        profile,
+        patches: old.patches,
     };
     save_profile(scope, &saved).await?;
     Ok(saved)
@@ -883,7 +958,7 @@ mod tests {
         pdf.extend_from_slice(&z);
         pdf.extend_from_slice(b"\nendstream\nendobj\ntrailer\n<< >>\n%%EOF\n");
         assert!(pdf.len() < 200 * 1024, "{}", pdf.len());
-        let e = super::format_of(&pdf).unwrap_err();
+        let e = super::check_record(&pdf).unwrap_err();
         assert_eq!(e.code(), "unsupported_record");
         assert!(e.message().contains("unpacks"), "{}", e.message());
     }

@@ -187,49 +187,62 @@ pub async fn ask_stream(
     if who.signed_out(req.personalize) && early.is_none() {
         return Err(ApiError::SignedOut);
     }
-    tokio::spawn(crate::error::CORRELATION_ID.scope(id, async move {
-        if let Some(u) = &early {
-            if tx
-                .send(line(&json!({"type": "urgent", "urgent": u})))
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
-        // With a language model: each sentence as it passes verification.
-        let (gen_tx, mut gen_rx) = tokio::sync::mpsc::channel(16);
-        let live = tx.clone();
-        let forward = async move {
-            while let Some(ev) = gen_rx.recv().await {
-                if let Some(v) = generated_event(&ev) {
-                    // A reader gone: keep draining so the answer finishes.
-                    let _ = live.send(line(&v)).await;
+    let audited = id.clone();
+    tokio::spawn(crate::error::CORRELATION_ID.scope(
+        id,
+        sextant_store::with_request(audited, async move {
+            if let Some(u) = &early {
+                if tx
+                    .send(line(&json!({"type": "urgent", "urgent": u})))
+                    .await
+                    .is_err()
+                {
+                    return;
                 }
             }
-        };
-        let answering = st.answer_for(&who, &req.question, req.personalize, Some(gen_tx));
-        let (result, ()) = tokio::join!(answering, forward);
-        match result {
-            Ok(a) => {
-                for ev in events(&a) {
-                    // Already sent (the same block: routing is deterministic).
-                    if early.is_some() && ev["type"] == "urgent" {
-                        continue;
-                    }
-                    if tx.send(line(&ev)).await.is_err() {
+            // With a language model: each sentence as it passes verification.
+            let (gen_tx, mut gen_rx) = tokio::sync::mpsc::channel(16);
+            let live = tx.clone();
+            let forward = async move {
+                while let Some(ev) = gen_rx.recv().await {
+                    // Every event of the model (a dropped sentence too)
+                    // checks the reader is still there.
+                    if live.is_closed() {
                         return;
                     }
+                    if let Some(v) = generated_event(&ev) {
+                        // A reader gone: stop reading the model's events, which
+                        // stops the model at its next sentence (the answer is
+                        // then neither cached nor saved).
+                        if live.send(line(&v)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            };
+            let answering = st.answer_for(&who, &req.question, req.personalize, Some(gen_tx));
+            let (result, ()) = tokio::join!(answering, forward);
+            match result {
+                Ok(a) => {
+                    for ev in events(&a) {
+                        // Already sent (the same block: routing is deterministic).
+                        if early.is_some() && ev["type"] == "urgent" {
+                            continue;
+                        }
+                        if tx.send(line(&ev)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let body = serde_json::to_value(e.body()).unwrap_or(Value::Null);
+                    let mut ev = json!({"type": "error"});
+                    ev["error"] = body["error"].clone();
+                    let _ = tx.send(line(&ev)).await;
                 }
             }
-            Err(e) => {
-                let body = serde_json::to_value(e.body()).unwrap_or(Value::Null);
-                let mut ev = json!({"type": "error"});
-                ev["error"] = body["error"].clone();
-                let _ = tx.send(line(&ev)).await;
-            }
-        }
-    }));
+        }),
+    ));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });

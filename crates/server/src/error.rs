@@ -19,6 +19,9 @@ pub fn correlation_id() -> String {
         .unwrap_or_else(|_| "-".to_string())
 }
 
+/// What a `busy` reply asks the client to wait, in seconds.
+pub const BUSY_RETRY_SECS: u64 = 30;
+
 /// An API error. [`ApiError::code`] and [`ApiError::status`] are the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -69,6 +72,12 @@ pub enum ApiError {
     LibraryFull,
     /// The request took longer than the server allows.
     Timeout,
+    /// The client went away while its answer was being written: the work
+    /// was stopped, and nothing was cached or saved. No one reads the reply.
+    ClientGone,
+    /// Every slot for reading records is taken for longer than a request
+    /// waits: try again shortly (sent with `Retry-After`).
+    Busy,
     /// Anything else: the message is generic, the details stay out.
     Internal,
 }
@@ -95,6 +104,8 @@ impl ApiError {
             ApiError::NotShareable => "not_shareable",
             ApiError::LibraryFull => "library_full",
             ApiError::Timeout => "timeout",
+            ApiError::Busy => "busy",
+            ApiError::ClientGone => "client_gone",
             ApiError::Internal => "internal",
         }
     }
@@ -118,6 +129,9 @@ impl ApiError {
             ApiError::NotShareable => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::LibraryFull => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            // nginx's "client closed request".
+            ApiError::ClientGone => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -152,6 +166,8 @@ impl ApiError {
             ApiError::NotShareable => "This answer cannot be shared: the library takes only general, cited answers. Nothing was shared.".into(),
             ApiError::LibraryFull => "The answer library's review queue is full; please try sharing again later. Nothing was shared.".into(),
             ApiError::Timeout => "The request took too long and was stopped; please try again.".into(),
+            ApiError::ClientGone => "The request was closed before its answer was ready; nothing was saved.".into(),
+            ApiError::Busy => "The server is busy reading other records. Nothing was changed; please try again in a minute.".into(),
             ApiError::Internal => {
                 "Something went wrong on our side. Please try again; if it keeps happening, \
                  give the correlation id to the people who run this server."
@@ -181,6 +197,8 @@ impl ApiError {
             ApiError::NotShareable,
             ApiError::LibraryFull,
             ApiError::Timeout,
+            ApiError::Busy,
+            ApiError::ClientGone,
             ApiError::Internal,
         ]
         .iter()
@@ -242,14 +260,15 @@ pub struct ErrorDetail {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut r = (self.status(), axum::Json(self.body())).into_response();
-        if let ApiError::Store {
-            retry_after: Some(secs),
-            ..
-        } = &self
-        {
+        let retry = match &self {
+            ApiError::Store { retry_after, .. } => *retry_after,
+            ApiError::Busy => Some(BUSY_RETRY_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry {
             r.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(*secs),
+                axum::http::HeaderValue::from(secs),
             );
         }
         r.extensions_mut().insert(Handled);

@@ -109,6 +109,11 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// Open connections at most; past it, new ones are closed at once.
     pub max_connections: usize,
+    /// Records read (parsed) at once; more wait their turn, for at most
+    /// `read_wait`, then get 503 `busy` with nothing changed.
+    pub max_concurrent_reads: usize,
+    /// How long a request waits for a slot to read a record.
+    pub read_wait: std::time::Duration,
 }
 
 /// A language model for answers, and how it is used.
@@ -159,6 +164,8 @@ impl Default for Config {
             header_read_timeout: std::time::Duration::from_secs(10),
             request_timeout: std::time::Duration::from_secs(120),
             max_connections: 1024,
+            max_concurrent_reads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            read_wait: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -169,11 +176,23 @@ struct Inner {
     library: Arc<dyn AnswerLibrary>,
     store: Option<sextant_store::Store>,
     answering: Semaphore,
+    /// Bounds how many records are read at once (CPU and memory bound).
+    reading: Semaphore,
     cache: cache::AnswerCache,
     /// The knowledge base generation answers come from (cache key).
     kb_generation: Arc<str>,
     /// What writes the answers (cache key).
     generator: Arc<str>,
+}
+
+/// Raises its flag when dropped: a future dropped before it finished (its
+/// client went away) tells the blocking work it started to stop.
+struct RaiseOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for RaiseOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// What every handler sees. Cheap to clone.
@@ -208,6 +227,7 @@ impl AppState {
         store: Option<sextant_store::Store>,
     ) -> AppState {
         let permits = config.max_concurrent_answers.max(1);
+        let reads = config.max_concurrent_reads.max(1);
         let cache = cache::AnswerCache::new(config.answer_cache_entries, config.answer_cache_ttl);
         let kb_generation = engine.kb().manifest().fingerprint.clone();
         let generator: Arc<str> = match &config.llm {
@@ -221,6 +241,7 @@ impl AppState {
                 library,
                 store,
                 answering: Semaphore::new(permits),
+                reading: Semaphore::new(reads),
                 cache,
                 kb_generation: kb_generation.into(),
                 generator,
@@ -297,6 +318,28 @@ impl AppState {
         Ok((cached.answer.clone(), Some(cached)))
     }
 
+    /// A slot for reading a record, waited for at most
+    /// [`Config::read_wait`]; none free by then is [`ApiError::Busy`], and
+    /// nothing is changed.
+    pub(crate) async fn reading_permit(
+        &self,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        match tokio::time::timeout(self.inner.config.read_wait, self.inner.reading.acquire()).await
+        {
+            Ok(Ok(p)) => Ok(p),
+            Ok(Err(_)) => Err(ApiError::Unavailable),
+            Err(_) => Err(ApiError::Busy),
+        }
+    }
+
+    /// Takes every free slot for reading records and holds them until the
+    /// returned permit is dropped, as a burst of uploads would: for drills
+    /// and tests of the `busy` reply.
+    pub fn hold_reading_slots(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let free = u32::try_from(self.inner.reading.available_permits()).ok()?;
+        self.inner.reading.try_acquire_many(free).ok()
+    }
+
     /// Hits and misses of the general-answer cache.
     pub fn cache_stats(&self) -> cache::CacheStats {
         self.inner.cache.stats()
@@ -317,6 +360,12 @@ impl AppState {
         let engine = self.inner.engine.clone();
         let retriever = self.inner.config.retriever;
         let llm = self.inner.config.llm.clone();
+        // The client going away stops the model at its next sentence (issue
+        // 19, finding 17): a whole-answer request drops this future (the
+        // guard raises the flag); a stream's reader closes `events`.
+        let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _raise_when_dropped = RaiseOnDrop(gone.clone());
+        let flag = gone.clone();
         let answer = tokio::task::spawn_blocking(move || match &llm {
             None => engine.ask_personal(&q, retriever, profile.as_ref()),
             Some(l) => engine.ask_generated_with(
@@ -326,11 +375,13 @@ impl AppState {
                 l.backend.as_ref(),
                 &l.options,
                 &mut |ev| {
-                    // A reader that went away does not stop the answer: a
-                    // general one is cached for the next ask, and the
-                    // model's time is bounded by its timeout.
-                    if let Some(tx) = &events {
-                        let _ = tx.blocking_send(ev);
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let closed = events
+                        .as_ref()
+                        .is_some_and(|tx| tx.blocking_send(ev).is_err());
+                    if closed || flag.load(Relaxed) {
+                        flag.store(true, Relaxed);
+                        return std::ops::ControlFlow::Break(());
                     }
                     std::ops::ControlFlow::Continue(())
                 },
@@ -339,6 +390,10 @@ impl AppState {
         .await
         // A panic in the engine: the blocking task died, the server did not.
         .map_err(|_| ApiError::Internal)??;
+        // A stopped answer is cut short: it is neither cached nor saved.
+        if gone.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ApiError::ClientGone);
+        }
         Ok(answer)
     }
 

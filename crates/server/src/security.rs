@@ -35,7 +35,9 @@ pub fn random_hex(bytes: usize) -> String {
 /// response. A client-sent id is not trusted: ids are always minted here.
 pub async fn correlate(req: Request, next: Next) -> Response<Body> {
     let id = random_hex(12);
-    let mut res = CORRELATION_ID.scope(id.clone(), next.run(req)).await;
+    // Audit rows written while it is served carry it too.
+    let served = sextant_store::with_request(id.clone(), next.run(req));
+    let mut res = CORRELATION_ID.scope(id.clone(), served).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(CORRELATION_HEADER, v);
     }

@@ -53,6 +53,19 @@ struct Fixture {
 /// A fresh store on `db` behind the app; `None` (the test is skipped) when
 /// `db` is PostgreSQL and no cluster could be started.
 async fn fixture(db: Db, secure: bool) -> Option<Fixture> {
+    let config = Config {
+        retriever: Retriever::Bm25,
+        secure_cookies: secure,
+        max_upload_file_bytes: 4 * 1024,
+        max_upload_request_bytes: 6 * 1024,
+        max_upload_files: 3,
+        ..Config::default()
+    };
+    fixture_with(db, config).await
+}
+
+/// [`fixture`] with the app configured by `config`.
+async fn fixture_with(db: Db, config: Config) -> Option<Fixture> {
     let (url, dir) = match db {
         Db::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
@@ -64,14 +77,6 @@ async fn fixture(db: Db, secure: bool) -> Option<Fixture> {
     let store = Store::open(&url, MasterKey::generate(), Arc::new(SystemClock))
         .await
         .unwrap_or_else(|e| panic!("{db:?}: open: {e}"));
-    let config = Config {
-        retriever: Retriever::Bm25,
-        secure_cookies: secure,
-        max_upload_file_bytes: 4 * 1024,
-        max_upload_request_bytes: 6 * 1024,
-        max_upload_files: 3,
-        ..Config::default()
-    };
     let state = AppState::with_store(engine(), config, store.clone());
     let app = app(state.clone());
     Some(Fixture {
@@ -111,7 +116,204 @@ on_both_backends!(
     throttled_logins_and_registrations_get_429_with_retry_after,
     saved_answers_can_be_listed_read_and_deleted_by_their_owner_only,
     a_signed_in_question_never_enters_the_shared_cache,
+    quotas_count_unpacked_bytes_and_a_change_reads_only_the_new_record,
+    the_ask_page_names_a_hosted_model_before_records_are_sent_to_it,
 );
+
+/// Issue 19, finding 17: with a hosted language model, the page says, next
+/// to the box that tailors the answer to the person's records, that facts
+/// from them go to that service; without one (or without the box) it says
+/// nothing of the kind.
+async fn the_ask_page_names_a_hosted_model_before_records_are_sent_to_it(db: Db) {
+    let mut cfg = sextant_llm::OpenAiConfig::new("http://127.0.0.1:9/v1", "hosted-model-x");
+    cfg.retries = 0;
+    let llm = sextant_server::Llm {
+        backend: Arc::new(sextant_llm::OpenAiBackend::new(cfg).unwrap()),
+        options: Default::default(),
+    };
+    let with_llm = Config {
+        retriever: Retriever::Bm25,
+        secure_cookies: false,
+        llm: Some(llm),
+        ..Config::default()
+    };
+    let without = Config {
+        retriever: Retriever::Bm25,
+        secure_cookies: false,
+        ..Config::default()
+    };
+    for (config, named) in [(with_llm, true), (without, false)] {
+        let Some(f) = fixture_with(db, config).await else {
+            return;
+        };
+        let (who, _) = sign_up(&f.app, "ann@example.org").await;
+        let page = || send(&f.app, bare("GET", "/", &who, None));
+        // Not asking with records yet: nothing to warn about.
+        assert!(!page().await.text().contains("hosted-model-x"));
+        let r = send(
+            &f.app,
+            json_req(
+                "POST",
+                "/api/account/settings",
+                &json!({"personalize": true}),
+                Some(&who),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let html = page().await.text();
+        let warned = html.contains("are sent with your question to the language-model service this server uses (hosted-model-x)");
+        assert_eq!(warned, named, "{html}");
+        assert_eq!(html.contains("aria-describedby=\"llm-hint\""), named);
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+async fn reads_of_records(f: &Fixture, who: &Who) -> usize {
+    let token = who.cookie.split_once('=').unwrap().1;
+    let session = f.store.session(token).await.unwrap().unwrap();
+    f.store
+        .user(&session)
+        .access_log(1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| a.action == "record.read")
+        .count()
+}
+
+/// Issue 19, finding 3: a 214 KB gzip of 60 MiB of text was counted as
+/// 214 KB, and every later change read every record again. Quotas count
+/// what a record unpacks to, each record is read once, when it is added,
+/// and reading waits for a slot, or is refused as busy with nothing changed.
+async fn quotas_count_unpacked_bytes_and_a_change_reads_only_the_new_record(db: Db) {
+    let config = Config {
+        retriever: Retriever::Bm25,
+        secure_cookies: false,
+        max_upload_file_bytes: 4 * 1024 * 1024,
+        max_upload_request_bytes: 8 * 1024 * 1024,
+        max_upload_files: 3,
+        max_concurrent_reads: 1,
+        read_wait: std::time::Duration::from_millis(50),
+        ..Config::default()
+    };
+    let Some(f) = fixture_with(db, config).await else {
+        return;
+    };
+    let (who, _) = sign_up(&f.app, "ann@example.org").await;
+    let line = b"Progress note: invasive ductal carcinoma of the left breast, on tamoxifen.\n";
+    let text: Vec<u8> = line
+        .iter()
+        .copied()
+        .cycle()
+        .take(51 * 1024 * 1024)
+        .collect();
+    let bomb = gzip(&text);
+    assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
+    let r = send(
+        &f.app,
+        multipart(&[("notes.txt.gz", &bomb)], &who, Some(&who.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.code(), "quota_exceeded", "{}", r.text());
+    let list = || send(&f.app, bare("GET", "/api/records", &who, None));
+    assert!(list().await.json()["records"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // A small gzip is stored, counted as it unpacks.
+    let small = gzip(REPORT);
+    let r = send(
+        &f.app,
+        multipart(&[("report.txt.gz", &small)], &who, Some(&who.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let first = r.json()["records"][0]["id"].as_str().unwrap().to_string();
+    let listed = list().await.json();
+    assert_eq!(
+        listed["records"][0]["unpacked"],
+        json!(REPORT.len()),
+        "{listed}"
+    );
+    assert_eq!(listed["records"][0]["size"], json!(small.len()), "{listed}");
+
+    // The audit row of the upload names its request and session.
+    let correlation = r.headers["x-correlation-id"].to_str().unwrap().to_string();
+    let token = who.cookie.split_once('=').unwrap().1;
+    let session = f.store.session(token).await.unwrap().unwrap();
+    let log = f.store.user(&session).access_log(20).await.unwrap();
+    let add = log
+        .iter()
+        .find(|a| a.action == "record.add" && a.target == first)
+        .expect("the upload is audited");
+    assert_eq!(add.request, correlation);
+    assert_eq!(add.session.len(), 16);
+    // Adding and deleting read no other record.
+    let second: &[u8] = b"CLINIC NOTE\nDiagnosis: invasive ductal carcinoma, stage IIA. Started letrozole 2.5 mg daily.\n";
+    let before = reads_of_records(&f, &who).await;
+    let r = send(
+        &f.app,
+        multipart(&[("note.txt", second)], &who, Some(&who.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = send(
+        &f.app,
+        bare(
+            "DELETE",
+            &format!("/api/records/{first}"),
+            &who,
+            Some(&who.csrf),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(
+        reads_of_records(&f, &who).await,
+        before,
+        "a change read a record again"
+    );
+    // And the profile is what reading the remaining record alone gives.
+    let (bob, _) = sign_up(&f.app, "bob@example.org").await;
+    let r = send(
+        &f.app,
+        multipart(&[("note.txt", second)], &bob, Some(&bob.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let profile = |w: &Who| send(&f.app, bare("GET", "/api/profile", w, None));
+    let (ann_p, bob_p) = (profile(&who).await.json(), profile(&bob).await.json());
+    assert!(ann_p.to_string().contains("letrozole"), "{ann_p}");
+    assert_eq!(ann_p, bob_p);
+
+    // Every slot for reading taken: 503 busy with Retry-After, nothing stored.
+    let held = f.state.hold_reading_slots().expect("slots");
+    let r = send(
+        &f.app,
+        multipart(&[("more.txt", REPORT)], &who, Some(&who.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert_eq!(r.code(), "busy");
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    drop(held);
+    assert_eq!(list().await.json()["records"].as_array().unwrap().len(), 1);
+    let r = send(
+        &f.app,
+        multipart(&[("more.txt", REPORT)], &who, Some(&who.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}
 
 /// Issue 19, finding 12: a signed-in person's general question entered the
 /// shared cache, so the next asker's fast answer told them someone had

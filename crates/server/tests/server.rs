@@ -809,3 +809,128 @@ async fn slow_clients_are_dropped_and_connections_are_capped() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// A model that writes one short sentence every 20 ms, up to 400 of them,
+/// and counts what it wrote. It stands in for a model only where the test
+/// must know when generation stops; the real backends are tested in
+/// `sextant-llm`.
+#[derive(Default)]
+struct Slow {
+    sentences: std::sync::atomic::AtomicUsize,
+    stopped: std::sync::atomic::AtomicUsize,
+}
+
+impl sextant_llm::ChatBackend for Slow {
+    fn info(&self) -> sextant_llm::BackendInfo {
+        sextant_llm::BackendInfo {
+            kind: "openai",
+            model: "slow".to_string(),
+        }
+    }
+    fn chat(
+        &self,
+        _request: &sextant_llm::ChatRequest,
+        on_delta: &mut dyn FnMut(&str) -> std::ops::ControlFlow<()>,
+    ) -> Result<sextant_llm::Completion, sextant_llm::LlmError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let mut text = String::new();
+        let mut finish = sextant_llm::Finish::Stop;
+        for i in 0..400 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let s = format!("Liver cancer sentence {i} is here. ");
+            self.sentences.fetch_add(1, SeqCst);
+            text.push_str(&s);
+            if on_delta(&s).is_break() {
+                self.stopped.fetch_add(1, SeqCst);
+                finish = sextant_llm::Finish::Cancelled;
+                break;
+            }
+        }
+        Ok(sextant_llm::Completion {
+            text,
+            finish,
+            prompt_tokens: None,
+            completion_tokens: None,
+            first_token: None,
+            total: std::time::Duration::ZERO,
+        })
+    }
+}
+
+/// Waits until `slow` has written at least `n` sentences (at most 10 s).
+async fn written(slow: &Slow, n: usize) {
+    for _ in 0..500 {
+        if slow.sentences.load(std::sync::atomic::Ordering::SeqCst) >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the model never wrote {n} sentences");
+}
+
+/// Whether `slow` has stopped writing: the count holds over half a second.
+async fn settled(slow: &Slow) -> usize {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let n = slow.sentences.load(std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        slow.sentences.load(std::sync::atomic::Ordering::SeqCst),
+        n,
+        "the model kept writing after its client went away"
+    );
+    n
+}
+
+/// Issue 19, finding 17: streams kept computing after the client
+/// disconnected. A reader that hangs up, or a whole-answer request dropped
+/// mid-way, stops the model at its next sentence, and the cut-short answer
+/// is not cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_stops_the_model() {
+    let slow = Arc::new(Slow::default());
+    let llm = sextant_server::Llm {
+        backend: slow.clone(),
+        options: sextant_answer::generate::GenerateOptions {
+            timeout: std::time::Duration::from_secs(60),
+            ..Default::default()
+        },
+    };
+    let state = AppState::new(
+        engine(),
+        Config {
+            llm: Some(llm),
+            ..config()
+        },
+    );
+    let app = app(state.clone());
+    let q = json!({"question": "How is liver cancer treated?"});
+    let resp = app
+        .clone()
+        .oneshot(post_json("/api/ask/stream", &q))
+        .await
+        .unwrap();
+    written(&slow, 3).await;
+    drop(resp);
+    let n = settled(&slow).await;
+    assert!(n < 400, "stopped early: {n}");
+    assert_eq!(slow.stopped.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // A whole-answer request dropped mid-way. That the model writes again
+    // shows the cut-short answer was not cached.
+    let call = tokio::spawn(app.clone().oneshot(post_json("/api/ask", &q)));
+    written(&slow, n + 3).await;
+    call.abort();
+    let m = settled(&slow).await;
+    assert!(m < n + 400, "stopped early: {m}");
+    assert_eq!(slow.stopped.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Nor was this one: asked again, the model writes again.
+    let resp = app
+        .clone()
+        .oneshot(post_json("/api/ask/stream", &q))
+        .await
+        .unwrap();
+    written(&slow, m + 3).await;
+    drop(resp);
+    settled(&slow).await;
+    assert_eq!(state.cache_stats().hits, 0);
+}

@@ -10,9 +10,28 @@ use crate::{Store, Tx};
 /// `prev_hash` of the first row.
 pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+tokio::task_local! {
+    /// The id of the request being served, put on every audit row written
+    /// while it is (see [`with_request`]).
+    static REQUEST: String;
+}
+
+/// Runs `fut` with `id` as the request id of every audit row it writes
+/// (the server's correlation id), so a row leads to the request's log line.
+pub async fn with_request<F: std::future::Future>(id: String, fut: F) -> F::Output {
+    REQUEST.scope(id, fut).await
+}
+
+fn request_id() -> String {
+    REQUEST.try_with(Clone::clone).unwrap_or_default()
+}
+
 /// One audit event; `outcome` is `"ok"`, `"not_found"` or an error code.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Event<'a> {
+    /// The session it happened in ([`crate::crypto`]'s session reference,
+    /// never the token or its hash), or empty.
+    pub session: &'a str,
     pub actor: &'a str,
     pub subject: &'a str,
     pub target: &'a str,
@@ -44,6 +63,9 @@ impl AuditReport {
 /// The fields of a row its hash covers, with the hash before it.
 #[derive(Clone, Copy)]
 struct Hashed<'a> {
+    /// The row's version: 2 hashes the eight fields, 3 also the session and
+    /// the request.
+    v: i64,
     prev: &'a str,
     seq: i64,
     at: i64,
@@ -52,13 +74,18 @@ struct Hashed<'a> {
     target: &'a str,
     action: &'a str,
     outcome: &'a str,
+    session: &'a str,
+    request: &'a str,
 }
 
 impl<'a> Hashed<'a> {
     /// `row`'s fields, chained after `prev`.
     fn of(row: &'a AuditRow, prev: &'a str) -> Hashed<'a> {
-        let (seq, _, at, actor, subject, target, action, outcome, _, _) = row;
+        let (seq, v, at, actor, subject, target, action, outcome, _, _, session, request) = row;
         Hashed {
+            v: *v,
+            session,
+            request,
             prev,
             seq: *seq,
             at: *at,
@@ -86,6 +113,12 @@ impl<'a> Hashed<'a> {
         ] {
             m.extend((field.len() as u64).to_be_bytes());
             m.extend(field.as_bytes());
+        }
+        if self.v >= 3 {
+            for field in [self.session, self.request] {
+                m.extend((field.len() as u64).to_be_bytes());
+                m.extend(field.as_bytes());
+            }
         }
         m
     }
@@ -123,6 +156,8 @@ impl AuditHead {
 /// The migration that keys the chain ([`Store::key_legacy_chain`]).
 pub(crate) const KEYED_SINCE_MIGRATION: i64 = 3;
 
+/// seq, v, at, actor, subject, target, action, outcome, prev_hash, hash,
+/// session, request.
 type AuditRow = (
     i64,
     i64,
@@ -134,12 +169,20 @@ type AuditRow = (
     String,
     String,
     String,
+    String,
+    String,
 );
 
 impl Store {
-    /// Version 2: the canonical fields, HMAC-keyed from the master key.
+    /// Versions 2 and 3: the canonical fields, HMAC-keyed from the master
+    /// key (3 adds the session and the request).
     fn keyed_hash(&self, f: Hashed<'_>) -> String {
-        self.key().audit_mac(&f.canonical(b"sextant-audit/v2"))
+        let tag: &[u8] = if f.v >= 3 {
+            b"sextant-audit/v3"
+        } else {
+            b"sextant-audit/v2"
+        };
+        self.key().audit_mac(&f.canonical(tag))
     }
 
     /// Writes the audit chain's head to `path` after every audited write
@@ -156,10 +199,19 @@ impl Store {
     pub(crate) async fn commit_audited(&self, tx: Tx, head: AuditHead) -> Result<()> {
         tx.commit().await?;
         if let Some(path) = self.audit_head_file().get() {
-            let tmp = path.with_extension("tmp");
-            // A failure to write the anchor must not fail the change it
-            // records; `audit verify --head` will report the gap.
-            let _ = std::fs::write(&tmp, head.to_line()).and_then(|_| std::fs::rename(&tmp, path));
+            // Replicas sharing one head file never move it back: a head
+            // older than the one written is not written.
+            let newer = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| AuditHead::parse(&t))
+                .is_none_or(|on_file| head.seq > on_file.seq);
+            if newer {
+                let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+                // A failure to write the anchor must not fail the change it
+                // records; `audit verify --head` will report the gap.
+                let _ =
+                    std::fs::write(&tmp, head.to_line()).and_then(|_| std::fs::rename(&tmp, path));
+            }
         }
         Ok(())
     }
@@ -175,7 +227,9 @@ impl Store {
         let (last, prev): (i64, String) = sqlx::query_as(head_sql).fetch_one(&mut **tx).await?;
         let seq = last + 1;
         let at = self.now();
+        let request = request_id();
         let hash = self.keyed_hash(Hashed {
+            v: 3,
             prev: &prev,
             seq,
             at,
@@ -184,10 +238,12 @@ impl Store {
             target: ev.target,
             action: ev.action,
             outcome: ev.outcome,
+            session: ev.session,
+            request: &request,
         });
         sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, subject, target, action, outcome, prev_hash, hash, v) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 2)",
+            "INSERT INTO audit_log (seq, at, actor, subject, target, action, outcome, prev_hash, hash, v, session, request) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 3, $10, $11)",
         )
         .bind(seq)
         .bind(at)
@@ -198,6 +254,8 @@ impl Store {
         .bind(ev.outcome)
         .bind(&prev)
         .bind(&hash)
+        .bind(ev.session)
+        .bind(&request)
         .execute(&mut **tx)
         .await?;
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
@@ -292,8 +350,8 @@ impl Store {
     /// an old one.
     pub(crate) async fn key_legacy_chain(&self, tx: &mut Tx) -> Result<()> {
         let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT seq, v, at, actor, subject, target, action, outcome, prev_hash, hash \
-             FROM audit_log ORDER BY seq",
+            "SELECT seq, v, at, actor, subject, target, action, outcome, prev_hash, hash, \
+             '' AS session, '' AS request FROM audit_log ORDER BY seq",
         )
         .fetch_all(&mut **tx)
         .await?;
@@ -322,7 +380,10 @@ impl Store {
         for row in &rows {
             let seq = row.0;
             let hash = self.keyed_hash(Hashed::of(row, &prev));
-            sqlx::query("UPDATE audit_log SET v = 2, prev_hash = $1, hash = $2 WHERE seq = $3")
+            sqlx::query(
+                "UPDATE audit_log SET v = 2, prev_hash = $1, hash = $2, session = '', request = '' \
+                 WHERE seq = $3",
+            )
                 .bind(&prev)
                 .bind(&hash)
                 .bind(seq)
@@ -335,6 +396,7 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         let ev = Event {
+            session: "",
             actor: "",
             subject: "",
             target: "",
@@ -342,6 +404,35 @@ impl Store {
             outcome: "ok",
         };
         self.append_audit(tx, ev).await?;
+        Ok(())
+    }
+
+    /// Hashes the whole chain again as schema 3 wrote it: version 2 rows,
+    /// no session or request (tests of the upgrade only).
+    #[cfg(feature = "test-support")]
+    pub(crate) async fn rehash_as_v2(&self, tx: &mut Tx) -> Result<()> {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, v, at, actor, subject, target, action, outcome, prev_hash, hash, \
+             '' AS session, '' AS request FROM audit_log ORDER BY seq",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut prev = GENESIS.to_owned();
+        for mut row in rows {
+            row.1 = 2;
+            let hash = self.keyed_hash(Hashed::of(&row, &prev));
+            sqlx::query("UPDATE audit_log SET v = 2, prev_hash = $1, hash = $2 WHERE seq = $3")
+                .bind(&prev)
+                .bind(&hash)
+                .bind(row.0)
+                .execute(&mut **tx)
+                .await?;
+            prev = hash;
+        }
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(&prev)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
@@ -363,8 +454,8 @@ impl Store {
         };
         loop {
             let batch: Vec<AuditRow> = sqlx::query_as(
-                "SELECT seq, v, at, actor, subject, target, action, outcome, prev_hash, hash \
-                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                "SELECT seq, v, at, actor, subject, target, action, outcome, prev_hash, hash, \
+                 session, request FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
             )
             .bind(after)
             .bind(BATCH)
@@ -392,11 +483,21 @@ impl Store {
                 }
                 // Every row is keyed since the key's migration
                 // ([`Store::key_legacy_chain`]): an unkeyed row is a forgery.
-                if v != 2 {
+                if v != 2 && v != 3 {
                     return Ok(broken(
                         rows,
                         seq,
                         "unkeyed row (the chain was rewritten without the key)",
+                        &head_hash,
+                    ));
+                }
+                // A version 2 row was written before rows named their
+                // session and request: one that names them was edited.
+                if v == 2 && !(row.10.is_empty() && row.11.is_empty()) {
+                    return Ok(broken(
+                        rows,
+                        seq,
+                        "a row from before sessions were recorded names one (edited)",
                         &head_hash,
                     ));
                 }

@@ -91,7 +91,7 @@ fn token_hash(token: &str) -> Option<String> {
     .then(|| crypto::sha256_hex(&[token.as_bytes()]))
 }
 
-type SessionRow = (String, String, i64, i64, Vec<u8>, i64);
+type SessionRow = (String, String, i64, i64, Vec<u8>, i64, String);
 
 impl Store {
     /// Creates an account. Errors: `invalid_email`, `weak_password` (under 10 characters),
@@ -122,7 +122,11 @@ impl Store {
         }
         let lookup = self.key().email_lookup(&email);
         let id = UserId::random()?;
-        let wrapped = self.key().wrap(id.as_str(), &DataKey::generate()?)?;
+        let wrapped = self.key().wrap(
+            id.as_str(),
+            &crate::scope::state_of(0, &[]),
+            &DataKey::generate()?,
+        )?;
         let email_enc = self.key().seal_email(id.as_str(), &email)?;
         let pw = Zeroizing::new(password.to_owned());
         let permit = self.hashing_permit().await?;
@@ -160,6 +164,7 @@ impl Store {
         let ok = res.is_ok();
         let who = if ok { id.as_str() } else { "" };
         let ev = Event {
+            session: "",
             actor: who,
             subject: who,
             target: "",
@@ -224,6 +229,7 @@ impl Store {
         let Some((uid, _)) = user.filter(|_| verified) else {
             // The attempt was counted when it was reserved.
             let ev = Event {
+                session: "",
                 actor: "",
                 subject: &subject,
                 target: "",
@@ -241,14 +247,19 @@ impl Store {
             .bind(&account_key)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen) VALUES ($1, $2, $3, $4, $4)")
-            .bind(crypto::sha256_hex(&[token.as_bytes()]))
+        let th = crypto::sha256_hex(&[token.as_bytes()]);
+        let mac = self.key().session_mac(&th, &uid, &csrf, now);
+        let sref = self.key().session_ref(&th);
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen, mac) VALUES ($1, $2, $3, $4, $4, $5)")
+            .bind(&th)
             .bind(&uid)
             .bind(&csrf)
             .bind(now)
+            .bind(mac)
             .execute(&mut *tx)
             .await?;
         let ev = Event {
+            session: &sref,
             actor: &uid,
             subject: &uid,
             target: "",
@@ -273,15 +284,20 @@ impl Store {
         };
         let now = self.now();
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT s.user_id, s.csrf, s.created_at, s.last_seen, u.email_enc, u.personalize \
+            "SELECT s.user_id, s.csrf, s.created_at, s.last_seen, u.email_enc, u.personalize, s.mac \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
         )
         .bind(&th)
         .fetch_optional(self.pool())
         .await?;
-        let Some((uid, csrf, created, last_seen, email_enc, personalize)) = row else {
+        let Some((uid, csrf, created, last_seen, email_enc, personalize, mac)) = row else {
             return Ok(None);
         };
+        // A row the store did not write (issue 19, finding 8: an injected
+        // session was honoured) is no session.
+        if !crypto::ct_eq(&mac, &self.key().session_mac(&th, &uid, &csrf, created)) {
+            return Ok(None);
+        }
         if now - last_seen > SESSION_IDLE_SECS || now - created > SESSION_ABSOLUTE_SECS {
             sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
                 .bind(&th)
@@ -320,11 +336,13 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(uid) = uid else { return Ok(()) };
+        let sref = self.key().session_ref(&th);
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(&th)
             .execute(&mut *tx)
             .await?;
         let ev = Event {
+            session: &sref,
             actor: &uid,
             subject: &uid,
             target: "",
@@ -340,6 +358,7 @@ impl Store {
     /// keeps a `delete_account` row (ids only). `not_found` if the session has ended.
     pub async fn delete_account(&self, s: &SessionInfo) -> Result<()> {
         let uid = s.user.as_str();
+        let sref = self.key().session_ref(&s.token_hash);
         let mut tx = self.begin_write().await?;
         let live: Option<String> = sqlx::query_scalar(
             "SELECT user_id FROM sessions WHERE token_hash = $1 AND user_id = $2",
@@ -353,6 +372,7 @@ impl Store {
             Some(_) => self.delete_user_rows(&mut tx, uid).await,
         };
         let ev = Event {
+            session: &sref,
             actor: uid,
             subject: uid,
             target: "",
@@ -441,6 +461,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     let ev = Event {
+                        session: "",
                         actor: "",
                         subject,
                         target: "",
@@ -480,6 +501,7 @@ impl Store {
                 .await?
                 .rows_affected();
         let ev = Event {
+            session: "",
             actor: "",
             subject: "",
             target: "",

@@ -119,9 +119,25 @@ fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
         .map_err(|_| StoreError::Integrity)
 }
 
-/// Associated data: binds a ciphertext to its kind, owner and row, so rows cannot be swapped.
-pub(crate) fn aad(kind: &str, owner: &str, row: &str) -> Vec<u8> {
+/// Associated data before schema 4: kind, owner and row. Read only while a
+/// database is upgraded ([`MasterKey::unwrap_v1`], [`DataKey::open_v1`]).
+fn aad_v1(kind: &str, owner: &str, row: &str) -> Vec<u8> {
     format!("sextant/v1|{kind}|{owner}|{row}").into_bytes()
+}
+
+/// Associated data: binds a ciphertext to its kind, owner, row and `bound`
+/// (a record's format, the profile's version, the state of a user's rows),
+/// so rows cannot be swapped, relabelled or rolled back. Length-prefixed, so
+/// no field can spill into the next.
+pub(crate) fn aad(kind: &str, owner: &str, row: &str, bound: &str) -> Vec<u8> {
+    let mut out = b"sextant/v2".to_vec();
+    for field in [kind, owner, row, bound] {
+        out.push(b'|');
+        out.extend_from_slice(field.len().to_string().as_bytes());
+        out.push(b':');
+        out.extend_from_slice(field.as_bytes());
+    }
+    out
 }
 
 /// The 256-bit master key. It wraps every user's data key and never goes in the database.
@@ -264,19 +280,29 @@ impl MasterKey {
         Zeroizing::new(hmac_sha256(&self.0, purpose.as_bytes()))
     }
 
-    /// Wraps a user's data key, bound to the user id.
-    pub(crate) fn wrap(&self, user: &str, dk: &DataKey) -> Result<Vec<u8>> {
-        seal(&self.0, &aad("data-key", user, user), &dk.0)
+    /// Wraps a user's data key, bound to the user id and to `state`: what
+    /// the user's rows must look like for the key to open (see
+    /// `UserScope::state`).
+    pub(crate) fn wrap(&self, user: &str, state: &str, dk: &DataKey) -> Result<Vec<u8>> {
+        seal(&self.0, &aad("data-key", user, user, state), &dk.0)
     }
 
-    /// Unwraps a user's data key; [`StoreError::Integrity`] if it was tampered with or moved.
-    pub(crate) fn unwrap(&self, user: &str, wrapped: &[u8]) -> Result<DataKey> {
-        let raw = Zeroizing::new(open(&self.0, &aad("data-key", user, user), wrapped)?);
-        let arr: [u8; 32] = raw
-            .as_slice()
-            .try_into()
-            .map_err(|_| StoreError::Integrity)?;
-        Ok(DataKey(arr))
+    /// Unwraps a user's data key; [`StoreError::Integrity`] if it was
+    /// tampered with, moved, or the user's rows are not in the `state` it
+    /// was wrapped for.
+    pub(crate) fn unwrap(&self, user: &str, state: &str, wrapped: &[u8]) -> Result<DataKey> {
+        data_key(open(&self.0, &aad("data-key", user, user, state), wrapped)?)
+    }
+
+    /// Wraps a data key as before schema 4 (tests of the upgrade only).
+    #[cfg(feature = "test-support")]
+    pub(crate) fn wrap_v1(&self, user: &str, dk: &DataKey) -> Result<Vec<u8>> {
+        seal(&self.0, &aad_v1("data-key", user, user), &dk.0)
+    }
+
+    /// Unwraps a data key wrapped before schema 4.
+    pub(crate) fn unwrap_v1(&self, user: &str, wrapped: &[u8]) -> Result<DataKey> {
+        data_key(open(&self.0, &aad_v1("data-key", user, user), wrapped)?)
     }
 
     /// HMAC-SHA256 of an audit row's canonical bytes, keyed for the audit
@@ -296,7 +322,7 @@ impl MasterKey {
     pub(crate) fn seal_email(&self, user: &str, email: &str) -> Result<Vec<u8>> {
         seal(
             &self.derive("sextant/email/v1"),
-            &aad("email", user, user),
+            &aad_v1("email", user, user),
             email.as_bytes(),
         )
     }
@@ -304,11 +330,53 @@ impl MasterKey {
     pub(crate) fn open_email(&self, user: &str, sealed: &[u8]) -> Result<String> {
         let raw = open(
             &self.derive("sextant/email/v1"),
-            &aad("email", user, user),
+            &aad_v1("email", user, user),
             sealed,
         )?;
         String::from_utf8(raw).map_err(|_| StoreError::Integrity)
     }
+
+    /// A session's reference in the audit log: 64 bits of a keyed hash of
+    /// its token's hash, so rows of one session can be told apart without
+    /// the log revealing anything that finds or opens the session.
+    pub(crate) fn session_ref(&self, token_hash: &str) -> String {
+        let mac = hmac_sha256(
+            &self.derive("sextant/session-ref/v1"),
+            token_hash.as_bytes(),
+        );
+        hex(&mac[..8])
+    }
+
+    /// The MAC of a session row: whoever can write the database but lacks
+    /// the key cannot make a session the store honours.
+    pub(crate) fn session_mac(
+        &self,
+        token_hash: &str,
+        user: &str,
+        csrf: &str,
+        created: i64,
+    ) -> String {
+        let msg = aad("session", user, token_hash, &format!("{csrf}|{created}"));
+        hex(&hmac_sha256(&self.derive("sextant/session/v1"), &msg))
+    }
+}
+
+/// Compares two strings in time that depends on their lengths only.
+pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn data_key(raw: Vec<u8>) -> Result<DataKey> {
+    let raw = Zeroizing::new(raw);
+    let arr: [u8; 32] = raw
+        .as_slice()
+        .try_into()
+        .map_err(|_| StoreError::Integrity)?;
+    Ok(DataKey(arr))
 }
 
 /// A user's 256-bit data key; PHI is sealed under it. Zeroized on drop.
@@ -327,34 +395,44 @@ impl DataKey {
         Ok(DataKey(k))
     }
 
-    pub(crate) fn seal(
-        &self,
-        kind: &str,
-        owner: &str,
-        row: &str,
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>> {
-        seal(&self.0, &aad(kind, owner, row), plaintext)
+    pub(crate) fn seal(&self, at: &Sealed<'_>, plaintext: &[u8]) -> Result<Vec<u8>> {
+        seal(&self.0, &at.aad(), plaintext)
     }
 
-    pub(crate) fn open(
-        &self,
-        kind: &str,
-        owner: &str,
-        row: &str,
-        sealed: &[u8],
-    ) -> Result<Vec<u8>> {
-        open(&self.0, &aad(kind, owner, row), sealed)
+    pub(crate) fn open(&self, at: &Sealed<'_>, sealed: &[u8]) -> Result<Vec<u8>> {
+        open(&self.0, &at.aad(), sealed)
     }
 
-    pub(crate) fn open_string(
-        &self,
-        kind: &str,
-        owner: &str,
-        row: &str,
-        sealed: &[u8],
-    ) -> Result<String> {
-        String::from_utf8(self.open(kind, owner, row, sealed)?).map_err(|_| StoreError::Integrity)
+    pub(crate) fn open_string(&self, at: &Sealed<'_>, sealed: &[u8]) -> Result<String> {
+        String::from_utf8(self.open(at, sealed)?).map_err(|_| StoreError::Integrity)
+    }
+
+    /// Seals as before schema 4 (tests of the upgrade only).
+    #[cfg(feature = "test-support")]
+    pub(crate) fn seal_v1(&self, at: &Sealed<'_>, plaintext: &[u8]) -> Result<Vec<u8>> {
+        seal(&self.0, &aad_v1(at.kind, at.owner, at.row), plaintext)
+    }
+
+    /// Opens a ciphertext sealed before schema 4.
+    pub(crate) fn open_v1(&self, at: &Sealed<'_>, sealed: &[u8]) -> Result<Vec<u8>> {
+        open(&self.0, &aad_v1(at.kind, at.owner, at.row), sealed)
+    }
+}
+
+/// Where a ciphertext belongs: its kind (column), owner, row and what else
+/// it is bound to (a record's format, the profile's version; empty for
+/// rows that are never rewritten).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sealed<'a> {
+    pub kind: &'a str,
+    pub owner: &'a str,
+    pub row: &'a str,
+    pub bound: &'a str,
+}
+
+impl Sealed<'_> {
+    fn aad(&self) -> Vec<u8> {
+        aad(self.kind, self.owner, self.row, self.bound)
     }
 }
 
@@ -389,22 +467,31 @@ mod tests {
     #[test]
     fn seal_open_roundtrip_and_aad_binding() {
         let dk = DataKey::generate().unwrap();
-        let c = dk.seal("record.data", "u1", "r1", b"secret").unwrap();
-        assert_eq!(dk.open("record.data", "u1", "r1", &c).unwrap(), b"secret");
-        assert_eq!(
-            dk.open("record.data", "u2", "r1", &c).unwrap_err().code(),
-            "integrity"
-        );
-        assert_eq!(
-            dk.open("record.name", "u1", "r1", &c).unwrap_err().code(),
-            "integrity"
-        );
+        let at = |kind, owner, bound| Sealed {
+            kind,
+            owner,
+            row: "r1",
+            bound,
+        };
+        let home = at("record.data", "u1", "pdf");
+        let c = dk.seal(&home, b"secret").unwrap();
+        assert_eq!(dk.open(&home, &c).unwrap(), b"secret");
+        for elsewhere in [
+            at("record.data", "u2", "pdf"),
+            at("record.name", "u1", "pdf"),
+            at("record.data", "u1", "text/plain"),
+            // Length prefixes: a field cannot spill into the next.
+            at("record.data|3:u1", "", "pdf"),
+        ] {
+            assert_eq!(
+                dk.open(&elsewhere, &c).unwrap_err().code(),
+                "integrity",
+                "{elsewhere:?}"
+            );
+        }
         let mut t = c.clone();
         t[30] ^= 1;
-        assert_eq!(
-            dk.open("record.data", "u1", "r1", &t).unwrap_err().code(),
-            "integrity"
-        );
+        assert_eq!(dk.open(&home, &t).unwrap_err().code(), "integrity");
     }
 
     #[test]

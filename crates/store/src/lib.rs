@@ -14,10 +14,14 @@
 //! - Each user gets a random 256-bit **data key**, stored only wrapped (XChaCha20-Poly1305)
 //!   under the master key in `users.wrapped_key`.
 //! - Record bytes, record names, profile JSON and saved answers (question and answer) are
-//!   sealed under the data key with a fresh random 24-byte nonce each. The associated data is
-//!   `sextant/v1|<kind>|<owner id>|<row id>`, so a ciphertext copied to another user, another
-//!   row or another column fails to open. Every read checks the tag: a tampered or swapped
-//!   ciphertext is [`StoreError::Integrity`] (code `"integrity"`), never garbage.
+//!   sealed under the data key with a fresh random 24-byte nonce each. The associated data
+//!   binds kind, owner id, row id and what else the row is bound to (a record's format, the
+//!   profile's version), so a ciphertext copied to another user, another row or another
+//!   column, or a relabelled record, fails to open. The wrapped data key is bound to the
+//!   profile's version and the set of the user's record ids, so an older copy of the profile
+//!   or a deleted record put back makes the key fail to open. Every read checks the tag: a
+//!   tampered, swapped or rolled-back ciphertext is [`StoreError::Integrity`] (code
+//!   `"integrity"`), never garbage. Session rows carry a MAC keyed from the master key.
 //! - Deleting an account deletes its rows *and* its wrapped key (crypto-shredding): copies of
 //!   ciphertexts left in backups can no longer be opened. SQLite runs with `secure_delete`.
 //!
@@ -75,11 +79,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions};
 
-pub use audit::{AuditHead, AuditReport};
+pub use audit::{with_request, AuditHead, AuditReport};
 pub use crypto::MasterKey;
 pub use error::{Result, StoreError};
 pub use public::{Review, MAX_PENDING};
-pub use scope::UserScope;
+pub use scope::{Access, NewRecord, RowCheck, UserScope};
 
 /// Session idle timeout (seconds since last use).
 pub const SESSION_IDLE_SECS: i64 = 30 * 60;
@@ -267,6 +271,8 @@ pub struct RecordMeta {
     pub format: String,
     /// Plaintext size in bytes.
     pub size: i64,
+    /// What it unpacks to, in bytes (what quotas count).
+    pub unpacked: i64,
     /// Unix seconds.
     pub created: i64,
 }
@@ -337,6 +343,7 @@ const MIGRATIONS_SQLITE: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0002_library_review.sql"),
     ),
     (3, include_str!("../migrations/sqlite/0003_keyed_audit.sql")),
+    (4, include_str!("../migrations/sqlite/0004_bound_rows.sql")),
 ];
 const MIGRATIONS_POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -348,10 +355,15 @@ const MIGRATIONS_POSTGRES: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/postgres/0003_keyed_audit.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_bound_rows.sql"),
+    ),
 ];
 
-/// Splits `sqlite://PATH?params` into the path, for file permissions and directories.
-fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+/// Splits `sqlite://PATH?params` into the path, for file permissions and
+/// directories; `None` for an in-memory database or another backend.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -446,6 +458,40 @@ impl Store {
         Ok(store)
     }
 
+    /// Writes a consistent copy of a SQLite database to `dest` while it
+    /// serves (`VACUUM INTO`), with mode 0600. `dest` must not exist. The
+    /// copy is as sealed as the database: it opens only with the master
+    /// key, which is kept apart and never in a backup. On PostgreSQL this
+    /// is `config` (use `pg_dump`, as `sextant backup` does).
+    pub async fn backup_sqlite_to(&self, dest: &std::path::Path) -> Result<()> {
+        if self.is_pg() {
+            return Err(StoreError::Config(
+                "a PostgreSQL database is backed up with pg_dump".into(),
+            ));
+        }
+        let dest_str = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Config("the backup path is not UTF-8".into()))?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        opts.open(dest)
+            .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dest.display())))?;
+        let res = sqlx::query("VACUUM INTO $1")
+            .bind(dest_str)
+            .execute(&self.inner.pool)
+            .await;
+        if let Err(e) = res {
+            let _ = std::fs::remove_file(dest);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         self.inner.backend
@@ -470,7 +516,7 @@ impl Store {
 
     /// The access layer for an authenticated session: every PHI query goes through it.
     pub fn user(&self, s: &SessionInfo) -> UserScope<'_> {
-        UserScope::new(self, s.user.clone())
+        UserScope::new(self, s)
     }
 
     pub(crate) fn now(&self) -> i64 {
@@ -548,10 +594,14 @@ impl Store {
                 "database schema version {v} is newer than this program knows ({known})"
             )));
         }
+        // The scripts run first, then the steps in Rust of the versions
+        // applied now, so each step sees the whole schema it writes to.
+        let mut steps = Vec::new();
         for (version, sql) in migrations {
             if applied.contains(version) {
                 continue;
             }
+            steps.push(*version);
             sqlx::raw_sql(*sql)
                 .execute(&mut **tx)
                 .await
@@ -564,8 +614,13 @@ impl Store {
                 .bind(self.now())
                 .execute(&mut **tx)
                 .await?;
-            if *version == audit::KEYED_SINCE_MIGRATION {
+        }
+        for version in steps {
+            if version == audit::KEYED_SINCE_MIGRATION {
                 self.key_legacy_chain(tx).await?;
+            }
+            if version == scope::BOUND_SINCE_MIGRATION {
+                scope::seal_again(self, tx).await?;
             }
         }
         Ok(())

@@ -2,16 +2,17 @@
 //! and filters on it; every method writes one audit row.
 
 use crate::audit::Event;
-use crate::crypto::DataKey;
+use crate::crypto::{DataKey, Sealed};
 use crate::error::{Result, StoreError};
 use crate::{
-    AnswerId, RecordId, RecordMeta, SavedAnswer, Store, Tx, UserId, MAX_JSON_BYTES, MAX_NAME_BYTES,
-    MAX_QUESTION_BYTES, MAX_RECORDS, MAX_RECORD_BYTES, MAX_SAVED_ANSWERS,
+    AnswerId, RecordId, RecordMeta, SavedAnswer, SessionInfo, Store, Tx, UserId, MAX_JSON_BYTES,
+    MAX_NAME_BYTES, MAX_QUESTION_BYTES, MAX_RECORDS, MAX_RECORD_BYTES, MAX_SAVED_ANSWERS,
 };
 
 // Associated-data kinds: a ciphertext opens only under the same kind, owner and row.
 const K_RECORD_NAME: &str = "record.name";
 const K_RECORD_DATA: &str = "record.data";
+const K_RECORD_EXTRACT: &str = "record.extract";
 const K_PROFILE: &str = "profile";
 const K_QUESTION: &str = "answer.question";
 const K_ANSWER: &str = "answer.body";
@@ -20,6 +21,8 @@ const K_ANSWER: &str = "answer.body";
 pub struct UserScope<'a> {
     store: &'a Store,
     user: UserId,
+    /// The session's reference on audit rows.
+    session: String,
 }
 
 fn found<T>(v: &Option<T>) -> &'static str {
@@ -43,14 +46,92 @@ fn check_format(format: &str) -> Result<()> {
     }
 }
 
-type RecordRow = (String, Vec<u8>, String, i64, i64);
-/// name_enc, format, size, created_at, data_enc
-type RecordBody = (Vec<u8>, String, i64, i64, Vec<u8>);
+/// id, name_enc, format, size, created_at, unpacked, extract_enc
+type RecordRow = (String, Vec<u8>, String, i64, i64, i64, Option<Vec<u8>>);
+/// name_enc, format, size, created_at, data_enc, unpacked
+type RecordBody = (Vec<u8>, String, i64, i64, Vec<u8>, i64);
+
+/// One row of a person's access log ([`UserScope::access_log`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Access {
+    /// Unix seconds.
+    pub at: i64,
+    /// Whether the owner's own session did it.
+    pub by_owner: bool,
+    /// The row acted on (a record's or answer's id), if any.
+    pub target: String,
+    /// What was done: `record.read`, `profile.write`, `login`...
+    pub action: String,
+    /// `ok`, `not_found` or an error code.
+    pub outcome: String,
+    /// The session it happened in (a reference, not the token), or empty.
+    pub session: String,
+    /// The request it happened in (the server's correlation id), or empty.
+    pub request: String,
+}
+
+type AccessRow = (i64, String, String, String, String, String, String);
+
+/// A record to store: see [`UserScope::add_read_record`].
+#[derive(Clone, Copy, Debug)]
+pub struct NewRecord<'a> {
+    /// The file's name, as the person gave it.
+    pub name: &'a str,
+    /// What it is, like `fhir+json`, `pdf`, `text/plain`.
+    pub format: &'a str,
+    /// The bytes as uploaded.
+    pub bytes: &'a [u8],
+    /// What the bytes unpack to (a gzip's contents, a PDF's streams); quotas
+    /// count this, or the bytes themselves when larger.
+    pub unpacked: u64,
+    /// What was read from the record (JSON), kept so that later changes
+    /// never parse it again.
+    pub extract: Option<&'a str>,
+}
+
+/// A data key with the profile version it was wrapped for.
+struct UserKey {
+    dk: DataKey,
+    profile_version: i64,
+}
+
+/// Whether a listing opens what was read from each record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Extracts {
+    Open,
+    Leave,
+}
+
+/// What a user's rows must look like for their data key to open: the
+/// profile's version and the set of the user's record ids (a digest).
+/// Saved answers are not in it: they are never rewritten, and one put back
+/// after its deletion shows only what the person once saw.
+pub(crate) async fn state(tx: &mut Tx, user: &str, profile_version: i64) -> Result<String> {
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM records WHERE user_id = $1 ORDER BY id")
+            .bind(user)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(state_of(profile_version, &ids))
+}
+
+/// [`state`] from the profile's version and the record ids, sorted.
+pub(crate) fn state_of(profile_version: i64, sorted_ids: &[String]) -> String {
+    let joined = sorted_ids.join(",");
+    format!(
+        "profile={profile_version};records={}",
+        crate::crypto::sha256_hex(&[joined.as_bytes()])
+    )
+}
 type AnswerRow = (String, Vec<u8>, Vec<u8>, i64);
 
 impl<'a> UserScope<'a> {
-    pub(crate) fn new(store: &'a Store, user: UserId) -> UserScope<'a> {
-        UserScope { store, user }
+    pub(crate) fn new(store: &'a Store, s: &SessionInfo) -> UserScope<'a> {
+        UserScope {
+            store,
+            user: s.user.clone(),
+            session: store.key().session_ref(&s.token_hash),
+        }
     }
 
     /// The owner of this scope.
@@ -64,6 +145,7 @@ impl<'a> UserScope<'a> {
 
     fn ev(&self, target: &'a str, action: &'static str) -> Event<'_> {
         Event {
+            session: &self.session,
             actor: self.uid(),
             subject: self.uid(),
             target,
@@ -72,114 +154,249 @@ impl<'a> UserScope<'a> {
         }
     }
 
-    /// The owner's data key, unwrapped. On PostgreSQL the user row is locked for the rest of
-    /// the transaction, which serializes quota checks per user.
-    async fn data_key(&self, tx: &mut Tx) -> Result<DataKey> {
+    /// The owner's data key, unwrapped, and the profile's version. On
+    /// PostgreSQL the user row is locked for the rest of the transaction,
+    /// which serializes every change per user. The key opens only while the
+    /// user's rows are in the state it was wrapped for ([`Self::state`]): a
+    /// profile rolled back to an older copy, or a record deleted and put
+    /// back, fails as [`StoreError::Integrity`] before anything is read.
+    async fn data_key(&self, tx: &mut Tx) -> Result<UserKey> {
         let sql = if self.store.is_pg() {
-            "SELECT wrapped_key FROM users WHERE id = $1 FOR UPDATE"
+            "SELECT wrapped_key, profile_version FROM users WHERE id = $1 FOR UPDATE"
         } else {
-            "SELECT wrapped_key FROM users WHERE id = $1"
+            "SELECT wrapped_key, profile_version FROM users WHERE id = $1"
         };
-        let wrapped: Option<Vec<u8>> = sqlx::query_scalar(sql)
+        let row: Option<(Vec<u8>, i64)> = sqlx::query_as(sql)
             .bind(self.uid())
             .fetch_optional(&mut **tx)
             .await?;
-        let wrapped = wrapped.ok_or(StoreError::NotFound)?;
-        self.store.key().unwrap(self.uid(), &wrapped)
+        let (wrapped, profile_version) = row.ok_or(StoreError::NotFound)?;
+        let state = state(tx, self.uid(), profile_version).await?;
+        let dk = self.store.key().unwrap(self.uid(), &state, &wrapped)?;
+        Ok(UserKey {
+            dk,
+            profile_version,
+        })
     }
 
-    /// Stores a record, encrypted, in one transaction. Limits: 20 records and 50 MiB per user
-    /// (`quota_exceeded`); name 1–255 bytes; format like `fhir+json`, `pdf`, `text/plain`.
+    /// Wraps the data key again for the user's rows as they now are, in the
+    /// transaction that changed them.
+    async fn rewrap(&self, tx: &mut Tx, key: &UserKey) -> Result<()> {
+        let state = state(tx, self.uid(), key.profile_version).await?;
+        let wrapped = self.store.key().wrap(self.uid(), &state, &key.dk)?;
+        sqlx::query("UPDATE users SET wrapped_key = $1, profile_version = $2 WHERE id = $3")
+            .bind(wrapped)
+            .bind(key.profile_version)
+            .bind(self.uid())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a record, encrypted, in one transaction, counting its bytes
+    /// as they are (nothing unpacked, nothing read from it yet). See
+    /// [`UserScope::add_read_record`].
     pub async fn add_record(&self, name: &str, format: &str, bytes: &[u8]) -> Result<RecordId> {
+        self.add_read_record(&NewRecord {
+            name,
+            format,
+            bytes,
+            unpacked: bytes.len() as u64,
+            extract: None,
+        })
+        .await
+    }
+
+    /// Stores a record, encrypted, with what was read from it, in one
+    /// transaction. Limits: 20 records per user, and 50 MiB per user counted
+    /// as the records unpack (`quota_exceeded`); name 1–255 bytes; format
+    /// like `fhir+json`, `pdf`, `text/plain`.
+    pub async fn add_read_record(&self, new: &NewRecord<'_>) -> Result<RecordId> {
         let id = RecordId::random()?;
         let mut tx = self.store.begin_write().await?;
-        let res = self.add_record_tx(&mut tx, &id, name, format, bytes).await;
+        let res = self.add_record_tx(&mut tx, &id, new).await;
         self.store
             .finish(tx, res, self.ev(id.as_str(), "record.add"), |_| "ok")
             .await?;
         Ok(id)
     }
 
-    async fn add_record_tx(
-        &self,
-        tx: &mut Tx,
-        id: &RecordId,
-        name: &str,
-        format: &str,
-        bytes: &[u8],
-    ) -> Result<()> {
-        if name.trim().is_empty() || name.len() > MAX_NAME_BYTES {
+    async fn add_record_tx(&self, tx: &mut Tx, id: &RecordId, new: &NewRecord<'_>) -> Result<()> {
+        if new.name.trim().is_empty() || new.name.len() > MAX_NAME_BYTES {
             return Err(StoreError::InvalidInput("record name"));
         }
-        check_format(format)?;
-        let size = i64::try_from(bytes.len())
+        check_format(new.format)?;
+        let size = i64::try_from(new.bytes.len())
             .map_err(|_| StoreError::QuotaExceeded("record too large"))?;
-        if size > MAX_RECORD_BYTES {
+        // What a record costs is what it unpacks to, never less than what
+        // it is (issue 19, finding 3: a 214 KB gzip of 60 MiB of text).
+        let unpacked = i64::try_from(new.unpacked).unwrap_or(i64::MAX).max(size);
+        if unpacked > MAX_RECORD_BYTES {
             return Err(StoreError::QuotaExceeded(
-                "at most 50 MiB of records per person",
+                "at most 50 MiB of records per person, counted unpacked",
             ));
         }
-        let dk = self.data_key(tx).await?;
-        let (count, total): (i64, i64) =
-            sqlx::query_as("SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM records WHERE user_id = $1")
-                .bind(self.uid())
-                .fetch_one(&mut **tx)
-                .await?;
+        if new.extract.is_some_and(|e| e.len() > MAX_JSON_BYTES) {
+            return Err(StoreError::QuotaExceeded(
+                "what was read from the record is larger than 1 MiB",
+            ));
+        }
+        let key = self.data_key(tx).await?;
+        let (count, total): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(unpacked), 0) AS BIGINT) FROM records WHERE user_id = $1",
+        )
+        .bind(self.uid())
+        .fetch_one(&mut **tx)
+        .await?;
         if count >= MAX_RECORDS {
             return Err(StoreError::QuotaExceeded("at most 20 records per person"));
         }
-        if total + size > MAX_RECORD_BYTES {
+        if total.saturating_add(unpacked) > MAX_RECORD_BYTES {
             return Err(StoreError::QuotaExceeded(
-                "at most 50 MiB of records per person",
+                "at most 50 MiB of records per person, counted unpacked",
             ));
         }
-        let name_enc = dk.seal(K_RECORD_NAME, self.uid(), id.as_str(), name.as_bytes())?;
-        let data_enc = dk.seal(K_RECORD_DATA, self.uid(), id.as_str(), bytes)?;
+        let at = |kind| self.at(kind, id.as_str(), new.format);
+        let name_enc = key.dk.seal(&at(K_RECORD_NAME), new.name.as_bytes())?;
+        let data_enc = key.dk.seal(&at(K_RECORD_DATA), new.bytes)?;
+        let extract_enc = match new.extract {
+            Some(e) => Some(key.dk.seal(&at(K_RECORD_EXTRACT), e.as_bytes())?),
+            None => None,
+        };
         sqlx::query(
-            "INSERT INTO records (id, user_id, name_enc, format, size, data_enc, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO records (id, user_id, name_enc, format, size, data_enc, created_at, unpacked, extract_enc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id.as_str())
         .bind(self.uid())
         .bind(name_enc)
-        .bind(format)
+        .bind(new.format)
         .bind(size)
         .bind(data_enc)
         .bind(self.store.now())
+        .bind(unpacked)
+        .bind(extract_enc)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        self.rewrap(tx, &key).await
+    }
+
+    /// Where a ciphertext of this owner belongs.
+    fn at<'s>(&'s self, kind: &'s str, row: &'s str, bound: &'s str) -> Sealed<'s> {
+        Sealed {
+            kind,
+            owner: self.uid(),
+            row,
+            bound,
+        }
     }
 
     /// The owner's records (metadata, names decrypted), oldest first.
     pub async fn records(&self) -> Result<Vec<RecordMeta>> {
         let mut tx = self.store.begin_write().await?;
-        let res = self.records_tx(&mut tx).await;
+        let res = self.records_tx(&mut tx, Extracts::Leave).await;
         self.store
             .finish(tx, res, self.ev("", "record.list"), |_| "ok")
             .await
+            .map(|v| v.into_iter().map(|(m, _)| m).collect())
     }
 
-    async fn records_tx(&self, tx: &mut Tx) -> Result<Vec<RecordMeta>> {
-        let dk = self.data_key(tx).await?;
+    /// The owner's records, oldest first, each with what was read from it
+    /// when it was added (`None` for a record stored before that was kept:
+    /// read it and keep it with [`UserScope::set_record_extract`]).
+    pub async fn record_extracts(&self) -> Result<Vec<(RecordMeta, Option<String>)>> {
+        let mut tx = self.store.begin_write().await?;
+        let res = self.records_tx(&mut tx, Extracts::Open).await;
+        self.store
+            .finish(tx, res, self.ev("", "record.extracts"), |_| "ok")
+            .await
+    }
+
+    async fn records_tx(
+        &self,
+        tx: &mut Tx,
+        extracts: Extracts,
+    ) -> Result<Vec<(RecordMeta, Option<String>)>> {
+        let key = self.data_key(tx).await?;
         let rows: Vec<RecordRow> = sqlx::query_as(
-            "SELECT id, name_enc, format, size, created_at FROM records WHERE user_id = $1 ORDER BY created_at, id",
+            "SELECT id, name_enc, format, size, created_at, unpacked, extract_enc FROM records \
+             WHERE user_id = $1 ORDER BY created_at, id",
         )
         .bind(self.uid())
         .fetch_all(&mut **tx)
         .await?;
         rows.into_iter()
-            .map(|(id, name_enc, format, size, created)| {
-                let name = dk.open_string(K_RECORD_NAME, self.uid(), &id, &name_enc)?;
-                Ok(RecordMeta {
-                    id: RecordId::from_db(id),
-                    name,
-                    format,
-                    size,
-                    created,
-                })
-            })
+            .map(
+                |(id, name_enc, format, size, created, unpacked, extract_enc)| {
+                    let name = key
+                        .dk
+                        .open_string(&self.at(K_RECORD_NAME, &id, &format), &name_enc)?;
+                    let extract = match (extracts, extract_enc) {
+                        (Extracts::Open, Some(e)) => Some(
+                            key.dk
+                                .open_string(&self.at(K_RECORD_EXTRACT, &id, &format), &e)?,
+                        ),
+                        _ => None,
+                    };
+                    Ok((
+                        RecordMeta {
+                            id: RecordId::from_db(id),
+                            name,
+                            format,
+                            size,
+                            unpacked,
+                            created,
+                        },
+                        extract,
+                    ))
+                },
+            )
             .collect()
+    }
+
+    /// Keeps what was read from one of the owner's records (one stored
+    /// before extracts were kept); `false` if there is no such record.
+    pub async fn set_record_extract(&self, id: RecordId, extract: &str) -> Result<bool> {
+        let mut tx = self.store.begin_write().await?;
+        let res = self.set_extract_tx(&mut tx, &id, extract).await;
+        self.store
+            .finish(tx, res, self.ev(id.as_str(), "record.extract"), |d| {
+                if *d {
+                    "ok"
+                } else {
+                    "not_found"
+                }
+            })
+            .await
+    }
+
+    async fn set_extract_tx(&self, tx: &mut Tx, id: &RecordId, extract: &str) -> Result<bool> {
+        if extract.len() > MAX_JSON_BYTES {
+            return Err(StoreError::QuotaExceeded(
+                "what was read from the record is larger than 1 MiB",
+            ));
+        }
+        let key = self.data_key(tx).await?;
+        let format: Option<String> =
+            sqlx::query_scalar("SELECT format FROM records WHERE id = $1 AND user_id = $2")
+                .bind(id.as_str())
+                .bind(self.uid())
+                .fetch_optional(&mut **tx)
+                .await?;
+        let Some(format) = format else {
+            return Ok(false);
+        };
+        let enc = key.dk.seal(
+            &self.at(K_RECORD_EXTRACT, id.as_str(), &format),
+            extract.as_bytes(),
+        )?;
+        sqlx::query("UPDATE records SET extract_enc = $1 WHERE id = $2 AND user_id = $3")
+            .bind(enc)
+            .bind(id.as_str())
+            .bind(self.uid())
+            .execute(&mut **tx)
+            .await?;
+        Ok(true)
     }
 
     /// One record, decrypted and integrity-checked; `None` if it does not exist or is not the
@@ -194,18 +411,19 @@ impl<'a> UserScope<'a> {
 
     async fn record_tx(&self, tx: &mut Tx, id: &RecordId) -> Result<Option<(RecordMeta, Vec<u8>)>> {
         let row: Option<RecordBody> = sqlx::query_as(
-            "SELECT name_enc, format, size, created_at, data_enc FROM records WHERE id = $1 AND user_id = $2",
+            "SELECT name_enc, format, size, created_at, data_enc, unpacked FROM records WHERE id = $1 AND user_id = $2",
         )
         .bind(id.as_str())
         .bind(self.uid())
         .fetch_optional(&mut **tx)
         .await?;
-        let Some((name_enc, format, size, created, data_enc)) = row else {
+        let Some((name_enc, format, size, created, data_enc, unpacked)) = row else {
             return Ok(None);
         };
-        let dk = self.data_key(tx).await?;
-        let name = dk.open_string(K_RECORD_NAME, self.uid(), id.as_str(), &name_enc)?;
-        let data = dk.open(K_RECORD_DATA, self.uid(), id.as_str(), &data_enc)?;
+        let key = self.data_key(tx).await?;
+        let at = |kind| self.at(kind, id.as_str(), &format);
+        let name = key.dk.open_string(&at(K_RECORD_NAME), &name_enc)?;
+        let data = key.dk.open(&at(K_RECORD_DATA), &data_enc)?;
         if data.len() as i64 != size {
             return Err(StoreError::Integrity);
         }
@@ -215,6 +433,7 @@ impl<'a> UserScope<'a> {
                 name,
                 format,
                 size,
+                unpacked,
                 created,
             },
             data,
@@ -223,12 +442,32 @@ impl<'a> UserScope<'a> {
 
     /// Deletes one of the owner's records; `false` if there was none with this id.
     pub async fn delete_record(&self, id: RecordId) -> Result<bool> {
-        self.delete_owned(
-            "DELETE FROM records WHERE id = $1 AND user_id = $2",
-            id.as_str(),
-            "record.delete",
-        )
-        .await
+        let mut tx = self.store.begin_write().await?;
+        let res = self.delete_record_tx(&mut tx, &id).await;
+        self.store
+            .finish(tx, res, self.ev(id.as_str(), "record.delete"), |d| {
+                if *d {
+                    "ok"
+                } else {
+                    "not_found"
+                }
+            })
+            .await
+    }
+
+    async fn delete_record_tx(&self, tx: &mut Tx, id: &RecordId) -> Result<bool> {
+        let key = self.data_key(tx).await?;
+        let gone = sqlx::query("DELETE FROM records WHERE id = $1 AND user_id = $2")
+            .bind(id.as_str())
+            .bind(self.uid())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if gone {
+            self.rewrap(tx, &key).await?;
+        }
+        Ok(gone)
     }
 
     /// Deletes the owner's row `id` with `sql` (its `$1` the id, `$2` the
@@ -268,14 +507,28 @@ impl<'a> UserScope<'a> {
     }
 
     async fn profile_tx(&self, tx: &mut Tx) -> Result<Option<String>> {
-        let enc: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT json_enc FROM profiles WHERE user_id = $1")
+        let key = self.data_key(tx).await?;
+        let row: Option<(Vec<u8>, i64)> =
+            sqlx::query_as("SELECT json_enc, version FROM profiles WHERE user_id = $1")
                 .bind(self.uid())
                 .fetch_optional(&mut **tx)
                 .await?;
-        let Some(enc) = enc else { return Ok(None) };
-        let dk = self.data_key(tx).await?;
-        dk.open_string(K_PROFILE, self.uid(), self.uid(), &enc)
+        let Some((enc, version)) = row else {
+            return if key.profile_version == 0 {
+                Ok(None)
+            } else {
+                // The profile was deleted behind the store's back.
+                Err(StoreError::Integrity)
+            };
+        };
+        // An older copy of the row carries an older version: the key was
+        // wrapped for this one only.
+        if version != key.profile_version {
+            return Err(StoreError::Integrity);
+        }
+        let v = version.to_string();
+        key.dk
+            .open_string(&self.at(K_PROFILE, self.uid(), &v), &enc)
             .map(Some)
     }
 
@@ -292,18 +545,24 @@ impl<'a> UserScope<'a> {
         if json.len() > MAX_JSON_BYTES {
             return Err(StoreError::QuotaExceeded("profile larger than 1 MiB"));
         }
-        let dk = self.data_key(tx).await?;
-        let enc = dk.seal(K_PROFILE, self.uid(), self.uid(), json.as_bytes())?;
+        let mut key = self.data_key(tx).await?;
+        key.profile_version += 1;
+        let v = key.profile_version.to_string();
+        let enc = key
+            .dk
+            .seal(&self.at(K_PROFILE, self.uid(), &v), json.as_bytes())?;
         sqlx::query(
-            "INSERT INTO profiles (user_id, json_enc, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id) DO UPDATE SET json_enc = excluded.json_enc, updated_at = excluded.updated_at",
+            "INSERT INTO profiles (user_id, json_enc, updated_at, version) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id) DO UPDATE SET json_enc = excluded.json_enc, \
+             updated_at = excluded.updated_at, version = excluded.version",
         )
         .bind(self.uid())
         .bind(enc)
         .bind(self.store.now())
+        .bind(key.profile_version)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        self.rewrap(tx, &key).await
     }
 
     /// Saves a personal answer (question up to 4 KiB, answer JSON up to 1 MiB; the newest
@@ -333,7 +592,7 @@ impl<'a> UserScope<'a> {
         if answer_json.len() > MAX_JSON_BYTES {
             return Err(StoreError::QuotaExceeded("answer larger than 1 MiB"));
         }
-        let dk = self.data_key(tx).await?;
+        let key = self.data_key(tx).await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM answers WHERE user_id = $1")
             .bind(self.uid())
             .fetch_one(&mut **tx)
@@ -350,8 +609,12 @@ impl<'a> UserScope<'a> {
             .execute(&mut **tx)
             .await?;
         }
-        let q = dk.seal(K_QUESTION, self.uid(), id.as_str(), question.as_bytes())?;
-        let a = dk.seal(K_ANSWER, self.uid(), id.as_str(), answer_json.as_bytes())?;
+        let q = key
+            .dk
+            .seal(&self.at(K_QUESTION, id.as_str(), ""), question.as_bytes())?;
+        let a = key
+            .dk
+            .seal(&self.at(K_ANSWER, id.as_str(), ""), answer_json.as_bytes())?;
         sqlx::query(
             "INSERT INTO answers (id, user_id, question_enc, answer_enc, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -417,17 +680,51 @@ impl<'a> UserScope<'a> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let dk = self.data_key(tx).await?;
+        let key = self.data_key(tx).await?;
         rows.into_iter()
             .map(|(id, q, a, created)| {
                 Ok(SavedAnswer {
-                    question: dk.open_string(K_QUESTION, self.uid(), &id, &q)?,
-                    answer_json: dk.open_string(K_ANSWER, self.uid(), &id, &a)?,
+                    question: key.dk.open_string(&self.at(K_QUESTION, &id, ""), &q)?,
+                    answer_json: key.dk.open_string(&self.at(K_ANSWER, &id, ""), &a)?,
                     id: AnswerId::from_db(id),
                     created,
                 })
             })
             .collect()
+    }
+
+    /// The newest `limit` (at most 1,000) audit rows about the owner,
+    /// newest first: every access to their data, by whom (an id) and how
+    /// it ended. Reading it is audited too.
+    pub async fn access_log(&self, limit: i64) -> Result<Vec<Access>> {
+        let mut tx = self.store.begin_write().await?;
+        let res = sqlx::query_as(
+            "SELECT at, actor, target, action, outcome, session, request FROM audit_log \
+             WHERE subject = $1 ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(self.uid())
+        .bind(limit.clamp(0, 1000))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::from)
+        .map(|rows: Vec<AccessRow>| {
+            rows.into_iter()
+                .map(
+                    |(at, actor, target, action, outcome, session, request)| Access {
+                        at,
+                        by_owner: actor == self.uid(),
+                        target,
+                        action,
+                        outcome,
+                        session,
+                        request,
+                    },
+                )
+                .collect()
+        });
+        self.store
+            .finish(tx, res, self.ev("", "audit.read"), |_| "ok")
+            .await
     }
 
     /// Turns personalization from records on or off.
@@ -455,4 +752,301 @@ impl<'a> UserScope<'a> {
             .finish(tx, res, self.ev("", action), |_| "ok")
             .await
     }
+}
+
+/// id, name_enc, format, data_enc, size, extract_enc
+type CheckedRecordRow = (String, Vec<u8>, String, Vec<u8>, i64, Option<Vec<u8>>);
+
+/// What [`Store::check_every_row`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RowCheck {
+    pub users: usize,
+    pub records: usize,
+    pub profiles: usize,
+    pub answers: usize,
+    /// Rows (or data keys) that did not open: `kind id`, never their text.
+    pub failed: Vec<String>,
+}
+
+impl RowCheck {
+    /// Whether every row opened.
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+impl Store {
+    /// Opens every sealed row of every user, as a restore drill does, and
+    /// reports what did not open. No plaintext leaves this function. The
+    /// check is audited as one `store.check` row.
+    pub async fn check_every_row(&self) -> Result<RowCheck> {
+        let mut tx = self.begin_write().await?;
+        let res = self.check_rows_tx(&mut tx).await;
+        self.finish(
+            tx,
+            res,
+            Event {
+                session: "",
+                actor: "operator",
+                subject: "",
+                target: "",
+                action: "store.check",
+                outcome: "ok",
+            },
+            |c: &RowCheck| if c.ok() { "ok" } else { "integrity" },
+        )
+        .await
+    }
+
+    async fn check_rows_tx(&self, tx: &mut Tx) -> Result<RowCheck> {
+        let mut out = RowCheck::default();
+        let users: Vec<(String, Vec<u8>, i64)> =
+            sqlx::query_as("SELECT id, wrapped_key, profile_version FROM users ORDER BY id")
+                .fetch_all(&mut **tx)
+                .await?;
+        for (uid, wrapped, pv) in users {
+            out.users += 1;
+            let st = state(tx, &uid, pv).await?;
+            let Ok(dk) = self.key().unwrap(&uid, &st, &wrapped) else {
+                out.failed.push(format!("data-key {uid}"));
+                continue;
+            };
+            let records: Vec<CheckedRecordRow> =
+                sqlx::query_as(
+                    "SELECT id, name_enc, format, data_enc, size, extract_enc FROM records WHERE user_id = $1",
+                )
+                .bind(&uid)
+                .fetch_all(&mut **tx)
+                .await?;
+            for (id, name, format, data, size, extract) in records {
+                out.records += 1;
+                let opened = dk
+                    .open(&at_of(K_RECORD_NAME, &uid, &id, &format), &name)
+                    .is_ok()
+                    && dk
+                        .open(&at_of(K_RECORD_DATA, &uid, &id, &format), &data)
+                        .is_ok_and(|d| d.len() as i64 == size)
+                    && extract.is_none_or(|e| {
+                        dk.open(&at_of(K_RECORD_EXTRACT, &uid, &id, &format), &e)
+                            .is_ok()
+                    });
+                if !opened {
+                    out.failed.push(format!("record {id}"));
+                }
+            }
+            let profile: Option<(Vec<u8>, i64)> =
+                sqlx::query_as("SELECT json_enc, version FROM profiles WHERE user_id = $1")
+                    .bind(&uid)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            match profile {
+                Some((enc, v)) => {
+                    out.profiles += 1;
+                    let ok = v == pv
+                        && dk
+                            .open(&at_of(K_PROFILE, &uid, &uid, &v.to_string()), &enc)
+                            .is_ok();
+                    if !ok {
+                        out.failed.push(format!("profile {uid}"));
+                    }
+                }
+                None if pv != 0 => out.failed.push(format!("profile {uid}")),
+                None => {}
+            }
+            let answers: Vec<AnswerRow> = sqlx::query_as(
+                "SELECT id, question_enc, answer_enc, created_at FROM answers WHERE user_id = $1",
+            )
+            .bind(&uid)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (id, q, a, _) in answers {
+                out.answers += 1;
+                if dk.open(&at_of(K_QUESTION, &uid, &id, ""), &q).is_err()
+                    || dk.open(&at_of(K_ANSWER, &uid, &id, ""), &a).is_err()
+                {
+                    out.failed.push(format!("answer {id}"));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The migration after which rows are sealed with bound associated data.
+pub(crate) const BOUND_SINCE_MIGRATION: i64 = 4;
+
+/// Seals every user's rows again with bound associated data (schema 4), in
+/// the migration's transaction. A row or a key that no longer opens under
+/// the old associated data was tampered with before: it is left as it is,
+/// and reads of it keep failing as [`StoreError::Integrity`].
+pub(crate) async fn seal_again(store: &Store, tx: &mut Tx) -> Result<()> {
+    let users: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT id, wrapped_key FROM users")
+        .fetch_all(&mut **tx)
+        .await?;
+    for (uid, wrapped) in users {
+        let Ok(dk) = store.key().unwrap_v1(&uid, &wrapped) else {
+            continue;
+        };
+        let records: Vec<(String, Vec<u8>, String, Vec<u8>)> =
+            sqlx::query_as("SELECT id, name_enc, format, data_enc FROM records WHERE user_id = $1")
+                .bind(&uid)
+                .fetch_all(&mut **tx)
+                .await?;
+        for (id, name, format, data) in records {
+            let (Ok(name), Ok(data)) = (
+                dk.open_v1(&at_of(K_RECORD_NAME, &uid, &id, ""), &name),
+                dk.open_v1(&at_of(K_RECORD_DATA, &uid, &id, ""), &data),
+            ) else {
+                continue;
+            };
+            let name = dk.seal(&at_of(K_RECORD_NAME, &uid, &id, &format), &name)?;
+            let data = dk.seal(&at_of(K_RECORD_DATA, &uid, &id, &format), &data)?;
+            sqlx::query("UPDATE records SET name_enc = $1, data_enc = $2 WHERE id = $3")
+                .bind(name)
+                .bind(data)
+                .bind(&id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let profile: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT json_enc FROM profiles WHERE user_id = $1")
+                .bind(&uid)
+                .fetch_optional(&mut **tx)
+                .await?;
+        let mut profile_version = 0;
+        if let Some(Ok(json)) = profile.map(|p| dk.open_v1(&at_of(K_PROFILE, &uid, &uid, ""), &p)) {
+            profile_version = 1;
+            let enc = dk.seal(&at_of(K_PROFILE, &uid, &uid, "1"), &json)?;
+            sqlx::query("UPDATE profiles SET json_enc = $1, version = 1 WHERE user_id = $2")
+                .bind(enc)
+                .bind(&uid)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let answers: Vec<AnswerRow> = sqlx::query_as(
+            "SELECT id, question_enc, answer_enc, created_at FROM answers WHERE user_id = $1",
+        )
+        .bind(&uid)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (id, q, a, _) in answers {
+            let (Ok(q), Ok(a)) = (
+                dk.open_v1(&at_of(K_QUESTION, &uid, &id, ""), &q),
+                dk.open_v1(&at_of(K_ANSWER, &uid, &id, ""), &a),
+            ) else {
+                continue;
+            };
+            let q = dk.seal(&at_of(K_QUESTION, &uid, &id, ""), &q)?;
+            let a = dk.seal(&at_of(K_ANSWER, &uid, &id, ""), &a)?;
+            sqlx::query("UPDATE answers SET question_enc = $1, answer_enc = $2 WHERE id = $3")
+                .bind(q)
+                .bind(a)
+                .bind(&id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let state = state(tx, &uid, profile_version).await?;
+        let wrapped = store.key().wrap(&uid, &state, &dk)?;
+        sqlx::query("UPDATE users SET wrapped_key = $1, profile_version = $2 WHERE id = $3")
+            .bind(wrapped)
+            .bind(profile_version)
+            .bind(&uid)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+fn at_of<'s>(kind: &'s str, owner: &'s str, row: &'s str, bound: &'s str) -> Sealed<'s> {
+    Sealed {
+        kind,
+        owner,
+        row,
+        bound,
+    }
+}
+
+/// Puts a database back as schema 3 left it: rows sealed with the old
+/// associated data, no bound columns (tests of the upgrade only).
+#[cfg(feature = "test-support")]
+pub(crate) async fn seal_as_schema_3(store: &Store) -> Result<()> {
+    let mut tx = store.begin_write().await?;
+    let users: Vec<(String, Vec<u8>, i64)> =
+        sqlx::query_as("SELECT id, wrapped_key, profile_version FROM users")
+            .fetch_all(&mut *tx)
+            .await?;
+    for (uid, wrapped, pv) in users {
+        let st = state(&mut tx, &uid, pv).await?;
+        let dk = store.key().unwrap(&uid, &st, &wrapped)?;
+        let records: Vec<(String, Vec<u8>, String, Vec<u8>)> =
+            sqlx::query_as("SELECT id, name_enc, format, data_enc FROM records WHERE user_id = $1")
+                .bind(&uid)
+                .fetch_all(&mut *tx)
+                .await?;
+        for (id, name, format, data) in records {
+            let name = dk.open(&at_of(K_RECORD_NAME, &uid, &id, &format), &name)?;
+            let data = dk.open(&at_of(K_RECORD_DATA, &uid, &id, &format), &data)?;
+            let name = dk.seal_v1(&at_of(K_RECORD_NAME, &uid, &id, ""), &name)?;
+            let data = dk.seal_v1(&at_of(K_RECORD_DATA, &uid, &id, ""), &data)?;
+            sqlx::query("UPDATE records SET name_enc = $1, data_enc = $2 WHERE id = $3")
+                .bind(name)
+                .bind(data)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let profile: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT json_enc FROM profiles WHERE user_id = $1")
+                .bind(&uid)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(p) = profile {
+            let json = dk.open(&at_of(K_PROFILE, &uid, &uid, &pv.to_string()), &p)?;
+            let enc = dk.seal_v1(&at_of(K_PROFILE, &uid, &uid, ""), &json)?;
+            sqlx::query("UPDATE profiles SET json_enc = $1 WHERE user_id = $2")
+                .bind(enc)
+                .bind(&uid)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let answers: Vec<AnswerRow> = sqlx::query_as(
+            "SELECT id, question_enc, answer_enc, created_at FROM answers WHERE user_id = $1",
+        )
+        .bind(&uid)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, q, a, _) in answers {
+            let q = dk.open(&at_of(K_QUESTION, &uid, &id, ""), &q)?;
+            let a = dk.open(&at_of(K_ANSWER, &uid, &id, ""), &a)?;
+            let q = dk.seal_v1(&at_of(K_QUESTION, &uid, &id, ""), &q)?;
+            let a = dk.seal_v1(&at_of(K_ANSWER, &uid, &id, ""), &a)?;
+            sqlx::query("UPDATE answers SET question_enc = $1, answer_enc = $2 WHERE id = $3")
+                .bind(q)
+                .bind(a)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE users SET wrapped_key = $1 WHERE id = $2")
+            .bind(store.key().wrap_v1(&uid, &dk)?)
+            .bind(&uid)
+            .execute(&mut *tx)
+            .await?;
+    }
+    store.rehash_as_v2(&mut tx).await?;
+    for sql in [
+        "ALTER TABLE records DROP COLUMN unpacked",
+        "ALTER TABLE records DROP COLUMN extract_enc",
+        "ALTER TABLE profiles DROP COLUMN version",
+        "ALTER TABLE users DROP COLUMN profile_version",
+        "ALTER TABLE sessions DROP COLUMN mac",
+        "DROP INDEX audit_log_subject",
+        "ALTER TABLE audit_log DROP COLUMN session",
+        "ALTER TABLE audit_log DROP COLUMN request",
+        "DELETE FROM sextant_schema WHERE version = 4",
+    ] {
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -299,3 +299,10 @@ fn start_pg() -> Result<PgCluster, String> {
     );
     Ok(cluster)
 }
+
+/// Puts `store`'s database back as schema 3 left it (rows sealed with the
+/// old associated data, no bound columns), to test the upgrade; `store` must
+/// not be used afterwards: open the database again.
+pub async fn seal_as_schema_3(store: &crate::Store) -> crate::Result<()> {
+    crate::scope::seal_as_schema_3(store).await
+}

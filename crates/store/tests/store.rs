@@ -667,6 +667,218 @@ async fn tampered_ciphertexts_fail_integrity() {
     }
 }
 
+/// Issue 19, finding 8: an older copy of a row, a deleted row put back, a
+/// relabelled record and a session row written by hand are all refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolled_back_restored_relabelled_or_injected_rows_are_refused() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        // An older copy of the profile row.
+        let (_, ann) = user(st, "ann@example.org").await;
+        let a = st.user(&ann);
+        a.save_profile(r#"{"v":1}"#).await.unwrap();
+        let old: (Vec<u8>, i64) =
+            sqlx::query_as("SELECT json_enc, version FROM profiles WHERE user_id = $1")
+                .bind(ann.user.as_str())
+                .fetch_one(&h.raw)
+                .await
+                .unwrap();
+        a.save_profile(r#"{"v":2}"#).await.unwrap();
+        let now: (Vec<u8>, i64) =
+            sqlx::query_as("SELECT json_enc, version FROM profiles WHERE user_id = $1")
+                .bind(ann.user.as_str())
+                .fetch_one(&h.raw)
+                .await
+                .unwrap();
+        assert_eq!(a.profile().await.unwrap().unwrap(), r#"{"v":2}"#, "{n}");
+        let put = |row: (Vec<u8>, i64)| {
+            sqlx::query("UPDATE profiles SET json_enc = $1, version = $2 WHERE user_id = $3")
+                .bind(row.0)
+                .bind(row.1)
+                .bind(ann.user.as_str())
+                .execute(&h.raw)
+        };
+        put(old.clone()).await.unwrap();
+        assert_eq!(code(a.profile().await), "integrity", "{n}: old row");
+        put((old.0.clone(), now.1)).await.unwrap();
+        assert_eq!(code(a.profile().await), "integrity", "{n}: old text");
+        put(now.clone()).await.unwrap();
+        assert_eq!(a.profile().await.unwrap().unwrap(), r#"{"v":2}"#, "{n}");
+        // The profile row deleted behind the store's back.
+        h.exec("DELETE FROM profiles").await;
+        assert_eq!(code(a.profile().await), "integrity", "{n}: deleted");
+
+        // A deleted record put back.
+        let (_, bob) = user(st, "bob@example.org").await;
+        let b = st.user(&bob);
+        let keep = b.add_record("keep.pdf", "pdf", b"kept").await.unwrap();
+        let gone = b.add_record("gone.pdf", "pdf", b"gone").await.unwrap();
+        type Row = (String, String, Vec<u8>, String, i64, Vec<u8>, i64, i64);
+        let copy: Row = sqlx::query_as(
+            "SELECT id, user_id, name_enc, format, size, data_enc, created_at, unpacked \
+             FROM records WHERE id = $1",
+        )
+        .bind(gone.as_str())
+        .fetch_one(&h.raw)
+        .await
+        .unwrap();
+        assert!(b.delete_record(gone.clone()).await.unwrap(), "{n}");
+        assert_eq!(b.records().await.unwrap().len(), 1, "{n}");
+        sqlx::query(
+            "INSERT INTO records (id, user_id, name_enc, format, size, data_enc, created_at, unpacked) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(copy.0)
+        .bind(copy.1)
+        .bind(copy.2)
+        .bind(copy.3)
+        .bind(copy.4)
+        .bind(copy.5)
+        .bind(copy.6)
+        .bind(copy.7)
+        .execute(&h.raw)
+        .await
+        .unwrap();
+        assert_eq!(code(b.records().await), "integrity", "{n}: put back");
+        assert_eq!(code(b.record(gone).await), "integrity", "{n}");
+        assert_eq!(code(b.record(keep).await), "integrity", "{n}");
+
+        // A record relabelled as another format.
+        let (_, cat) = user(st, "cat@example.org").await;
+        let c = st.user(&cat);
+        let rec = c.add_record("labs.json", "fhir+json", b"{}").await.unwrap();
+        sqlx::query("UPDATE records SET format = 'text/plain' WHERE id = $1")
+            .bind(rec.as_str())
+            .execute(&h.raw)
+            .await
+            .unwrap();
+        assert_eq!(code(c.record(rec).await), "integrity", "{n}: relabelled");
+
+        // A session row written by hand, and a real one moved to another user.
+        use sha2::Digest;
+        let token = "handmade-token-handmade-token-handmade-tok";
+        let th = hex(&sha2::Sha256::digest(token.as_bytes()));
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen, mac) \
+             VALUES ($1, $2, 'x', $3, $3, '')",
+        )
+        .bind(&th)
+        .bind(ann.user.as_str())
+        .bind(common::T0)
+        .execute(&h.raw)
+        .await
+        .unwrap();
+        assert!(st.session(token).await.unwrap().is_none(), "{n}: injected");
+        let (dan_token, _) = user(st, "dan@example.org").await;
+        assert!(st.session(&dan_token).await.unwrap().is_some(), "{n}");
+        sqlx::query("UPDATE sessions SET user_id = $1 WHERE user_id <> $1 AND mac <> ''")
+            .bind(ann.user.as_str())
+            .execute(&h.raw)
+            .await
+            .unwrap();
+        assert!(
+            st.session(&dan_token).await.unwrap().is_none(),
+            "{n}: moved to another user"
+        );
+    }
+}
+
+/// Issue 19, finding 7: audit rows carry the session (a keyed reference,
+/// never the token) and the request they were written in, and the chain's
+/// hash covers both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_rows_carry_session_and_request() {
+    for h in harnesses().await {
+        let st = &h.store;
+        let n = h.name;
+        let (token, ann) = user(st, "ann@example.org").await;
+        let other = st.login("ann@example.org", PW, "10.0.0.2").await.unwrap();
+        let ann2 = st.session(&other.token).await.unwrap().unwrap();
+        sextant_store::with_request("req-one".into(), st.user(&ann).records())
+            .await
+            .unwrap();
+        st.user(&ann2).records().await.unwrap();
+        let log = st.user(&ann).access_log(10).await.unwrap();
+        let lists: Vec<_> = log.iter().filter(|a| a.action == "record.list").collect();
+        assert_eq!(lists.len(), 2, "{n}: {log:?}");
+        let (second, first) = (lists[0], lists[1]);
+        assert_eq!(first.request, "req-one", "{n}");
+        assert_eq!(second.request, "", "{n}");
+        assert_eq!(first.session.len(), 16, "{n}");
+        assert_ne!(first.session, second.session, "{n}: two sessions");
+        let login = log.iter().find(|a| a.action == "login").unwrap();
+        assert_eq!(
+            login.session, second.session,
+            "{n}: login names its session"
+        );
+        for a in &log {
+            assert!(!token.contains(&a.session) || a.session.is_empty(), "{n}");
+            assert!(
+                !ann.token_hash.contains(&a.session) || a.session.is_empty(),
+                "{n}"
+            );
+        }
+        assert!(st.audit_verify().await.unwrap().ok(), "{n}");
+        // The hash covers them: a row moved to another request is an edit.
+        sqlx::query("UPDATE audit_log SET request = 'req-two' WHERE request = 'req-one'")
+            .execute(&h.raw)
+            .await
+            .unwrap();
+        let rep = st.audit_verify().await.unwrap();
+        assert!(!rep.ok(), "{n}: {rep:?}");
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A database written before schema 4 is sealed again when opened: every
+/// row still opens, and from then on rows are bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_3_database_is_sealed_again_on_open() {
+    for h in harnesses().await {
+        let n = h.name;
+        let (token, ann) = user(&h.store, "ann@example.org").await;
+        let a = h.store.user(&ann);
+        let rec = a
+            .add_record("labs.json", "fhir+json", b"{\"resourceType\":\"Bundle\"}")
+            .await
+            .unwrap();
+        a.save_profile(r#"{"p":1}"#).await.unwrap();
+        let ans = a.save_answer("is it curable?", "{}").await.unwrap();
+        sextant_store::testing::seal_as_schema_3(&h.store)
+            .await
+            .unwrap();
+        let again = h.reopen().await;
+        let a = again.user(&ann);
+        let (meta, bytes) = a.record(rec.clone()).await.unwrap().unwrap();
+        assert_eq!(bytes, b"{\"resourceType\":\"Bundle\"}", "{n}");
+        assert_eq!(meta.unpacked, meta.size, "{n}");
+        assert_eq!(a.profile().await.unwrap().unwrap(), r#"{"p":1}"#, "{n}");
+        assert_eq!(
+            a.answer(ans).await.unwrap().unwrap().question,
+            "is it curable?",
+            "{n}"
+        );
+        // Sessions from before are ended; logging in again works.
+        assert!(again.session(&token).await.unwrap().is_none(), "{n}");
+        again
+            .login("ann@example.org", PW, "10.0.0.1")
+            .await
+            .unwrap();
+        // Bound from now on.
+        sqlx::query("UPDATE records SET format = 'pdf' WHERE id = $1")
+            .bind(rec.as_str())
+            .execute(&h.raw)
+            .await
+            .unwrap();
+        assert_eq!(code(a.record(rec).await), "integrity", "{n}");
+        assert!(again.audit_verify().await.unwrap().ok(), "{n}");
+    }
+}
+
 async fn flip(h: &H, select: &'static str, update: &'static str, id: &str) {
     let mut blob: Vec<u8> = sqlx::query_scalar(select)
         .bind(id)
@@ -764,11 +976,17 @@ async fn audit_chain_detects_edits_deletions_and_reordering() {
                 .fetch_one(&h.raw)
                 .await
                 .unwrap();
+        let (v, session, request): (i64, String, String) =
+            sqlx::query_as("SELECT v, session, request FROM audit_log WHERE seq = 3")
+                .fetch_one(&h.raw)
+                .await
+                .unwrap();
         h.exec("DELETE FROM audit_log WHERE seq = 3").await;
         let rep = st.audit_verify().await.unwrap();
         assert_eq!(rep.first_broken, Some(3), "{n}: {rep:?}");
-        sqlx::query("INSERT INTO audit_log (seq, at, actor, subject, target, action, outcome, prev_hash, hash, v) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,2)")
+        sqlx::query("INSERT INTO audit_log (seq, at, actor, subject, target, action, outcome, prev_hash, hash, v, session, request) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)")
             .bind(row.0).bind(row.1).bind(row.2).bind(row.3).bind(row.4).bind(row.5).bind(row.6).bind(row.7).bind(row.8)
+            .bind(v).bind(session).bind(request)
             .execute(&h.raw).await.unwrap();
         assert!(st.audit_verify().await.unwrap().ok());
         // Delete the last row.
@@ -944,7 +1162,7 @@ async fn an_unkeyed_chain_from_before_is_keyed_on_open() {
         assert!(rep.ok(), "{n}: {rep:?}");
         let unkeyed = h
             .count(
-                "SELECT COUNT(*) FROM audit_log WHERE v <> CAST($1 AS BIGINT)",
+                "SELECT COUNT(*) FROM audit_log WHERE v < CAST($1 AS BIGINT)",
                 "2",
             )
             .await;
@@ -1110,8 +1328,8 @@ async fn reopen_runs_migrations_once_and_keeps_data() {
                 "0",
             )
             .await;
-        // Each migration once: 0001, 0002 and 0003.
-        assert_eq!(versions, 3, "{}", h.name);
+        // Each migration once: 0001 to 0004.
+        assert_eq!(versions, 4, "{}", h.name);
     }
 }
 
