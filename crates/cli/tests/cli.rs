@@ -1844,6 +1844,17 @@ fn sign_up_across(register_on: u16, login_on: u16, email: &str) -> Client {
     Client { cookie, csrf }
 }
 
+/// `sextant init` of a master key and a database.
+fn init_server(key: &Path, db: &str) {
+    let mut init = sextant();
+    init.arg("init")
+        .arg("--key-file")
+        .arg(key)
+        .args(["--database-url", db])
+        .env_remove("SEXTANT_MASTER_KEY");
+    assert_ok(&run(&mut init), "init");
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1919,13 +1930,7 @@ fn two_replicas_on_one_postgres() {
     let f = ingested_fixture();
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("master.key");
-    let mut init = sextant();
-    init.arg("init")
-        .arg("--key-file")
-        .arg(&key)
-        .args(["--database-url", &db])
-        .env_remove("SEXTANT_MASTER_KEY");
-    assert_ok(&run(&mut init), "init");
+    init_server(&key, &db);
     let a = replica(&f.kb, &key, &db, &dir.path().join("a.head"));
     let b = replica(&f.kb, &key, &db, &dir.path().join("b.head"));
 
@@ -2080,13 +2085,7 @@ fn a_server_error_is_logged_with_its_correlation_id() {
     let key = dir.path().join("master.key");
     let file = dir.path().join("db.sqlite");
     let db = format!("sqlite://{}", file.display());
-    let mut init = sextant();
-    init.arg("init")
-        .arg("--key-file")
-        .arg(&key)
-        .args(["--database-url", &db])
-        .env_remove("SEXTANT_MASTER_KEY");
-    assert_ok(&run(&mut init), "init");
+    init_server(&key, &db);
     let log = dir.path().join("server.log");
     let r = replica_logging_to(&f.kb, &key, &db, &dir.path().join("head"), Some(&log));
     let c = sign_up_across(r.port, r.port, "ann@example.org");

@@ -150,22 +150,23 @@ async fn the_ask_page_names_a_hosted_model_before_records_are_sent_to_it(db: Db)
         let page = || send(&f.app, bare("GET", "/", &who, None));
         // Not asking with records yet: nothing to warn about.
         assert!(!page().await.text().contains("hosted-model-x"));
-        let r = send(
-            &f.app,
-            json_req(
-                "POST",
-                "/api/account/settings",
-                &json!({"personalize": true}),
-                Some(&who),
-            ),
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        personalize_on(&f, &who).await;
         let html = page().await.text();
         let warned = html.contains("are sent with your question to the language-model service this server uses (hosted-model-x)");
         assert_eq!(warned, named, "{html}");
         assert_eq!(html.contains("aria-describedby=\"llm-hint\""), named);
     }
+}
+
+/// Turns on answers tailored to `who`'s records.
+async fn personalize_on(f: &Fixture, who: &Who) {
+    let on = json!({"personalize": true});
+    let r = send(
+        &f.app,
+        json_req("POST", "/api/account/settings", &on, Some(who)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -892,17 +893,7 @@ async fn personal_answers_are_saved_encrypted_and_never_published(db: Db) {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let r = send(
-        &f.app,
-        json_req(
-            "POST",
-            "/api/account/settings",
-            &json!({"personalize": true}),
-            Some(&a),
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    personalize_on(&f, &a).await;
     let q = "What treatments are there for my cancer?";
     let r = send(
         &f.app,

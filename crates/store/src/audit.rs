@@ -376,25 +376,7 @@ impl Store {
         if head_seq != rows.len() as i64 || head_hash != prev {
             return Ok(());
         }
-        let mut prev = GENESIS.to_owned();
-        for row in &rows {
-            let seq = row.0;
-            let hash = self.keyed_hash(Hashed::of(row, &prev));
-            sqlx::query(
-                "UPDATE audit_log SET v = 2, prev_hash = $1, hash = $2, session = '', request = '' \
-                 WHERE seq = $3",
-            )
-                .bind(&prev)
-                .bind(&hash)
-                .bind(seq)
-                .execute(&mut **tx)
-                .await?;
-            prev = hash;
-        }
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&prev)
-            .execute(&mut **tx)
-            .await?;
+        self.rekey_as_v2(tx, &rows).await?;
         let ev = Event {
             session: "",
             actor: "",
@@ -407,26 +389,24 @@ impl Store {
         Ok(())
     }
 
-    /// Hashes the whole chain again as schema 3 wrote it: version 2 rows,
-    /// no session or request (tests of the upgrade only).
-    #[cfg(feature = "test-support")]
-    pub(crate) async fn rehash_as_v2(&self, tx: &mut Tx) -> Result<()> {
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT seq, v, at, actor, subject, target, action, outcome, prev_hash, hash, \
-             '' AS session, '' AS request FROM audit_log ORDER BY seq",
-        )
-        .fetch_all(&mut **tx)
-        .await?;
+    /// Hashes `rows` (the whole chain, in order) again as version 2 rows,
+    /// keyed, without session or request, and points the head at the last.
+    async fn rekey_as_v2(&self, tx: &mut Tx, rows: &[AuditRow]) -> Result<()> {
         let mut prev = GENESIS.to_owned();
-        for mut row in rows {
-            row.1 = 2;
-            let hash = self.keyed_hash(Hashed::of(&row, &prev));
-            sqlx::query("UPDATE audit_log SET v = 2, prev_hash = $1, hash = $2 WHERE seq = $3")
-                .bind(&prev)
-                .bind(&hash)
-                .bind(row.0)
-                .execute(&mut **tx)
-                .await?;
+        for row in rows {
+            let hash = self.keyed_hash(Hashed {
+                v: 2,
+                ..Hashed::of(row, &prev)
+            });
+            sqlx::query(
+                "UPDATE audit_log SET v = 2, prev_hash = $1, hash = $2, session = '', request = '' \
+                 WHERE seq = $3",
+            )
+            .bind(&prev)
+            .bind(&hash)
+            .bind(row.0)
+            .execute(&mut **tx)
+            .await?;
             prev = hash;
         }
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
@@ -434,6 +414,19 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    /// Hashes the whole chain again as schema 3 wrote it: version 2 rows,
+    /// no session or request (tests of the upgrade only).
+    #[cfg(feature = "test-support")]
+    pub(crate) async fn rehash_as_v2(&self, tx: &mut Tx) -> Result<()> {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, v, at, actor, subject, target, action, outcome, prev_hash, hash, \
+             session, request FROM audit_log ORDER BY seq",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        self.rekey_as_v2(tx, &rows).await
     }
 
     async fn walk_audit(&self) -> Result<AuditReport> {

@@ -33,6 +33,15 @@ fn found<T>(v: &Option<T>) -> &'static str {
     }
 }
 
+/// The outcome of a change that finds its row (`true`) or not.
+fn found_row(done: &bool) -> &'static str {
+    if *done {
+        "ok"
+    } else {
+        "not_found"
+    }
+}
+
 fn check_format(format: &str) -> Result<()> {
     let ok = !format.is_empty()
         && format.len() <= 64
@@ -360,13 +369,7 @@ impl<'a> UserScope<'a> {
         let mut tx = self.store.begin_write().await?;
         let res = self.set_extract_tx(&mut tx, &id, extract).await;
         self.store
-            .finish(tx, res, self.ev(id.as_str(), "record.extract"), |d| {
-                if *d {
-                    "ok"
-                } else {
-                    "not_found"
-                }
-            })
+            .finish(tx, res, self.ev(id.as_str(), "record.extract"), found_row)
             .await
     }
 
@@ -445,13 +448,7 @@ impl<'a> UserScope<'a> {
         let mut tx = self.store.begin_write().await?;
         let res = self.delete_record_tx(&mut tx, &id).await;
         self.store
-            .finish(tx, res, self.ev(id.as_str(), "record.delete"), |d| {
-                if *d {
-                    "ok"
-                } else {
-                    "not_found"
-                }
-            })
+            .finish(tx, res, self.ev(id.as_str(), "record.delete"), found_row)
             .await
     }
 
@@ -487,13 +484,7 @@ impl<'a> UserScope<'a> {
             .map(|r| r.rows_affected() > 0)
             .map_err(StoreError::from);
         self.store
-            .finish(tx, res, self.ev(id, action), |d| {
-                if *d {
-                    "ok"
-                } else {
-                    "not_found"
-                }
-            })
+            .finish(tx, res, self.ev(id, action), found_row)
             .await
     }
 
@@ -811,14 +802,8 @@ impl Store {
                 out.failed.push(format!("data-key {uid}"));
                 continue;
             };
-            let records: Vec<CheckedRecordRow> =
-                sqlx::query_as(
-                    "SELECT id, name_enc, format, data_enc, size, extract_enc FROM records WHERE user_id = $1",
-                )
-                .bind(&uid)
-                .fetch_all(&mut **tx)
-                .await?;
-            for (id, name, format, data, size, extract) in records {
+            let rows = UserRows::load(tx, &uid).await?;
+            for (id, name, format, data, size, extract) in rows.records {
                 out.records += 1;
                 let opened = dk
                     .open(&at_of(K_RECORD_NAME, &uid, &id, &format), &name)
@@ -834,12 +819,7 @@ impl Store {
                     out.failed.push(format!("record {id}"));
                 }
             }
-            let profile: Option<(Vec<u8>, i64)> =
-                sqlx::query_as("SELECT json_enc, version FROM profiles WHERE user_id = $1")
-                    .bind(&uid)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            match profile {
+            match rows.profile {
                 Some((enc, v)) => {
                     out.profiles += 1;
                     let ok = v == pv
@@ -853,13 +833,7 @@ impl Store {
                 None if pv != 0 => out.failed.push(format!("profile {uid}")),
                 None => {}
             }
-            let answers: Vec<AnswerRow> = sqlx::query_as(
-                "SELECT id, question_enc, answer_enc, created_at FROM answers WHERE user_id = $1",
-            )
-            .bind(&uid)
-            .fetch_all(&mut **tx)
-            .await?;
-            for (id, q, a, _) in answers {
+            for (id, q, a, _) in rows.answers {
                 out.answers += 1;
                 if dk.open(&at_of(K_QUESTION, &uid, &id, ""), &q).is_err()
                     || dk.open(&at_of(K_ANSWER, &uid, &id, ""), &a).is_err()
@@ -887,64 +861,17 @@ pub(crate) async fn seal_again(store: &Store, tx: &mut Tx) -> Result<()> {
         let Ok(dk) = store.key().unwrap_v1(&uid, &wrapped) else {
             continue;
         };
-        let records: Vec<(String, Vec<u8>, String, Vec<u8>)> =
-            sqlx::query_as("SELECT id, name_enc, format, data_enc FROM records WHERE user_id = $1")
-                .bind(&uid)
-                .fetch_all(&mut **tx)
-                .await?;
-        for (id, name, format, data) in records {
-            let (Ok(name), Ok(data)) = (
-                dk.open_v1(&at_of(K_RECORD_NAME, &uid, &id, ""), &name),
-                dk.open_v1(&at_of(K_RECORD_DATA, &uid, &id, ""), &data),
-            ) else {
-                continue;
-            };
-            let name = dk.seal(&at_of(K_RECORD_NAME, &uid, &id, &format), &name)?;
-            let data = dk.seal(&at_of(K_RECORD_DATA, &uid, &id, &format), &data)?;
-            sqlx::query("UPDATE records SET name_enc = $1, data_enc = $2 WHERE id = $3")
-                .bind(name)
-                .bind(data)
-                .bind(&id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        let profile: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT json_enc FROM profiles WHERE user_id = $1")
-                .bind(&uid)
-                .fetch_optional(&mut **tx)
-                .await?;
-        let mut profile_version = 0;
-        if let Some(Ok(json)) = profile.map(|p| dk.open_v1(&at_of(K_PROFILE, &uid, &uid, ""), &p)) {
-            profile_version = 1;
-            let enc = dk.seal(&at_of(K_PROFILE, &uid, &uid, "1"), &json)?;
-            sqlx::query("UPDATE profiles SET json_enc = $1, version = 1 WHERE user_id = $2")
-                .bind(enc)
-                .bind(&uid)
-                .execute(&mut **tx)
-                .await?;
-        }
-        let answers: Vec<AnswerRow> = sqlx::query_as(
-            "SELECT id, question_enc, answer_enc, created_at FROM answers WHERE user_id = $1",
+        let rows = UserRows::load(tx, &uid).await?;
+        let kept = reseal(
+            tx,
+            &uid,
+            &rows,
+            ("0", "1"),
+            &|at, c| dk.open_v1(at, c),
+            &|at, p| dk.seal(at, p),
         )
-        .bind(&uid)
-        .fetch_all(&mut **tx)
         .await?;
-        for (id, q, a, _) in answers {
-            let (Ok(q), Ok(a)) = (
-                dk.open_v1(&at_of(K_QUESTION, &uid, &id, ""), &q),
-                dk.open_v1(&at_of(K_ANSWER, &uid, &id, ""), &a),
-            ) else {
-                continue;
-            };
-            let q = dk.seal(&at_of(K_QUESTION, &uid, &id, ""), &q)?;
-            let a = dk.seal(&at_of(K_ANSWER, &uid, &id, ""), &a)?;
-            sqlx::query("UPDATE answers SET question_enc = $1, answer_enc = $2 WHERE id = $3")
-                .bind(q)
-                .bind(a)
-                .bind(&id)
-                .execute(&mut **tx)
-                .await?;
-        }
+        let profile_version = i64::from(kept);
         let state = state(tx, &uid, profile_version).await?;
         let wrapped = store.key().wrap(&uid, &state, &dk)?;
         sqlx::query("UPDATE users SET wrapped_key = $1, profile_version = $2 WHERE id = $3")
@@ -955,6 +882,98 @@ pub(crate) async fn seal_again(store: &Store, tx: &mut Tx) -> Result<()> {
             .await?;
     }
     Ok(())
+}
+
+/// One user's sealed rows, as stored.
+struct UserRows {
+    records: Vec<CheckedRecordRow>,
+    /// json_enc, version
+    profile: Option<(Vec<u8>, i64)>,
+    answers: Vec<AnswerRow>,
+}
+
+impl UserRows {
+    async fn load(tx: &mut Tx, uid: &str) -> Result<UserRows> {
+        let records = sqlx::query_as(
+            "SELECT id, name_enc, format, data_enc, size, extract_enc FROM records WHERE user_id = $1",
+        )
+        .bind(uid)
+        .fetch_all(&mut **tx)
+        .await?;
+        let profile = sqlx::query_as("SELECT json_enc, version FROM profiles WHERE user_id = $1")
+            .bind(uid)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let answers = sqlx::query_as(
+            "SELECT id, question_enc, answer_enc, created_at FROM answers WHERE user_id = $1",
+        )
+        .bind(uid)
+        .fetch_all(&mut **tx)
+        .await?;
+        Ok(UserRows {
+            records,
+            profile,
+            answers,
+        })
+    }
+}
+
+type Crypt<'a> = &'a dyn Fn(&Sealed<'_>, &[u8]) -> Result<Vec<u8>>;
+
+/// Seals one user's records, profile and saved answers again (not the
+/// records' extracts, which schema 4 brought): each row is opened with
+/// `open` and sealed with `seal`, both told where it belongs (a record's
+/// bound is its format; the profile's is `versions.0` when opened and
+/// `versions.1` when sealed, written to its row). A row that does not open
+/// is left as it is. Whether a profile was sealed again.
+async fn reseal(
+    tx: &mut Tx,
+    uid: &str,
+    rows: &UserRows,
+    versions: (&str, &str),
+    open: Crypt<'_>,
+    seal: Crypt<'_>,
+) -> Result<bool> {
+    for (id, name, format, data, _, _) in &rows.records {
+        let at = |kind| at_of(kind, uid, id, format);
+        let (Ok(name), Ok(data)) = (
+            open(&at(K_RECORD_NAME), name),
+            open(&at(K_RECORD_DATA), data),
+        ) else {
+            continue;
+        };
+        sqlx::query("UPDATE records SET name_enc = $1, data_enc = $2 WHERE id = $3")
+            .bind(seal(&at(K_RECORD_NAME), &name)?)
+            .bind(seal(&at(K_RECORD_DATA), &data)?)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let mut kept = false;
+    if let Some((enc, _)) = &rows.profile {
+        if let Ok(json) = open(&at_of(K_PROFILE, uid, uid, versions.0), enc) {
+            sqlx::query("UPDATE profiles SET json_enc = $1, version = $2 WHERE user_id = $3")
+                .bind(seal(&at_of(K_PROFILE, uid, uid, versions.1), &json)?)
+                .bind(versions.1.parse::<i64>().unwrap_or(0))
+                .bind(uid)
+                .execute(&mut **tx)
+                .await?;
+            kept = true;
+        }
+    }
+    for (id, q, a, _) in &rows.answers {
+        let at = |kind| at_of(kind, uid, id, "");
+        let (Ok(q), Ok(a)) = (open(&at(K_QUESTION), q), open(&at(K_ANSWER), a)) else {
+            continue;
+        };
+        sqlx::query("UPDATE answers SET question_enc = $1, answer_enc = $2 WHERE id = $3")
+            .bind(seal(&at(K_QUESTION), &q)?)
+            .bind(seal(&at(K_ANSWER), &a)?)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(kept)
 }
 
 fn at_of<'s>(kind: &'s str, owner: &'s str, row: &'s str, bound: &'s str) -> Sealed<'s> {
@@ -978,55 +997,17 @@ pub(crate) async fn seal_as_schema_3(store: &Store) -> Result<()> {
     for (uid, wrapped, pv) in users {
         let st = state(&mut tx, &uid, pv).await?;
         let dk = store.key().unwrap(&uid, &st, &wrapped)?;
-        let records: Vec<(String, Vec<u8>, String, Vec<u8>)> =
-            sqlx::query_as("SELECT id, name_enc, format, data_enc FROM records WHERE user_id = $1")
-                .bind(&uid)
-                .fetch_all(&mut *tx)
-                .await?;
-        for (id, name, format, data) in records {
-            let name = dk.open(&at_of(K_RECORD_NAME, &uid, &id, &format), &name)?;
-            let data = dk.open(&at_of(K_RECORD_DATA, &uid, &id, &format), &data)?;
-            let name = dk.seal_v1(&at_of(K_RECORD_NAME, &uid, &id, ""), &name)?;
-            let data = dk.seal_v1(&at_of(K_RECORD_DATA, &uid, &id, ""), &data)?;
-            sqlx::query("UPDATE records SET name_enc = $1, data_enc = $2 WHERE id = $3")
-                .bind(name)
-                .bind(data)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let profile: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT json_enc FROM profiles WHERE user_id = $1")
-                .bind(&uid)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(p) = profile {
-            let json = dk.open(&at_of(K_PROFILE, &uid, &uid, &pv.to_string()), &p)?;
-            let enc = dk.seal_v1(&at_of(K_PROFILE, &uid, &uid, ""), &json)?;
-            sqlx::query("UPDATE profiles SET json_enc = $1 WHERE user_id = $2")
-                .bind(enc)
-                .bind(&uid)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let answers: Vec<AnswerRow> = sqlx::query_as(
-            "SELECT id, question_enc, answer_enc, created_at FROM answers WHERE user_id = $1",
+        let rows = UserRows::load(&mut tx, &uid).await?;
+        let version = pv.to_string();
+        reseal(
+            &mut tx,
+            &uid,
+            &rows,
+            (&version, "0"),
+            &|at, c| dk.open(at, c),
+            &|at, p| dk.seal_v1(at, p),
         )
-        .bind(&uid)
-        .fetch_all(&mut *tx)
         .await?;
-        for (id, q, a, _) in answers {
-            let q = dk.open(&at_of(K_QUESTION, &uid, &id, ""), &q)?;
-            let a = dk.open(&at_of(K_ANSWER, &uid, &id, ""), &a)?;
-            let q = dk.seal_v1(&at_of(K_QUESTION, &uid, &id, ""), &q)?;
-            let a = dk.seal_v1(&at_of(K_ANSWER, &uid, &id, ""), &a)?;
-            sqlx::query("UPDATE answers SET question_enc = $1, answer_enc = $2 WHERE id = $3")
-                .bind(q)
-                .bind(a)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-        }
         sqlx::query("UPDATE users SET wrapped_key = $1 WHERE id = $2")
             .bind(store.key().wrap_v1(&uid, &dk)?)
             .bind(&uid)
