@@ -67,9 +67,11 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("dev-p", dir.join("safety-dev-p.tsv")),
         ("dev-q", dir.join("safety-dev-q.tsv")),
         ("dev-r", dir.join("safety-dev-r.tsv")),
+        ("dev-s", dir.join("safety-dev-s.tsv")),
+        ("dev-t", dir.join("safety-dev-t.tsv")),
         (HELD_OUT, dir.join("safety-heldout.tsv")),
-        ("held-out-12", dir.join("safety-heldout-12.tsv")),
-        ("held-out-13", dir.join("safety-heldout-13.tsv")),
+        ("held-out-14", dir.join("safety-heldout-14.tsv")),
+        ("held-out-15", dir.join("safety-heldout-15.tsv")),
     ]
 }
 
