@@ -574,6 +574,74 @@ pub async fn upload_records(
         .into_response())
 }
 
+/// What an audited action is, in words, for the person's activity list.
+/// Sorted by code; an action missing here is shown by its code.
+const ACTIVITY_WORDS: &[(&str, &str)] = &[
+    ("answer.delete", "deleted a saved answer"),
+    ("answer.list", "listed your saved answers"),
+    ("answer.read", "opened a saved answer"),
+    ("answer.save", "saved an answer"),
+    ("audit.read", "viewed this activity list"),
+    ("delete_account", "deleted the account"),
+    ("login", "signed in"),
+    ("logout", "signed out"),
+    (
+        "personalize.off",
+        "turned off answers tailored to your records",
+    ),
+    (
+        "personalize.on",
+        "turned on answers tailored to your records",
+    ),
+    ("profile.read", "read your profile"),
+    ("profile.write", "updated your profile"),
+    ("record.add", "uploaded a record"),
+    ("record.delete", "deleted a record"),
+    ("record.extract", "kept what was read from a record"),
+    ("record.extracts", "merged your records into your profile"),
+    ("record.list", "listed your records"),
+    ("record.read", "opened a record"),
+    ("register", "created the account"),
+    ("unlock", "an operator ended a sign-in lockout"),
+];
+
+/// [`ACTIVITY_WORDS`]' phrase for `action`, or the code itself.
+pub fn activity_words(action: &str) -> &str {
+    ACTIVITY_WORDS
+        .binary_search_by(|(code, _)| code.cmp(&action))
+        .map_or(action, |i| ACTIVITY_WORDS[i].1)
+}
+
+/// `GET /api/account/activity`: the newest 100 audit rows about the
+/// person (every access to their data, and sign-ins), newest first, each
+/// in words; reading it is audited too.
+pub async fn activity(
+    State(st): State<AppState>,
+    Authed(u): Authed,
+) -> Result<Json<Value>, ApiError> {
+    let log = store(&st)?
+        .user(&u.session)
+        .access_log(100)
+        .await
+        .map_err(store_error)?;
+    let items: Vec<Value> = log
+        .iter()
+        .map(|a| {
+            json!({
+                "at": a.at,
+                "action": a.action,
+                "what": activity_words(&a.action),
+                "outcome": a.outcome,
+                "target": a.target,
+                "this_session": a.this_session,
+                "by_owner": a.by_owner,
+                "request": a.request,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"activity": items})))
+}
+
 /// `GET /api/records`.
 pub async fn list_records(
     State(st): State<AppState>,
@@ -944,6 +1012,15 @@ mod tests {
 
     /// Issue 19, finding 2: a PDF bomb is refused at upload, before it is
     /// stored (it used to be stored, and read at every later change).
+    #[test]
+    fn activity_words_are_sorted_and_unique() {
+        for w in super::ACTIVITY_WORDS.windows(2) {
+            assert!(w[0].0 < w[1].0, "{} before {}", w[0].0, w[1].0);
+        }
+        assert_eq!(super::activity_words("record.read"), "opened a record");
+        assert_eq!(super::activity_words("no.such"), "no.such");
+    }
+
     #[test]
     fn a_pdf_bomb_is_refused_before_it_is_stored() {
         use std::io::Write;

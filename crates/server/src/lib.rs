@@ -473,6 +473,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/account/login", post(account::login))
         .route("/api/account/logout", post(account::logout))
         .route("/api/account/settings", post(account::settings))
+        .route("/api/account/activity", get(account::activity))
         .route("/api/account", delete(account::delete_account))
         .route(
             "/api/records",

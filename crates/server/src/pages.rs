@@ -526,6 +526,8 @@ struct RecordsPage {
     page: Layout,
     records: Vec<(String, String, String, i64)>,
     max_file_mb: usize,
+    /// Who opened the person's data, newest first.
+    activity: Vec<ActivityView>,
 }
 
 /// `GET /records`: the upload page.
@@ -541,14 +543,62 @@ pub async fn records_page(State(st): State<AppState>, Authed(u): Authed) -> Resp
         },
         None => Vec::new(),
     };
+    // Who opened the person's data, and when: every access is audited,
+    // and the person can see it (the newest 20).
+    let activity = match st.store() {
+        Some(s) => match s.user(&u.session).access_log(20).await {
+            Ok(log) => log.iter().map(ActivityView::of).collect(),
+            Err(e) => return error_page(&crate::account::store_error(e)),
+        },
+        None => Vec::new(),
+    };
     html(
         StatusCode::OK,
         &RecordsPage {
             page: Layout::new("Your records", &st, &who),
             records,
             max_file_mb: st.config().max_upload_file_bytes / (1024 * 1024),
+            activity,
         },
     )
+}
+
+/// One row of the person's activity list, in words.
+pub struct ActivityView {
+    pub when: String,
+    pub what: String,
+    pub who: &'static str,
+    pub result: String,
+}
+
+impl ActivityView {
+    fn of(a: &sextant_store::Access) -> ActivityView {
+        let secs = a.at.rem_euclid(86_400);
+        let when = format!(
+            "{} {:02}:{:02} UTC",
+            crate::library::civil_date(a.at.div_euclid(86_400)),
+            secs / 3600,
+            secs % 3600 / 60
+        );
+        let who = if a.this_session {
+            "you, in this session"
+        } else if a.by_owner {
+            "you, in another session"
+        } else {
+            "not you (a failed sign-in, or the server's operator)"
+        };
+        let result = match a.outcome.as_str() {
+            "ok" => "done".to_string(),
+            "not_found" => "nothing found".to_string(),
+            other => other.replace('_', " "),
+        };
+        ActivityView {
+            when,
+            what: crate::account::activity_words(&a.action).to_string(),
+            who,
+            result,
+        }
+    }
 }
 
 pub struct FactView {

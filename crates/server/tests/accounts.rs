@@ -118,7 +118,75 @@ on_both_backends!(
     a_signed_in_question_never_enters_the_shared_cache,
     quotas_count_unpacked_bytes_and_a_change_reads_only_the_new_record,
     the_ask_page_names_a_hosted_model_before_records_are_sent_to_it,
+    a_person_sees_who_opened_their_data_and_no_one_else_does,
 );
+
+/// Every access is audited, and the person can see it: their activity list
+/// names each read of their records, in words, and which session did it;
+/// a failed sign-in at their account shows as "not you"; another person's
+/// list has none of it.
+async fn a_person_sees_who_opened_their_data_and_no_one_else_does(db: Db) {
+    let Some(f) = fixture(db, false).await else {
+        return;
+    };
+    let (ann, _) = sign_up(&f.app, "ann@example.org").await;
+    let (bob, _) = sign_up(&f.app, "bob@example.org").await;
+    let r = send(
+        &f.app,
+        multipart(&[("report.txt", REPORT)], &ann, Some(&ann.csrf)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["records"][0]["id"].as_str().unwrap().to_string();
+    let r = send(
+        &f.app,
+        bare("GET", &format!("/api/records/{id}"), &ann, None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let wrong = json!({"email": "ann@example.org", "password": "not the right password at all"});
+    let r = send(&f.app, json_req("POST", "/api/account/login", &wrong, None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+
+    let r = send(&f.app, bare("GET", "/api/account/activity", &ann, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let list = r.json()["activity"].as_array().unwrap().clone();
+    let read = list
+        .iter()
+        .find(|a| a["action"] == "record.read" && a["target"] == json!(id))
+        .unwrap_or_else(|| panic!("the download is listed: {list:#?}"));
+    assert_eq!(read["what"], "opened a record");
+    assert_eq!(read["this_session"], true);
+    assert!(
+        list.iter().any(|a| a["action"] == "login"
+            && a["outcome"] == "bad_credentials"
+            && a["by_owner"] == false),
+        "{list:#?}"
+    );
+    let page = send(&f.app, bare("GET", "/records", &ann, None))
+        .await
+        .text();
+    assert!(page.contains("Who opened your data"), "{page}");
+    assert!(page.contains("opened a record"), "{page}");
+    assert!(page.contains("you, in this session"), "{page}");
+    assert!(page.contains("not you"), "{page}");
+
+    let r = send(&f.app, bare("GET", "/api/account/activity", &bob, None)).await;
+    let text = r.text();
+    assert!(
+        !text.contains(&id),
+        "another person's activity shows: {text}"
+    );
+    assert!(!text.contains("record.read"), "{text}");
+    let r = send(
+        &f.app,
+        Request::get("/api/account/activity")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
 
 /// Issue 19, finding 17: with a hosted language model, the page says, next
 /// to the box that tailors the answer to the person's records, that facts

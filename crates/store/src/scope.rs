@@ -67,6 +67,8 @@ pub struct Access {
     pub at: i64,
     /// Whether the owner's own session did it.
     pub by_owner: bool,
+    /// Whether the session reading the log did it.
+    pub this_session: bool,
     /// The row acted on (a record's or answer's id), if any.
     pub target: String,
     /// What was done: `record.read`, `profile.write`, `login`...
@@ -704,6 +706,7 @@ impl<'a> UserScope<'a> {
                     |(at, actor, target, action, outcome, session, request)| Access {
                         at,
                         by_owner: actor == self.uid(),
+                        this_session: !session.is_empty() && session == self.session,
                         target,
                         action,
                         outcome,
