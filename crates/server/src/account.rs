@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use sextant_core::Answer;
 use sextant_records::edit::Patch;
 use sextant_records::Profile;
-use sextant_store::{NewRecord, RecordId, SessionInfo, Store, StoreError, UserScope};
+use sextant_store::{ct_eq, NewRecord, RecordId, SessionInfo, Store, StoreError, UserScope};
 
 use crate::api::ApiJson;
 use crate::error::ApiError;
@@ -94,12 +94,6 @@ impl MaybeUser {
     pub fn signed_out(&self, personalize: bool) -> bool {
         self.0.is_none() && (self.2 .0 || personalize)
     }
-}
-
-/// Constant-time string comparison.
-pub fn ct_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The session token from the `Cookie` headers (only the name this

@@ -361,8 +361,9 @@ impl MasterKey {
     }
 }
 
-/// Compares two strings in time that depends on their lengths only.
-pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
+/// Compares two strings in time that depends on their lengths only (CSRF
+/// tokens, MACs): the one comparison of secrets the server and the store use.
+pub fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

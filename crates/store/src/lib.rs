@@ -80,7 +80,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions};
 
 pub use audit::{with_request, AuditHead, AuditReport};
-pub use crypto::MasterKey;
+pub use crypto::{ct_eq, MasterKey};
 pub use error::{Result, StoreError};
 pub use public::{Review, MAX_PENDING};
 pub use scope::{Access, NewRecord, RowCheck, UserScope};
