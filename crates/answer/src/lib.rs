@@ -241,11 +241,12 @@ pub struct Engine {
     civic: Option<civic::Civic>,
     /// The last questions' embeddings: routing embeds the question and
     /// dense retrieval needs the same vector.
-    recent_vectors: std::sync::Mutex<Vec<(String, Vec<f32>)>>,
+    recent_vectors: sextant_embed::RecentVectors,
 }
 
 /// How many question embeddings [`Engine`] keeps for reuse.
-const RECENT_VECTORS: usize = 16;
+/// Question embeddings kept in memory (about 1.5 KiB each).
+const RECENT_VECTORS: usize = 1024;
 
 impl Engine {
     pub fn open(kb_root: &Path) -> Result<Engine> {
@@ -294,8 +295,16 @@ impl Engine {
             retriever: Retriever::DEFAULT,
             locale: Locale::default_locale(),
             civic: None,
-            recent_vectors: std::sync::Mutex::new(Vec::new()),
+            recent_vectors: sextant_embed::RecentVectors::new(RECENT_VECTORS),
         }
+    }
+
+    /// Keeps at most `capacity` question embeddings in memory (default
+    /// 1024). The load test keeps 16, so that every cycled question of its
+    /// "every answer computed" run is embedded again.
+    pub fn with_question_memory(mut self, capacity: usize) -> Engine {
+        self.recent_vectors = sextant_embed::RecentVectors::new(capacity);
+        self
     }
 
     /// The question's sentence embedding, reused when the same text was
@@ -304,18 +313,11 @@ impl Engine {
         let Some(e) = &self.embedder else {
             return Ok(None);
         };
-        if let Ok(recent) = self.recent_vectors.lock() {
-            if let Some((_, v)) = recent.iter().find(|(t, _)| t == text) {
-                return Ok(Some(v.clone()));
-            }
+        if let Some(v) = self.recent_vectors.get(text) {
+            return Ok(Some(v));
         }
         let v = e.embed_one(text)?;
-        if let Ok(mut recent) = self.recent_vectors.lock() {
-            if recent.len() >= RECENT_VECTORS {
-                recent.remove(0);
-            }
-            recent.push((text.to_string(), v.clone()));
-        }
+        self.recent_vectors.put(text, &v);
         Ok(Some(v))
     }
 

@@ -11,8 +11,17 @@ use sextant_kb::Progress;
 /// (the caller goes on without dense retrieval, and says so); a damaged one
 /// is an error.
 pub(crate) fn load_embedder(models: Option<&Path>) -> Result<Option<sextant_embed::Embedder>> {
+    load_embedder_at(models, sextant_embed::Precision::from_env()?)
+}
+
+/// [`load_embedder`] at a chosen precision (a knowledge base's questions
+/// are embedded at the precision of its passages).
+pub(crate) fn load_embedder_at(
+    models: Option<&Path>,
+    precision: sextant_embed::Precision,
+) -> Result<Option<sextant_embed::Embedder>> {
     let dir = sextant_embed::models_dir(models);
-    match sextant_embed::Embedder::load(&dir) {
+    match sextant_embed::Embedder::load_with(&dir, precision) {
         Ok(e) => Ok(Some(e)),
         Err(e @ sextant_embed::EmbedError::ModelMissing { .. }) => {
             eprintln!("warning: {e}");
@@ -139,7 +148,17 @@ fn open_engine(
         }
         return Ok(engine);
     }
-    let engine = engine.with_embedder(load_embedder(models)?);
+    let precision = engine
+        .kb()
+        .manifest()
+        .vectors
+        .as_ref()
+        .map(|v| sextant_embed::Precision::of_model_id(&v.model));
+    let embedder = match precision {
+        Some(p) => load_embedder_at(models, p)?,
+        None => load_embedder(models)?,
+    };
+    let engine = engine.with_embedder(embedder);
     if let Some(why) = engine.dense_unavailable() {
         eprintln!("warning: {why}");
     }
@@ -369,6 +388,7 @@ pub fn eval_adversarial(kb: Option<&Path>, models: Option<&Path>, json: bool) ->
 pub fn eval_retrieval(
     data: Option<&Path>,
     kb: Option<&Path>,
+    compare_kb: Option<&Path>,
     models: Option<&Path>,
     retrievers: &[Retriever],
     json: bool,
@@ -376,32 +396,63 @@ pub fn eval_retrieval(
 ) -> Result<()> {
     use sextant_eval::retrieval;
     let data = sextant_kb::locate_data(data)?;
-    let (items, mut issues) =
-        sextant_eval::medquad::load(&data.join("eval/medquad/1_CancerGov_QA"))?;
-    let engine = open_engine(kb, models, retrievers)?;
-    let mut queries = retrieval::medquad_queries(&engine, &items);
-    let (lay, lay_issues) = retrieval::lay_queries(&engine, &items, retrieval::LAY_QUESTIONS);
-    let (live, live_issues) =
-        retrieval::liveqa_queries(&engine, &data, retrieval::LIVEQA_JUDGMENTS)?;
-    issues.extend(lay_issues);
-    issues.extend(live_issues);
+    let (items, issues) = sextant_eval::medquad::load(&data.join("eval/medquad/1_CancerGov_QA"))?;
     for i in &issues {
         eprintln!("warning: {i}");
     }
-    if let Some(n) = limit {
-        queries.truncate(n);
-    }
-    queries.extend(lay.into_iter().take(limit.unwrap_or(usize::MAX)));
-    queries.extend(live.into_iter().take(limit.unwrap_or(usize::MAX)));
-    let bar = ProgressBar::new(queries.len() as u64);
-    let report = retrieval::run(&engine, &queries, retrievers, &|done, _| {
-        bar.set_position(done as u64)
-    })?;
-    bar.finish_and_clear();
+    let measure = |kb: Option<&Path>| -> Result<(String, retrieval::Report)> {
+        let engine = open_engine(kb, models, retrievers)?;
+        let mut queries = retrieval::medquad_queries(&engine, &items);
+        let (lay, lay_issues) = retrieval::lay_queries(&engine, &items, retrieval::LAY_QUESTIONS);
+        let (live, live_issues) =
+            retrieval::liveqa_queries(&engine, &data, retrieval::LIVEQA_JUDGMENTS)?;
+        for i in lay_issues.iter().chain(&live_issues) {
+            eprintln!("warning: {i}");
+        }
+        if let Some(n) = limit {
+            queries.truncate(n);
+        }
+        queries.extend(lay.into_iter().take(limit.unwrap_or(usize::MAX)));
+        queries.extend(live.into_iter().take(limit.unwrap_or(usize::MAX)));
+        let bar = ProgressBar::new(queries.len() as u64);
+        let report = retrieval::run(&engine, &queries, retrievers, &|done, _| {
+            bar.set_position(done as u64)
+        })?;
+        bar.finish_and_clear();
+        let name = engine
+            .embedder()
+            .map_or("bm25 only", |e| e.precision().as_str())
+            .to_string();
+        Ok((name, report))
+    };
+    let (name, report) = measure(kb)?;
+    let other = compare_kb.map(|k| measure(Some(k))).transpose()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", retrieval::table(&report));
+        let mut v = serde_json::json!({ "report": report, "vectors": name });
+        if let Some((other_name, other)) = &other {
+            v["compare"] = serde_json::json!({
+                "report": other,
+                "vectors": other_name,
+                "largest_difference": retrieval::largest_difference(other, &report),
+            });
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("knowledge base vectors: {name}");
+    print!("{}", retrieval::table(&report));
+    if let Some((other_name, other)) = other {
+        println!("\ncompared knowledge base vectors: {other_name}");
+        print!("{}", retrieval::table(&other));
+        println!("\nside by side ({other_name} → {name}):");
+        print!(
+            "{}",
+            retrieval::compare_table(&other_name, &other, &name, &report)
+        );
+        println!(
+            "largest difference in hit@3 or MRR: {:.4}",
+            retrieval::largest_difference(&other, &report)
+        );
     }
     Ok(())
 }

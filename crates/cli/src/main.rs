@@ -259,6 +259,10 @@ enum EvalSuite {
         /// Retrievers to compare (comma-separated).
         #[arg(long, value_delimiter = ',', default_values_t = Retriever::ALL)]
         retrievers: Vec<Retriever>,
+        /// A second knowledge base (for example one embedded at the other
+        /// precision) measured in the same run, with the differences.
+        #[arg(long, value_name = "DIR")]
+        compare_kb: Option<PathBuf>,
     },
     /// Safety routing on the labeled sets in crates/eval/data (emergencies, controls, dosing, scope, ambiguity, unclear), then full answers from the knowledge base.
     Safety {
@@ -404,10 +408,12 @@ fn main() -> ExitCode {
                     json,
                     limit,
                     retrievers,
+                    compare_kb,
                 },
         } => commands::eval_retrieval(
             cli.data.as_deref(),
             cli.kb.as_deref(),
+            compare_kb.as_deref(),
             models,
             &retrievers,
             json,

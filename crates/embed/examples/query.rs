@@ -1,5 +1,5 @@
-//! Query-embedding latency, the single-text path against candle in the same
-//! run (ratios hold when the machine is busy):
+//! Query-embedding latency in one run: int8 (the default), the f32
+//! single-text path, and candle (ratios hold when the machine is busy):
 //! `cargo run --release -p sextant-embed --example query`.
 use std::time::Instant;
 
@@ -15,7 +15,10 @@ fn cpu_ms() -> f64 {
 }
 
 fn main() {
-    let e = sextant_embed::Embedder::load(&sextant_embed::models_dir(None)).expect("model");
+    use sextant_embed::{Embedder, Precision};
+    let dir = sextant_embed::models_dir(None);
+    let e = Embedder::load_with(&dir, Precision::F32).expect("model");
+    let q8 = Embedder::load_with(&dir, Precision::Int8).expect("model");
     let qs = [
         "What are the symptoms of Adult Acute Lymphoblastic Leukemia ?",
         "food gets stuck when I swallow, is it cancer?",
@@ -24,12 +27,19 @@ fn main() {
     ];
     const RUNS: u32 = 50;
     println!(
-        "| question | single-text path: wall ms / CPU ms | candle: wall ms / CPU ms | CPU ratio |"
+        "| question | int8: wall ms / CPU ms | f32 single-text path: wall ms / CPU ms | candle: wall ms / CPU ms | CPU ratio candle / int8 |"
     );
-    println!("|---|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|");
     for q in qs {
         let _ = e.embed_one(q).unwrap();
         let _ = e.embed_one_candle(q).unwrap();
+        let _ = q8.embed_one(q).unwrap();
+        let (t, c) = (Instant::now(), cpu_ms());
+        for _ in 0..RUNS {
+            std::hint::black_box(q8.embed_one(q).unwrap());
+        }
+        let int8 = t.elapsed().as_secs_f64() * 1000.0 / RUNS as f64;
+        let int8_cpu = (cpu_ms() - c) / RUNS as f64;
         let (t, c) = (Instant::now(), cpu_ms());
         for _ in 0..RUNS {
             std::hint::black_box(e.embed_one(q).unwrap());
@@ -43,8 +53,8 @@ fn main() {
         let slow = t.elapsed().as_secs_f64() * 1000.0 / RUNS as f64;
         let slow_cpu = (cpu_ms() - c) / RUNS as f64;
         println!(
-            "| {q} | {fast:.2} / {fast_cpu:.2} | {slow:.2} / {slow_cpu:.2} | ×{:.1} |",
-            slow_cpu / fast_cpu
+            "| {q} | {int8:.2} / {int8_cpu:.2} | {fast:.2} / {fast_cpu:.2} | {slow:.2} / {slow_cpu:.2} | ×{:.1} |",
+            slow_cpu / int8_cpu
         );
     }
 }

@@ -41,19 +41,80 @@ pub const FILES: [(&str, &str); 3] = [
     ),
 ];
 
+/// How the model's arithmetic is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// int8 linear layers (AVX-512 VNNI where the CPU has it): the default.
+    Int8,
+    /// The original f32 model on candle (and [`crate::fast`] for questions).
+    F32,
+}
+
+impl Precision {
+    /// The environment variable that chooses it: `int8` (default) or `f32`.
+    pub const ENV: &'static str = "SEXTANT_EMBED_PRECISION";
+
+    /// The precision `SEXTANT_EMBED_PRECISION` names; int8 when unset.
+    pub fn from_env() -> Result<Precision> {
+        match std::env::var(Self::ENV) {
+            Err(_) => Ok(Precision::Int8),
+            Ok(v) => Precision::parse(&v).ok_or_else(|| EmbedError::Load {
+                path: Self::ENV.to_string(),
+                reason: format!("{v:?} is not a precision; use int8 or f32"),
+            }),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Precision> {
+        match s.trim() {
+            "" | "int8" => Some(Precision::Int8),
+            "f32" => Some(Precision::F32),
+            _ => None,
+        }
+    }
+
+    /// The precision whose vectors carry this model id (what
+    /// [`Embedder::model_id`] wrote into a knowledge base or cache).
+    pub fn of_model_id(id: &str) -> Precision {
+        if id.ends_with("-int8") {
+            Precision::Int8
+        } else {
+            Precision::F32
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Int8 => "int8",
+            Precision::F32 => "f32",
+        }
+    }
+}
+
+enum Engine {
+    F32 {
+        model: Box<BertModel>,
+        /// The same weights for one short text at a time (questions); see
+        /// [`crate::fast`].
+        fast: Box<crate::fast::FastBert>,
+    },
+    Int8(Box<crate::int8::QuantBert>),
+}
+
 /// A loaded sentence embedder.
 pub struct Embedder {
-    model: BertModel,
-    /// The same weights for one short text at a time (questions); see
-    /// [`crate::fast`].
-    fast: crate::fast::FastBert,
+    engine: Engine,
+    precision: Precision,
     tokenizer: Tokenizer,
     dir: PathBuf,
 }
 
 impl std::fmt::Debug for Embedder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Embedder").field("dir", &self.dir).finish()
+        f.debug_struct("Embedder")
+            .field("dir", &self.dir)
+            .field("precision", &self.precision)
+            .finish()
     }
 }
 
@@ -69,8 +130,14 @@ pub fn model_present(models_dir: &Path) -> bool {
 
 impl Embedder {
     /// Loads the model from `models_dir/all-MiniLM-L6-v2`, checking every
-    /// file's sha256 first.
+    /// file's sha256 first, at the precision `SEXTANT_EMBED_PRECISION`
+    /// names (int8 by default).
     pub fn load(models_dir: &Path) -> Result<Embedder> {
+        Embedder::load_with(models_dir, Precision::from_env()?)
+    }
+
+    /// [`Embedder::load`] at a chosen precision.
+    pub fn load_with(models_dir: &Path, precision: Precision) -> Result<Embedder> {
         let dir = models_dir.join(MODEL_NAME);
         let mut mapped = Vec::new();
         for (name, expected) in FILES {
@@ -114,22 +181,40 @@ impl Embedder {
                 ..Default::default()
             }))
             .map_err(|e| load_err(e.to_string()))?;
-        keep_freed_memory();
-        let vb = VarBuilder::from_slice_safetensors(&mapped[0], DType::F32, &Device::Cpu)
-            .map_err(|e| load_err(e.to_string()))?;
-        let model = BertModel::load(vb, &config).map_err(|e| load_err(e.to_string()))?;
         let fast = crate::fast::FastBert::load(&mapped[0])?;
+        let engine = match precision {
+            Precision::F32 => {
+                keep_freed_memory();
+                let vb = VarBuilder::from_slice_safetensors(&mapped[0], DType::F32, &Device::Cpu)
+                    .map_err(|e| load_err(e.to_string()))?;
+                let model = BertModel::load(vb, &config).map_err(|e| load_err(e.to_string()))?;
+                Engine::F32 {
+                    model: Box::new(model),
+                    fast: Box::new(fast),
+                }
+            }
+            Precision::Int8 => Engine::Int8(Box::new(crate::int8::QuantBert::from_f32(fast)?)),
+        };
         Ok(Embedder {
-            model,
-            fast,
+            engine,
+            precision,
             tokenizer,
             dir,
         })
     }
 
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
     /// A name for the model and how it is run, for caches and manifests.
+    /// Vectors of the two precisions are cached apart.
     pub fn model_id(&self) -> String {
-        format!("{MODEL_NAME}-{}-t{MAX_TOKENS}", &FILES[0].1[..12])
+        let base = format!("{MODEL_NAME}-{}-t{MAX_TOKENS}", &FILES[0].1[..12]);
+        match self.precision {
+            Precision::F32 => base,
+            Precision::Int8 => format!("{base}-int8"),
+        }
     }
 
     /// Mean number of tokens of `texts` as the model sees them (truncated).
@@ -141,20 +226,25 @@ impl Embedder {
         Ok(encs.iter().map(|e| e.len()).sum::<usize>() as f64 / encs.len().max(1) as f64)
     }
 
-    /// Embeds one text: a short one (a question, a sentence) with the
-    /// single-text forward pass, a long one with candle.
+    /// Embeds one text. In f32, a short one (a question, a sentence) takes
+    /// the single-text forward pass and a long one candle.
     pub fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
         let enc = self.tokenizer.encode(text, true).map_err(infer)?;
-        if enc.len() <= FAST_MAX_TOKENS {
-            return self.fast.embed(enc.get_ids());
+        match &self.engine {
+            Engine::Int8(q) => q.embed(&[enc.get_ids()]),
+            Engine::F32 { fast, .. } if enc.len() <= FAST_MAX_TOKENS => fast.embed(enc.get_ids()),
+            Engine::F32 { model, .. } => forward_candle(model, &[&enc]),
         }
-        self.forward(&[&enc])
     }
 
-    /// [`Embedder::embed_one`] always through candle (to compare the two).
+    /// [`Embedder::embed_one`] always through candle (to compare the two);
+    /// f32 only.
     pub fn embed_one_candle(&self, text: &str) -> Result<Vec<f32>> {
         let enc = self.tokenizer.encode(text, true).map_err(infer)?;
-        self.forward(&[&enc])
+        match &self.engine {
+            Engine::F32 { model, .. } => forward_candle(model, &[&enc]),
+            Engine::Int8(_) => Err(infer("candle runs the f32 model only")),
+        }
     }
 
     /// Embeds texts, `DIM` floats each, in the given order. `done` is told
@@ -163,12 +253,13 @@ impl Embedder {
         self.embed_batched(texts, BATCH, done)
     }
 
-    /// [`Embedder::embed`] with a chosen batch size. Batches run on
-    /// `cores / candle threads` worker threads: candle's elementwise
-    /// operations are single-threaded, so with candle limited to one thread
-    /// (`RAYON_NUM_THREADS=1`, as `sextant ingest` sets it) whole batches in
-    /// parallel keep both cores busy where per-operation threading leaves
-    /// one idle (19 vs 12.5 passages/s on 2 cores).
+    /// [`Embedder::embed`] with a chosen batch size. In int8 a batch is
+    /// laid end to end without padding, one worker per core. In f32,
+    /// batches run on `cores / candle threads` worker threads: candle's
+    /// elementwise operations are single-threaded, so with candle limited
+    /// to one thread (`RAYON_NUM_THREADS=1`, as `sextant ingest` sets it)
+    /// whole batches in parallel keep both cores busy where per-operation
+    /// threading leaves one idle (19 vs 12.5 passages/s on 2 cores).
     pub fn embed_batched(
         &self,
         texts: &[&str],
@@ -185,7 +276,12 @@ impl Embedder {
         let mut order: Vec<usize> = (0..encs.len()).collect();
         order.sort_by_key(|&i| encs[i].len());
         let groups: Vec<&[usize]> = order.chunks(batch.max(1)).collect();
-        let workers = (cores() / candle_threads()).min(groups.len()).max(1);
+        let workers = match self.engine {
+            Engine::Int8(_) => cores(),
+            Engine::F32 { .. } => cores() / candle_threads(),
+        }
+        .min(groups.len())
+        .max(1);
         let next = AtomicUsize::new(0);
         let finished = AtomicUsize::new(0);
         let out = Mutex::new(vec![0f32; texts.len() * DIM]);
@@ -195,8 +291,16 @@ impl Embedder {
                 let Some(group) = groups.get(g) else {
                     return Ok(());
                 };
-                let batch: Vec<&Encoding> = group.iter().map(|&i| &encs[i]).collect();
-                let vecs = self.forward(&batch)?;
+                let vecs = match &self.engine {
+                    Engine::Int8(q) => {
+                        let ids: Vec<&[u32]> = group.iter().map(|&i| encs[i].get_ids()).collect();
+                        q.embed(&ids)?
+                    }
+                    Engine::F32 { model, .. } => {
+                        let batch: Vec<&Encoding> = group.iter().map(|&i| &encs[i]).collect();
+                        forward_candle(model, &batch)?
+                    }
+                };
                 {
                     let mut out = out.lock().unwrap_or_else(|p| p.into_inner());
                     for (k, &i) in group.iter().enumerate() {
@@ -218,56 +322,53 @@ impl Embedder {
         })?;
         Ok(out.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
+}
 
-    /// One forward pass: pads to the longest, pools, normalizes.
-    fn forward(&self, batch: &[&Encoding]) -> Result<Vec<f32>> {
-        let n = batch.len();
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        let len = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
-        let mut ids = vec![0u32; n * len];
-        let mut mask = vec![0u32; n * len];
-        for (r, e) in batch.iter().enumerate() {
-            for (c, (&id, &m)) in e.get_ids().iter().zip(e.get_attention_mask()).enumerate() {
-                ids[r * len + c] = id;
-                mask[r * len + c] = m;
-            }
-        }
-        let dev = Device::Cpu;
-        let ids = Tensor::from_vec(ids, (n, len), &dev).map_err(infer)?;
-        let mask = Tensor::from_vec(mask, (n, len), &dev).map_err(infer)?;
-        let types = ids.zeros_like().map_err(infer)?;
-        let hidden = self
-            .model
-            .forward(&ids, &types, Some(&mask))
-            .map_err(infer)?;
-        // Mean over real tokens only.
-        let m = mask
-            .to_dtype(DType::F32)
-            .map_err(infer)?
-            .unsqueeze(2)
-            .map_err(infer)?;
-        let summed = hidden
-            .broadcast_mul(&m)
-            .and_then(|t| t.sum(1))
-            .map_err(infer)?;
-        let counts = m
-            .sum(1)
-            .and_then(|c| c.clamp(1e-9, f32::MAX))
-            .map_err(infer)?;
-        let mean = summed.broadcast_div(&counts).map_err(infer)?;
-        let norm = mean
-            .sqr()
-            .and_then(|s| s.sum_keepdim(1))
-            .and_then(|s| s.sqrt())
-            .and_then(|s| s.clamp(1e-12, f32::MAX))
-            .map_err(infer)?;
-        let unit = mean.broadcast_div(&norm).map_err(infer)?;
-        unit.flatten_all()
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(infer)
+/// One forward pass on candle: pads to the longest, pools, normalizes.
+fn forward_candle(model: &BertModel, batch: &[&Encoding]) -> Result<Vec<f32>> {
+    let n = batch.len();
+    if n == 0 {
+        return Ok(Vec::new());
     }
+    let len = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
+    let mut ids = vec![0u32; n * len];
+    let mut mask = vec![0u32; n * len];
+    for (r, e) in batch.iter().enumerate() {
+        for (c, (&id, &m)) in e.get_ids().iter().zip(e.get_attention_mask()).enumerate() {
+            ids[r * len + c] = id;
+            mask[r * len + c] = m;
+        }
+    }
+    let dev = Device::Cpu;
+    let ids = Tensor::from_vec(ids, (n, len), &dev).map_err(infer)?;
+    let mask = Tensor::from_vec(mask, (n, len), &dev).map_err(infer)?;
+    let types = ids.zeros_like().map_err(infer)?;
+    let hidden = model.forward(&ids, &types, Some(&mask)).map_err(infer)?;
+    // Mean over real tokens only.
+    let m = mask
+        .to_dtype(DType::F32)
+        .map_err(infer)?
+        .unsqueeze(2)
+        .map_err(infer)?;
+    let summed = hidden
+        .broadcast_mul(&m)
+        .and_then(|t| t.sum(1))
+        .map_err(infer)?;
+    let counts = m
+        .sum(1)
+        .and_then(|c| c.clamp(1e-9, f32::MAX))
+        .map_err(infer)?;
+    let mean = summed.broadcast_div(&counts).map_err(infer)?;
+    let norm = mean
+        .sqr()
+        .and_then(|s| s.sum_keepdim(1))
+        .and_then(|s| s.sqrt())
+        .and_then(|s| s.clamp(1e-12, f32::MAX))
+        .map_err(infer)?;
+    let unit = mean.broadcast_div(&norm).map_err(infer)?;
+    unit.flatten_all()
+        .and_then(|t| t.to_vec1::<f32>())
+        .map_err(infer)
 }
 
 fn cores() -> usize {
@@ -305,13 +406,70 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn embedder() -> Option<Embedder> {
+    fn embedder_with(precision: Precision) -> Option<Embedder> {
         let dir = crate::models_dir(None);
         if !model_present(&dir) {
             eprintln!("skipping: model not installed in {}", dir.display());
             return None;
         }
-        Some(Embedder::load(&dir).expect("model loads"))
+        Some(Embedder::load_with(&dir, precision).expect("model loads"))
+    }
+
+    fn embedder() -> Option<Embedder> {
+        embedder_with(Precision::F32)
+    }
+
+    /// The int8 encoder stays close to f32 on real text: every lay
+    /// question and a sample of cancer.gov-like passages, alone and in
+    /// batches of mixed lengths.
+    #[test]
+    fn int8_is_close_to_f32() {
+        let (Some(f), Some(q)) = (embedder(), embedder_with(Precision::Int8)) else {
+            return;
+        };
+        let tsv = include_str!("../../eval/data/lay-questions.tsv");
+        let mut texts: Vec<String> = tsv
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split('\t').nth(1))
+            .map(str::to_string)
+            .collect();
+        for i in 1..12 {
+            texts.push(
+                "Radiation therapy to the chest may cause tiredness, skin changes and trouble \
+                 swallowing for some weeks after treatment ends. "
+                    .repeat(i),
+            );
+        }
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let a = f.embed(&refs, &|_| {}).unwrap();
+        let b = q.embed(&refs, &|_| {}).unwrap();
+        let mut worst = 1f32;
+        let mut sum = 0f32;
+        for (x, y) in a.chunks(DIM).zip(b.chunks(DIM)) {
+            let cos = crate::dot(x, y);
+            worst = worst.min(cos);
+            sum += cos;
+        }
+        let mean = sum / refs.len() as f32;
+        assert!(
+            worst > 0.98 && mean > 0.99,
+            "cosine mean {mean}, worst {worst}"
+        );
+        // One at a time gives what the batch gave.
+        for (i, t) in refs.iter().enumerate().step_by(17) {
+            let one = q.embed_one(t).unwrap();
+            let cos = crate::dot(&one, &b[i * DIM..(i + 1) * DIM]);
+            assert!(cos > 0.99999, "text {i}: {cos}");
+        }
+        assert_ne!(f.model_id(), q.model_id(), "cached apart");
+    }
+
+    #[test]
+    fn precision_is_read_from_its_words() {
+        assert_eq!(Precision::parse("int8"), Some(Precision::Int8));
+        assert_eq!(Precision::parse(" f32 "), Some(Precision::F32));
+        assert_eq!(Precision::parse("fp16"), None);
     }
 
     /// The single-text path computes what candle computes: real questions

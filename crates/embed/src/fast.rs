@@ -28,36 +28,36 @@ const FFN: usize = 1536;
 const EPS: f32 = 1e-12;
 
 /// A linear layer, weights `out × in` row-major (PyTorch's layout).
-struct Linear {
-    w: Vec<f32>,
-    b: Vec<f32>,
-    out: usize,
-    inp: usize,
+pub(crate) struct Linear {
+    pub(crate) w: Vec<f32>,
+    pub(crate) b: Vec<f32>,
+    pub(crate) out: usize,
+    pub(crate) inp: usize,
 }
 
-struct Norm {
-    g: Vec<f32>,
-    b: Vec<f32>,
+pub(crate) struct Norm {
+    pub(crate) g: Vec<f32>,
+    pub(crate) b: Vec<f32>,
 }
 
-struct Layer {
+pub(crate) struct Layer {
     /// Query, key and value stacked: one `3·DIM × DIM` product.
-    qkv: Linear,
-    attn_out: Linear,
-    attn_norm: Norm,
-    up: Linear,
-    down: Linear,
-    out_norm: Norm,
+    pub(crate) qkv: Linear,
+    pub(crate) attn_out: Linear,
+    pub(crate) attn_norm: Norm,
+    pub(crate) up: Linear,
+    pub(crate) down: Linear,
+    pub(crate) out_norm: Norm,
 }
 
 /// The model's weights, copied out of the safetensors file.
 pub(crate) struct FastBert {
-    word: Vec<f32>,
-    position: Vec<f32>,
-    max_positions: usize,
-    token_type0: Vec<f32>,
-    emb_norm: Norm,
-    layers: Vec<Layer>,
+    pub(crate) word: Vec<f32>,
+    pub(crate) position: Vec<f32>,
+    pub(crate) max_positions: usize,
+    pub(crate) token_type0: Vec<f32>,
+    pub(crate) emb_norm: Norm,
+    pub(crate) layers: Vec<Layer>,
 }
 
 fn load_err(reason: String) -> EmbedError {
@@ -295,7 +295,7 @@ fn matmul(x: &[f32], n: usize, l: &Linear, out: &mut [f32]) {
     let out = &mut out[..n * l.out];
     #[cfg(target_arch = "x86_64")]
     {
-        if l.inp % 8 == 0
+        if l.inp.is_multiple_of(8)
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
         {

@@ -10,12 +10,15 @@
 pub mod cache;
 pub mod embedder;
 mod fast;
+mod int8;
+mod recent;
 pub mod vectors;
 
 use std::path::{Path, PathBuf};
 
 pub use cache::EmbeddingCache;
-pub use embedder::Embedder;
+pub use embedder::{Embedder, Precision};
+pub use recent::RecentVectors;
 pub use vectors::{write_vectors, FlatVectors, VectorSearch};
 
 /// Dimension of the embeddings.

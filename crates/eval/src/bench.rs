@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use sextant_answer::{Engine, Retriever};
-use sextant_embed::{Embedder, VectorSearch};
+use sextant_embed::{Embedder, Precision, VectorSearch};
 
 use crate::{quantile, EvalError, Result};
 
@@ -30,12 +30,17 @@ pub struct BenchReport {
     pub passages: usize,
     /// Batched embedding of a sample of passages (title, section, text).
     pub embed_sample: usize,
-    pub embed_passages_per_s: Option<f64>,
     /// Mean tokens per embedded sample passage (after truncation at 256).
     pub embed_mean_tokens: Option<f64>,
-    /// Embedding one question and scanning every passage vector, ms.
-    pub query_vector_ms_p50: Option<f64>,
-    pub query_vector_ms_p95: Option<f64>,
+    /// The precision the knowledge base's vectors (and so its questions)
+    /// were embedded at.
+    pub kb_precision: Option<String>,
+    /// Each precision measured on the same sample and questions, f32 (the
+    /// old path) first.
+    pub embedding: Vec<EmbedFigures>,
+    /// Cosine between the two precisions' vectors of the sample passages.
+    pub int8_cosine_mean: Option<f64>,
+    pub int8_cosine_min: Option<f64>,
     pub warm_questions: usize,
     /// Warm in-process asks per retriever.
     pub warm: Vec<WarmFigures>,
@@ -55,6 +60,16 @@ pub struct BenchReport {
     pub routing_share_of_ask: Option<f64>,
     /// Whether routing included the learned layer (the model was loaded).
     pub routing_learned: bool,
+}
+
+/// Embedding speed at one precision.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbedFigures {
+    pub precision: String,
+    pub passages_per_s: f64,
+    /// Embedding one question and scanning every passage vector, ms.
+    pub query_vector_ms_p50: f64,
+    pub query_vector_ms_p95: f64,
 }
 
 /// Warm ask latency of one retriever.
@@ -172,10 +187,11 @@ pub fn run(input: &BenchInput<'_>, progress: &dyn Fn(&str)) -> Result<BenchRepor
         ingest_cold_cache: input.cold_cache,
         passages: 0,
         embed_sample: 0,
-        embed_passages_per_s: None,
         embed_mean_tokens: None,
-        query_vector_ms_p50: None,
-        query_vector_ms_p95: None,
+        kb_precision: None,
+        embedding: Vec::new(),
+        int8_cosine_mean: None,
+        int8_cosine_min: None,
         warm_questions: 0,
         warm: Vec::new(),
         cold_runs: input.cold_runs,
@@ -231,17 +247,27 @@ pub fn run(input: &BenchInput<'_>, progress: &dyn Fn(&str)) -> Result<BenchRepor
     cold.sort_by(f64::total_cmp);
     report.cold_ask_ms_p50 = quantile(&cold, 0.5);
     report.cold_ask_ms_max = cold.last().copied().unwrap_or(0.0);
-    let embedder = match Embedder::load(input.models) {
+    let engine = Engine::open(kb_path)?;
+    let kb_precision = engine
+        .kb()
+        .manifest()
+        .vectors
+        .as_ref()
+        .map(|v| Precision::of_model_id(&v.model));
+    let embedder = match kb_precision.map_or_else(
+        || Embedder::load(input.models),
+        |p| Embedder::load_with(input.models, p),
+    ) {
         Ok(e) => Some(e),
         Err(e) => {
             progress(&format!("no dense figures: {e}"));
             None
         }
     };
-    let engine = Engine::open(kb_path)?.with_embedder(embedder);
+    report.kb_precision = kb_precision.map(|p| p.as_str().to_string());
+    let engine = engine.with_embedder(embedder);
     report.passages = engine.kb().len();
-    if let (Some(e), Some(v)) = (engine.embedder(), engine.kb().vectors()) {
-        progress("embedding a sample of passages");
+    if let (Some(_), Some(v)) = (engine.embedder(), engine.kb().vectors()) {
         let kb = engine.kb();
         let step = (kb.len() / EMBED_SAMPLE).max(1);
         let mut texts = Vec::new();
@@ -252,32 +278,55 @@ pub fn run(input: &BenchInput<'_>, progress: &dyn Fn(&str)) -> Result<BenchRepor
             }
         }
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        report.embed_mean_tokens = Some(e.mean_tokens(&refs)?);
-        // As `sextant ingest` runs it: one batch per core, candle's own
-        // threading off. Nothing else runs while the variable is set.
-        let before = std::env::var_os("RAYON_NUM_THREADS");
-        std::env::set_var("RAYON_NUM_THREADS", "1");
-        let started = Instant::now();
-        let embedded = e.embed(&refs, &|_| {});
-        let secs = started.elapsed().as_secs_f64();
-        match before {
-            Some(v) => std::env::set_var("RAYON_NUM_THREADS", v),
-            None => std::env::remove_var("RAYON_NUM_THREADS"),
-        }
-        embedded?;
         report.embed_sample = refs.len();
-        report.embed_passages_per_s = Some(refs.len() as f64 / secs);
-        progress("query embedding and vector scan");
-        let mut ms = Vec::with_capacity(input.questions.len());
-        for q in input.questions {
+        let mut vectors = Vec::new();
+        // The old path (f32) and the new (int8) on the same texts, one
+        // after the other.
+        for precision in [Precision::F32, Precision::Int8] {
+            let e = Embedder::load_with(input.models, precision)?;
+            report.embed_mean_tokens = Some(e.mean_tokens(&refs)?);
+            progress(&format!(
+                "embedding a sample of passages ({})",
+                precision.as_str()
+            ));
+            // As `sextant ingest` runs it: one batch per core, candle's own
+            // threading off. Nothing else runs while the variable is set.
+            let before = std::env::var_os("RAYON_NUM_THREADS");
+            std::env::set_var("RAYON_NUM_THREADS", "1");
             let started = Instant::now();
-            let qv = e.embed_one(q)?;
-            let _ = v.search(&qv, 100);
-            ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            let embedded = e.embed(&refs, &|_| {});
+            let secs = started.elapsed().as_secs_f64();
+            match before {
+                Some(v) => std::env::set_var("RAYON_NUM_THREADS", v),
+                None => std::env::remove_var("RAYON_NUM_THREADS"),
+            }
+            vectors.push(embedded?);
+            progress(&format!(
+                "query embedding and vector scan ({})",
+                precision.as_str()
+            ));
+            let mut ms = Vec::with_capacity(input.questions.len());
+            for q in input.questions {
+                let started = Instant::now();
+                let qv = e.embed_one(q)?;
+                let _ = v.search(&qv, 100);
+                ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            ms.sort_by(f64::total_cmp);
+            report.embedding.push(EmbedFigures {
+                precision: precision.as_str().to_string(),
+                passages_per_s: refs.len() as f64 / secs,
+                query_vector_ms_p50: quantile(&ms, 0.5),
+                query_vector_ms_p95: quantile(&ms, 0.95),
+            });
         }
-        ms.sort_by(f64::total_cmp);
-        report.query_vector_ms_p50 = Some(quantile(&ms, 0.5));
-        report.query_vector_ms_p95 = Some(quantile(&ms, 0.95));
+        let cos: Vec<f64> = vectors[0]
+            .chunks(sextant_embed::DIM)
+            .zip(vectors[1].chunks(sextant_embed::DIM))
+            .map(|(a, b)| sextant_embed::dot(a, b) as f64)
+            .collect();
+        report.int8_cosine_mean = Some(cos.iter().sum::<f64>() / cos.len().max(1) as f64);
+        report.int8_cosine_min = cos.iter().copied().reduce(f64::min);
     }
     for r in [Retriever::Bm25, Retriever::Hybrid] {
         if engine.effective(r) != r {
@@ -347,8 +396,7 @@ pub fn table(r: &BenchReport) -> String {
          re-ingest, unchanged corpus:   {}\n\
          ingest peak RSS:               {}\n\
          passages:                      {}\n\
-         embedding ({} passages, mean {} tokens): {}\n\
-         query embedding + vector scan: p50 {}, p95 {}\n",
+         embedding ({} passages, mean {} tokens; knowledge base at {}):\n",
         r.machine,
         if r.ingest_cold_cache {
             "empty"
@@ -362,10 +410,23 @@ pub fn table(r: &BenchReport) -> String {
         r.embed_sample,
         r.embed_mean_tokens
             .map_or("?".into(), |t| format!("{t:.0}")),
-        opt(r.embed_passages_per_s, "passages/s"),
-        opt(r.query_vector_ms_p50, "ms"),
-        opt(r.query_vector_ms_p95, "ms"),
+        r.kb_precision.as_deref().unwrap_or("no vectors"),
     );
+    for e in &r.embedding {
+        o.push_str(&format!(
+            "  {:<4}: {:.1} passages/s; query embedding + vector scan p50 {:.2} ms, p95 {:.2} ms\n",
+            e.precision, e.passages_per_s, e.query_vector_ms_p50, e.query_vector_ms_p95
+        ));
+    }
+    if let [old, new] = &r.embedding[..] {
+        o.push_str(&format!(
+            "  int8 / f32: {:.2}× passages/s, {:.2}× faster questions; cosine mean {}, min {}\n",
+            new.passages_per_s / old.passages_per_s,
+            old.query_vector_ms_p50 / new.query_vector_ms_p50,
+            r.int8_cosine_mean.map_or("?".into(), |c| format!("{c:.5}")),
+            r.int8_cosine_min.map_or("?".into(), |c| format!("{c:.5}")),
+        ));
+    }
     for w in &r.warm {
         o.push_str(&format!(
             "warm ask, {:<6} ({} questions): p50 {:.2} ms, p95 {:.2} ms, mean {:.2} ms\n",

@@ -298,6 +298,49 @@ pub fn run(
     })
 }
 
+/// Two knowledge bases' figures side by side (the same questions, the same
+/// retrievers): hit@3 and MRR of each, and the difference, `new − old`.
+pub fn compare_table(old_name: &str, old: &Report, new_name: &str, new: &Report) -> String {
+    let mut o = format!(
+        "| set | retriever | hit@3 {old_name} | hit@3 {new_name} | Δ | MRR {old_name} | MRR {new_name} | Δ |\n|---|---|---:|---:|---:|---:|---:|---:|\n"
+    );
+    for n in &new.figures {
+        let Some(b) = old
+            .figures
+            .iter()
+            .find(|b| b.set == n.set && b.retriever == n.retriever)
+        else {
+            continue;
+        };
+        o.push_str(&format!(
+            "| {} | {} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} | {:+.3} |\n",
+            n.set,
+            n.retriever,
+            b.hit_at_3,
+            n.hit_at_3,
+            n.hit_at_3 - b.hit_at_3,
+            b.mrr,
+            n.mrr,
+            n.mrr - b.mrr
+        ));
+    }
+    o
+}
+
+/// The largest difference in hit@3 or MRR between two reports' matching
+/// rows.
+pub fn largest_difference(old: &Report, new: &Report) -> f64 {
+    new.figures
+        .iter()
+        .filter_map(|n| {
+            old.figures
+                .iter()
+                .find(|b| b.set == n.set && b.retriever == n.retriever)
+                .map(|b| (n.hit_at_3 - b.hit_at_3).abs().max((n.mrr - b.mrr).abs()))
+        })
+        .fold(0.0, f64::max)
+}
+
 /// The report as a Markdown table, with where hybrid wins and loses
 /// against BM25 at top 3.
 pub fn table(r: &Report) -> String {

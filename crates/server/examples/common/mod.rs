@@ -29,7 +29,16 @@ pub fn open_engine(kb: &Path, models: Option<&Path>) -> Res<(Engine, String)> {
         return Ok((engine, format!("BM25 only ({why})")));
     }
     let dir = sextant_embed::models_dir(models);
-    let embedder = match sextant_embed::Embedder::load(&dir) {
+    // Questions at the precision of the passages.
+    let precision = engine
+        .kb()
+        .manifest()
+        .vectors
+        .as_ref()
+        .map_or(sextant_embed::Precision::Int8, |v| {
+            sextant_embed::Precision::of_model_id(&v.model)
+        });
+    let embedder = match sextant_embed::Embedder::load_with(&dir, precision) {
         Ok(e) => Some(e),
         Err(e @ sextant_embed::EmbedError::ModelMissing { .. }) => {
             eprintln!("warning: {e}");
@@ -37,7 +46,9 @@ pub fn open_engine(kb: &Path, models: Option<&Path>) -> Res<(Engine, String)> {
         }
         Err(e) => return Err(e.into()),
     };
-    let engine = engine.with_embedder(embedder);
+    // Remembering only the last 16 questions' embeddings: every cycled
+    // question of the "every answer computed" run is embedded again.
+    let engine = engine.with_embedder(embedder).with_question_memory(16);
     let note = match engine.dense_unavailable() {
         Some(why) => {
             eprintln!("warning: {why}");
