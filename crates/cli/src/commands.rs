@@ -7,6 +7,57 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sextant_answer::Retriever;
 use sextant_kb::Progress;
 
+/// Embedding progress as plain lines on stderr, one per tenth of the work,
+/// for logs without a terminal.
+struct PlainProgress {
+    on: bool,
+    /// When embedding began (its first report).
+    started: std::sync::OnceLock<std::time::Instant>,
+    /// The last tenth reported, plus one (0: nothing yet).
+    reported: std::sync::atomic::AtomicUsize,
+}
+
+impl PlainProgress {
+    fn new(on: bool) -> PlainProgress {
+        PlainProgress {
+            on,
+            started: std::sync::OnceLock::new(),
+            reported: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn embedding(&self, done: usize, total: usize) {
+        use std::sync::atomic::Ordering;
+        if !self.on || total == 0 {
+            return;
+        }
+        let tenth = done * 10 / total + 1;
+        if self.reported.fetch_max(tenth, Ordering::Relaxed) >= tenth {
+            return;
+        }
+        let secs = self
+            .started
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64();
+        let rate = done as f64 / secs.max(1e-3);
+        let left = if done == 0 || rate <= 0.0 {
+            String::new()
+        } else if done >= total {
+            format!(", {rate:.0} passages/s, done in {:.1} min", secs / 60.0)
+        } else {
+            format!(
+                ", {rate:.0} passages/s, about {:.0} min left",
+                ((total - done) as f64 / rate / 60.0).ceil()
+            )
+        };
+        eprintln!(
+            "embedding: {done}/{total} passages ({}%){left}",
+            done * 100 / total
+        );
+    }
+}
+
 /// Loads the embedding model. A model that is not installed is a warning
 /// (the caller goes on without dense retrieval, and says so); a damaged one
 /// is an error.
@@ -63,6 +114,9 @@ pub fn ingest(
         .progress_chars("=> "),
     );
     bar.set_message("reading");
+    // Without a terminal (CI, a container build) the bar draws nothing:
+    // embedding, the one long step, says where it is in plain lines.
+    let plain = PlainProgress::new(!quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let report = sextant_kb::ingest(&corpus, &kb_root, &options, &|p| match p {
         Progress::Read { files } => {
             bar.set_length(files as u64);
@@ -85,6 +139,7 @@ pub fn ingest(
             }
             bar.set_length(total as u64);
             bar.set_position(done as u64);
+            plain.embedding(done, total);
         }
     })
     .with_context(|| format!("ingesting {}", corpus.display()))?;

@@ -455,6 +455,34 @@ fn sources_mention(answer: &Value, word: &str) -> bool {
 // ---------------------------------------------------------------------------
 // 1. Fixture ingest and the answer's shape
 
+/// Without a terminal (CI, a container build), embedding's progress comes
+/// as plain lines: the start, each tenth, the end.
+#[test]
+fn ingest_without_a_terminal_reports_embedding_in_plain_lines() {
+    if !sextant_embed::embedder::model_present(&sextant_embed::models_dir(None)) {
+        eprintln!("skipped: needs the embedding model (scripts/fetch-models.sh)");
+        return;
+    }
+    let f = fixture();
+    let mut c = sextant();
+    c.arg("--data")
+        .arg(&f.data)
+        .arg("--kb")
+        .arg(&f.kb)
+        .arg("ingest")
+        .env("SEXTANT_CACHE", cache_of(&f.kb));
+    let o = run(&mut c);
+    assert_ok(&o, "ingest");
+    let err = stderr(&o);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("embedding: "))
+        .collect();
+    assert!(lines.first().is_some_and(|l| l.contains(" (0%)")), "{err}");
+    assert!(lines.last().is_some_and(|l| l.contains(" (100%)")), "{err}");
+    assert!(lines.len() <= 11, "{err}");
+}
+
 #[test]
 fn fixture_ingest_reports_bad_files_and_answers_with_verbatim_citations() {
     let f = fixture();
