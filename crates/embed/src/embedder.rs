@@ -1,6 +1,7 @@
-//! all-MiniLM-L6-v2 on candle: tokenization (truncated at 256 tokens), BERT
-//! forward pass in length-sorted batches, mean pooling over the attention
-//! mask, L2 normalization.
+//! all-MiniLM-L6-v2: tokenization (truncated at 256 tokens), a BERT forward
+//! pass in length-sorted batches at the chosen [`Precision`] (int8 by
+//! default, `crate::int8`; f32 on candle), mean pooling, L2
+//! normalization.
 
 use std::path::{Path, PathBuf};
 
@@ -46,7 +47,7 @@ pub const FILES: [(&str, &str); 3] = [
 pub enum Precision {
     /// int8 linear layers (AVX-512 VNNI where the CPU has it): the default.
     Int8,
-    /// The original f32 model on candle (and [`crate::fast`] for questions).
+    /// The original f32 model on candle (and `crate::fast` for questions).
     F32,
 }
 
@@ -95,7 +96,7 @@ enum Engine {
     F32 {
         model: Box<BertModel>,
         /// The same weights for one short text at a time (questions); see
-        /// [`crate::fast`].
+        /// `crate::fast`.
         fast: Box<crate::fast::FastBert>,
     },
     Int8(Box<crate::int8::QuantBert>),

@@ -1,5 +1,6 @@
 //! Sextant's dense retrieval pieces: the all-MiniLM-L6-v2 sentence embedder
-//! (candle, on the CPU), a content-keyed embedding cache shared by every
+//! (int8 on the CPU by default, f32 on candle), a memory of recent question
+//! embeddings, a content-keyed embedding cache shared by every
 //! knowledge base on the machine, and exact vector search over a
 //! memory-mapped matrix.
 //!
