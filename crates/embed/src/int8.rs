@@ -21,7 +21,7 @@
 //! `tests` hold it to the f32 path (cosine ≥ 0.99 per text on real passages
 //! and questions); `sextant eval retrieval` compares the two on retrieval.
 
-use crate::fast::FastBert;
+use crate::fast::{FastBert, Norm};
 use crate::{EmbedError, Result, DIM};
 
 const HEADS: usize = 12;
@@ -97,11 +97,6 @@ impl QLinear {
     }
 }
 
-struct Norm {
-    g: Vec<f32>,
-    b: Vec<f32>,
-}
-
 struct Layer {
     qkv: QLinear,
     attn_out: QLinear,
@@ -147,17 +142,16 @@ impl QuantBert {
     /// Quantizes the f32 model's linear layers; takes its other weights
     /// over.
     pub(crate) fn from_f32(m: FastBert) -> Result<QuantBert> {
-        let norm = |n: crate::fast::Norm| Norm { g: n.g, b: n.b };
         let q = |l: &crate::fast::Linear| QLinear::quantize(&l.w, &l.b, l.out, l.inp);
         let mut layers = Vec::with_capacity(m.layers.len());
         for l in m.layers {
             layers.push(Layer {
                 qkv: q(&l.qkv)?,
                 attn_out: q(&l.attn_out)?,
-                attn_norm: norm(l.attn_norm),
+                attn_norm: l.attn_norm,
                 up: q(&l.up)?,
                 down: q(&l.down)?,
-                out_norm: norm(l.out_norm),
+                out_norm: l.out_norm,
             });
         }
         Ok(QuantBert {
@@ -165,7 +159,7 @@ impl QuantBert {
             position: m.position,
             max_positions: m.max_positions,
             token_type0: m.token_type0,
-            emb_norm: norm(m.emb_norm),
+            emb_norm: m.emb_norm,
             layers,
             vnni: has_vnni(),
         })
