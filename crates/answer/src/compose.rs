@@ -208,12 +208,15 @@ fn gather(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Gathered> {
         asked_ctx.insert(Context::Child);
     }
     let mut passages: Vec<(Passage, f32)> = Vec::with_capacity(hits.len());
+    let mut ords: Vec<u32> = Vec::with_capacity(hits.len());
     for h in hits {
         passages.push((kb.passage(h.ord)?, h.score));
+        ords.push(h.ord);
     }
     // The sections of the same pages that hold the asking clause's words.
     for h in engine.locate(a, hits)? {
         passages.push((kb.passage(h.ord)?, h.score));
+        ords.push(h.ord);
     }
     let bm25 = kb.bm25();
     let type_stems: HashSet<String> = a
@@ -421,7 +424,7 @@ fn gather(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Gathered> {
             set("located", f32::from(u8::from(rank >= hits.len())));
             set("drug_page", f32::from(u8::from(drug_page)));
             set("length", (words as f32 / 40.0).min(1.5));
-            let answers = sentence_model::Model::shipped().logit(&f);
+            let answers = sentence_model::Model::shipped_lexical().logit(&f);
             cands.push(Candidate {
                 word_set: sextant_core::text::words(&norm).into_iter().collect(),
                 text: text.to_string(),
@@ -440,6 +443,7 @@ fn gather(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Gathered> {
             });
         }
     }
+    semantic_features(engine, a, &asks.clause, &ords, &mut cands)?;
     cands.sort_by(|x, y| {
         y.score
             .total_cmp(&x.score)
@@ -455,6 +459,56 @@ fn gather(engine: &Engine, a: &Analysis, hits: &[Hit]) -> Result<Gathered> {
         idf,
         asked_types,
     })
+}
+
+/// Sets the candidates' embedding features (cosines with the question and
+/// with its asking clause) and scores them with the full sentence model.
+/// The sentences' vectors come from the knowledge base (`sentences.i8`,
+/// made at ingest); one it lacks is embedded here. Without the embedding
+/// model the keyword-only model's scores stand.
+fn semantic_features(
+    engine: &Engine,
+    a: &Analysis,
+    clause: &str,
+    ords: &[u32],
+    cands: &mut [Candidate],
+) -> Result<()> {
+    if cands.is_empty() || engine.dense_unavailable().is_some() {
+        return Ok(());
+    }
+    let (Some(e), Some(qv)) = (engine.embedder(), engine.question_vector(&a.question)?) else {
+        return Ok(());
+    };
+    let cv = engine
+        .question_vector(clause)?
+        .unwrap_or_else(|| qv.clone());
+    let stored = engine.kb().sentence_vectors();
+    let cosines = |c: &Candidate| -> Option<(f32, f32)> {
+        let (s, &ord) = (stored?, ords.get(c.rank)?);
+        Some((
+            s.dot(ord as usize, c.pos, &qv)?,
+            s.dot(ord as usize, c.pos, &cv)?,
+        ))
+    };
+    let mut found: Vec<Option<(f32, f32)>> = cands.iter().map(cosines).collect();
+    let missing: Vec<usize> = (0..cands.len()).filter(|&i| found[i].is_none()).collect();
+    if !missing.is_empty() {
+        let texts: Vec<&str> = missing.iter().map(|&i| cands[i].norm.as_str()).collect();
+        let vecs = e.embed(&texts, &|_| {})?;
+        for (k, &i) in missing.iter().enumerate() {
+            let v = &vecs[k * qv.len()..(k + 1) * qv.len()];
+            found[i] = Some((sextant_embed::dot(&qv, v), sextant_embed::dot(&cv, v)));
+        }
+    }
+    let best = found.iter().flatten().map(|x| x.1).fold(f32::MIN, f32::max);
+    let model = sentence_model::Model::shipped();
+    for (c, (q, k)) in cands.iter_mut().zip(found.into_iter().flatten()) {
+        c.features[sentence_model::feature("semantic")] = q;
+        c.features[sentence_model::feature("clause_semantic")] = k;
+        c.features[sentence_model::feature("semantic_gap")] = k - best;
+        c.answers = model.logit(&c.features);
+    }
+    Ok(())
 }
 
 /// Every candidate sentence of the passages retrieved for `a` (or, with

@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 /// The features, in the order of [`Features`]. Each is in about [0, 1].
-pub const FEATURES: [&str; 19] = [
+pub const FEATURES: [&str; 22] = [
     // 1 for every sentence: the intercept.
     "bias",
     // The passage's retrieval score as a share of the best passage's.
@@ -52,6 +52,12 @@ pub const FEATURES: [&str; 19] = [
     "drug_page",
     // Its length, in 40s of words (capped at 1.5).
     "length",
+    // Cosine of its embedding with the question's.
+    "semantic",
+    // Cosine of its embedding with the asking clause's.
+    "clause_semantic",
+    // How far its clause cosine is below the best candidate's (0 for the best).
+    "semantic_gap",
 ];
 
 /// Features the model is not fitted on: plain language and audience are
@@ -76,6 +82,11 @@ pub fn feature(name: &str) -> usize {
         .unwrap_or_else(|| panic!("unknown sentence feature {name}"))
 }
 
+/// The features read from embeddings. Without the embedding model (a
+/// keyword-only knowledge base) the composer scores with
+/// [`Model::shipped_lexical`], fitted without them.
+pub const SEMANTIC: [&str; 3] = ["semantic", "clause_semantic", "semantic_gap"];
+
 /// Below this probability that its best sentence answers, an answer says
 /// that its sources do not answer the question directly
 /// (`compose::NOT_DIRECT`). Chosen with the fitted model on the reviewers'
@@ -94,21 +105,34 @@ pub struct Model {
 }
 
 impl Model {
-    /// The shipped model (`data/sentence-model.tsv`).
+    /// The shipped model (`data/sentence-model.tsv`, column `weight`).
     pub fn shipped() -> &'static Model {
         static M: OnceLock<Model> = OnceLock::new();
         M.get_or_init(|| Model::parse(include_str!("../data/sentence-model.tsv")))
     }
 
+    /// The shipped model fitted without the [`SEMANTIC`] features (column
+    /// `lexical`), for knowledge bases without embeddings.
+    pub fn shipped_lexical() -> &'static Model {
+        static M: OnceLock<Model> = OnceLock::new();
+        M.get_or_init(|| Model::parse_column(include_str!("../data/sentence-model.tsv"), 2))
+    }
+
     /// Reads `feature<TAB>weight` rows; features not listed weigh 0.
     pub fn parse(text: &str) -> Model {
+        Model::parse_column(text, 1)
+    }
+
+    /// Reads the weights in column `column` (0 is the feature's name) of
+    /// `feature<TAB>weight<TAB>...` rows; features not listed weigh 0.
+    pub fn parse_column(text: &str, column: usize) -> Model {
         let mut weights = [0.0; FEATURES.len()];
         let rows = text
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
             .map(|l| l.split('\t').map(str::trim).collect::<Vec<_>>());
         for r in rows {
-            let (Some(name), Some(w)) = (r.first(), r.get(1)) else {
+            let (Some(name), Some(w)) = (r.first(), r.get(column)) else {
                 continue;
             };
             if let (Some(i), Ok(w)) = (FEATURES.iter().position(|f| f == name), w.parse()) {
@@ -118,13 +142,26 @@ impl Model {
         Model { weights }
     }
 
-    /// The model as `data/sentence-model.tsv` rows (no header).
+    /// The model as `feature<TAB>weight` rows (no header).
     pub fn to_tsv(&self) -> String {
         FEATURES
             .iter()
             .zip(self.weights)
             .map(|(f, w)| format!("{f}\t{w:.4}\n"))
             .collect()
+    }
+
+    /// Both models as `data/sentence-model.tsv` rows (no header):
+    /// `feature<TAB>weight<TAB>lexical`.
+    pub fn pair_to_tsv(with_vectors: &Model, lexical: &Model) -> String {
+        let mut out = String::new();
+        for (i, f) in FEATURES.iter().enumerate() {
+            out.push_str(&format!(
+                "{f}\t{:.4}\t{:.4}\n",
+                with_vectors.weights[i], lexical.weights[i]
+            ));
+        }
+        out
     }
 
     /// The log-odds that the sentence answers the question.
@@ -135,9 +172,13 @@ impl Model {
     /// Fits a logistic regression by full-batch gradient descent with an
     /// L2 penalty (not on the intercept); deterministic. Positive examples
     /// are weighted so both classes count alike.
-    pub fn fit(examples: &[(Features, bool)], epochs: usize, l2: f32) -> Model {
+    /// Features in `leave_out` keep weight 0, as do [`NOT_FITTED`].
+    pub fn fit(examples: &[(Features, bool)], epochs: usize, l2: f32, leave_out: &[&str]) -> Model {
         let n = FEATURES.len();
-        let fitted: Vec<bool> = FEATURES.iter().map(|f| !NOT_FITTED.contains(f)).collect();
+        let fitted: Vec<bool> = FEATURES
+            .iter()
+            .map(|f| !NOT_FITTED.contains(f) && !leave_out.contains(f))
+            .collect();
         let mut w = [0.0f32; FEATURES.len()];
         let pos = examples.iter().filter(|e| e.1).count().max(1) as f32;
         let neg = examples.iter().filter(|e| !e.1).count().max(1) as f32;
@@ -189,6 +230,16 @@ mod tests {
         }
         let m = Model::shipped();
         assert_eq!(Model::parse(&m.to_tsv()), *m);
+        // The keyword-only model reads no embedding feature, and both
+        // columns survive a round trip.
+        let lex = Model::shipped_lexical();
+        for s in SEMANTIC {
+            assert_eq!(lex.weights[feature(s)], 0.0, "{s}");
+        }
+        assert!(lex.weights[feature("clause_overlap")] != 0.0);
+        let pair = Model::pair_to_tsv(m, lex);
+        assert_eq!(Model::parse(&pair), *m);
+        assert_eq!(Model::parse_column(&pair, 2), *lex);
     }
 
     #[test]
@@ -203,11 +254,13 @@ mod tests {
                 false,
             ));
         }
-        let m = Model::fit(&ex, 400, 0.001);
+        let m = Model::fit(&ex, 400, 0.001, &[]);
         assert!(m.weights[feature("clause_overlap")] > 1.0, "{m:?}");
+        let without = Model::fit(&ex, 400, 0.001, &["clause_overlap"]);
+        assert_eq!(without.weights[feature("clause_overlap")], 0.0);
         let yes = m.logit(&f(&[("clause_overlap", 0.8)]));
         let no = m.logit(&f(&[("clause_overlap", 0.05), ("retrieval", 0.9)]));
         assert!(yes > 0.0 && no < 0.0, "{yes} {no}");
-        assert_eq!(Model::fit(&ex, 400, 0.001), m, "deterministic");
+        assert_eq!(Model::fit(&ex, 400, 0.001, &[]), m, "deterministic");
     }
 }

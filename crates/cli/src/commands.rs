@@ -44,15 +44,15 @@ impl PlainProgress {
         let left = if done == 0 || rate <= 0.0 {
             String::new()
         } else if done >= total {
-            format!(", {rate:.0} passages/s, done in {:.1} min", secs / 60.0)
+            format!(", {rate:.0} texts/s, done in {:.1} min", secs / 60.0)
         } else {
             format!(
-                ", {rate:.0} passages/s, about {:.0} min left",
+                ", {rate:.0} texts/s, about {:.0} min left",
                 ((total - done) as f64 / rate / 60.0).ceil()
             )
         };
         eprintln!(
-            "embedding: {done}/{total} passages ({}%){left}",
+            "embedding: {done}/{total} passages and sentences ({}%){left}",
             done * 100 / total
         );
     }
@@ -175,8 +175,8 @@ pub fn ingest(
     );
     match &m.vectors {
         Some(v) => println!(
-            "  vectors    {} × {} ({} embedded now, {} from the cache; {})",
-            m.passages, v.dim, v.embedded, v.cached, v.model
+            "  vectors    {} × {} ({} embedded now, {} from the cache; {}), and {} sentences",
+            m.passages, v.dim, v.embedded, v.cached, v.model, v.sentences
         ),
         None => println!("  vectors    none (BM25 only)"),
     }
@@ -813,7 +813,7 @@ pub fn fit_sentences(
     set: &str,
     retriever: Retriever,
 ) -> Result<()> {
-    use sextant_answer::sentence_model::Model;
+    use sextant_answer::sentence_model::{Model, SEMANTIC};
     use sextant_eval::sentences;
     let (name, questions) = answers_set(set)?;
     let dir = sentences::dir();
@@ -845,8 +845,10 @@ pub fn fit_sentences(
     let (examples, lost) = sentences::examples(&engine, &questions, &marks, retriever)?;
     let answers = examples.iter().filter(|e| e.2).count();
     let before = sentences::pairwise_accuracy(Model::shipped(), &examples);
-    let (model, cv) = sentences::fit(&examples);
+    let (model, cv) = sentences::fit(&examples, &[]);
     let after = sentences::pairwise_accuracy(&model, &examples);
+    // The model for knowledge bases without embeddings.
+    let (lexical, lexical_cv) = sentences::fit(&examples, &SEMANTIC);
     println!(
         "{} marked sentences ({answers} answers) from {} files; {lost} no longer candidates",
         examples.len(),
@@ -856,6 +858,7 @@ pub fn fit_sentences(
     println!("  shipped model            {before:.3}");
     println!("  fitted, 5-fold (unseen)  {cv:.3}");
     println!("  fitted, on all marks     {after:.3}");
+    println!("  without embeddings, 5-fold (unseen)  {lexical_cv:.3}");
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../answer/data/sentence-model.tsv");
     let old = std::fs::read_to_string(&path).unwrap_or_default();
     let head: String = old
@@ -863,7 +866,7 @@ pub fn fit_sentences(
         .take_while(|l| l.starts_with('#'))
         .map(|l| format!("{l}\n"))
         .collect();
-    std::fs::write(&path, head + &model.to_tsv())
+    std::fs::write(&path, head + &Model::pair_to_tsv(&model, &lexical))
         .with_context(|| format!("writing {}", path.display()))?;
     println!("wrote {}", path.display());
     Ok(())

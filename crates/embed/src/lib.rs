@@ -13,6 +13,7 @@ pub mod embedder;
 mod fast;
 mod int8;
 mod recent;
+mod sentences;
 pub mod vectors;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 pub use cache::EmbeddingCache;
 pub use embedder::{Embedder, Precision};
 pub use recent::RecentVectors;
+pub use sentences::{write_sentence_vectors, SentenceVectors};
 pub use vectors::{write_vectors, FlatVectors, VectorSearch};
 
 /// Dimension of the embeddings.

@@ -58,6 +58,7 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("held-out", dir.join("answers-heldout.tsv")),
         ("held-out-2", dir.join("answers-heldout-2.tsv")),
         ("held-out-3", dir.join("answers-heldout-3.tsv")),
+        ("held-out-4", dir.join("answers-heldout-4.tsv")),
     ]
 }
 

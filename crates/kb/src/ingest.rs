@@ -22,7 +22,8 @@ pub enum Progress {
     Indexing { passages: usize },
     /// Another ingest is filling the embedding cache; waiting for it.
     WaitingForCache,
-    /// Passages embedded so far, of those not found in the cache.
+    /// Texts (passages and their sentences) embedded so far, of those not
+    /// found in the cache.
     Embedding { done: usize, total: usize },
 }
 
@@ -282,8 +283,10 @@ pub fn ingest(
                 .cache_dir
                 .clone()
                 .unwrap_or_else(|| sextant_embed::cache_root().join("embeddings"));
-            let (rows, info) = embed_passages(embedder, &cache_dir, &pages, &passages, progress)?;
+            let (rows, sentences, info) =
+                embed_passages(embedder, &cache_dir, &pages, &passages, progress)?;
             staging.write_vectors(sextant_embed::DIM, &rows)?;
+            staging.write_sentence_vectors(sextant_embed::DIM, &sentences.0, &sentences.1)?;
             Some(info)
         }
         None => None,
@@ -313,27 +316,49 @@ pub fn ingest(
     })
 }
 
-/// Every passage's vector, from the cache where it has it, embedded (and
-/// added to the cache) where not.
+/// The text each of a passage's sentences is embedded as, in the order of
+/// [`sextant_core::text::sentence_spans`] (the composer's candidates).
+pub fn sentence_texts(passage: &Passage) -> Vec<String> {
+    sextant_core::text::sentence_spans(&passage.text)
+        .into_iter()
+        .map(|s| sextant_core::text::normalize_ws(&passage.text[s]))
+        .collect()
+}
+
+/// Sentence counts per passage, and their rows.
+type SentenceRows = (Vec<u32>, Vec<f32>);
+
+/// Every passage's vector and its sentences' vectors, from the cache where
+/// it has them, embedded (and added to the cache) where not.
 fn embed_passages(
     embedder: &sextant_embed::Embedder,
     cache_dir: &Path,
     pages: &[Page],
     passages: &[Passage],
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<(Vec<f32>, VectorsInfo)> {
+) -> Result<(Vec<f32>, SentenceRows, VectorsInfo)> {
     use sextant_embed::{EmbeddingCache, DIM};
     let model = embedder.model_id();
     let mut cache =
         EmbeddingCache::open(cache_dir, &model, &|| progress(Progress::WaitingForCache))?;
-    let texts: Vec<String> = passages
+    let mut texts: Vec<String> = passages
         .iter()
         .map(|p| embed_text(&pages[p.page as usize], p))
         .collect();
+    let mut counts = Vec::with_capacity(passages.len());
+    for p in passages {
+        let s = sentence_texts(p);
+        counts.push(s.len() as u32);
+        texts.extend(s);
+    }
     let keys: Vec<_> = texts.iter().map(|t| EmbeddingCache::key(t)).collect();
     let mut missing: Vec<usize> = (0..texts.len())
         .filter(|&i| cache.get(&keys[i]).is_none())
         .collect();
+    // A sentence that repeats is embedded once.
+    let mut seen = std::collections::HashSet::new();
+    missing.retain(|&i| seen.insert(keys[i]));
+    let passages_missing = missing.iter().filter(|&&i| i < passages.len()).count();
     // Each chunk holds texts of similar length, so batches carry little padding.
     missing.sort_by_key(|&i| texts[i].len());
     let total = missing.len();
@@ -353,20 +378,23 @@ fn embed_passages(
         done += chunk.len();
         crate::failpoint("ingest:mid-embedding");
     }
-    let mut rows = Vec::with_capacity(passages.len() * DIM);
+    let mut rows = Vec::with_capacity(texts.len() * DIM);
     for key in &keys {
         let v = cache.get(key).ok_or_else(|| {
             KbError::Corrupt("embedding cache lost a vector it was just given".into())
         })?;
         rows.extend_from_slice(v);
     }
+    let sentence_rows = rows.split_off(passages.len() * DIM);
     Ok((
         rows,
+        (counts, sentence_rows),
         VectorsInfo {
             model,
             dim: DIM,
-            embedded: total,
-            cached: passages.len() - total,
+            embedded: passages_missing,
+            cached: passages.len() - passages_missing,
+            sentences: texts.len() - passages.len(),
         },
     ))
 }

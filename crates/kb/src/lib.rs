@@ -14,7 +14,7 @@ pub mod store;
 
 use std::path::{Path, PathBuf};
 
-pub use ingest::{embed_text, ingest, IngestOptions, IngestReport, Progress};
+pub use ingest::{embed_text, ingest, sentence_texts, IngestOptions, IngestReport, Progress};
 pub use store::{Kb, Manifest};
 
 /// The corpus folder inside a data folder.

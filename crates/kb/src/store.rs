@@ -11,6 +11,7 @@
 //!     passages.pages        n little-endian u32: each passage's page
 //!     bm25/                 tantivy index
 //!     vectors.f32           n × 384 embeddings (when the model was installed)
+//!     sentences.i8          every passage's sentences' embeddings, int8 (with vectors.f32)
 //!   .tmp-<pid>-<t>/         a generation being built (never read)
 //! ```
 //!
@@ -26,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sextant_core::{Page, Passage};
-use sextant_embed::FlatVectors;
+use sextant_embed::{FlatVectors, SentenceVectors};
 use sextant_index::Bm25Index;
 
 use crate::corpus::SkipReason;
@@ -34,7 +35,7 @@ use crate::{failpoint, KbError, Result};
 
 /// Bumped whenever parsing, chunking or the on-disk layout changes, so an
 /// unchanged corpus is still re-ingested by a newer Sextant.
-pub const FORMAT_VERSION: u32 = 8;
+pub const FORMAT_VERSION: u32 = 9;
 
 /// A skipped file, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +78,9 @@ pub struct VectorsInfo {
     pub embedded: usize,
     /// Passages whose vector was found in the embedding cache.
     pub cached: usize,
+    /// Sentences embedded (`sentences.i8`), counted where they repeat.
+    #[serde(default)]
+    pub sentences: usize,
 }
 
 /// An open knowledge base.
@@ -90,6 +94,7 @@ pub struct Kb {
     page_of: Vec<u32>,
     bm25: Bm25Index,
     vectors: Option<FlatVectors>,
+    sentence_vectors: Option<SentenceVectors>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KbError + '_ {
@@ -200,6 +205,14 @@ impl Kb {
             )?),
             None => None,
         };
+        let sentence_vectors = match &manifest.vectors {
+            Some(v) => Some(SentenceVectors::open(
+                &dir.join("sentences.i8"),
+                v.dim,
+                manifest.passages,
+            )?),
+            None => None,
+        };
         Ok(Kb {
             dir,
             manifest,
@@ -209,6 +222,7 @@ impl Kb {
             page_of,
             bm25,
             vectors,
+            sentence_vectors,
         })
     }
 
@@ -230,6 +244,11 @@ impl Kb {
     /// The passage embeddings, if the KB was built with the model.
     pub fn vectors(&self) -> Option<&FlatVectors> {
         self.vectors.as_ref()
+    }
+
+    /// The embeddings of each passage's sentences, with the passage vectors.
+    pub fn sentence_vectors(&self) -> Option<&SentenceVectors> {
+        self.sentence_vectors.as_ref()
     }
     /// The page of passage `ord`.
     pub fn page_of(&self, ord: u32) -> Option<u32> {
@@ -369,6 +388,13 @@ impl Staging {
     pub fn write_vectors(&self, dim: usize, rows: &[f32]) -> Result<()> {
         sextant_embed::write_vectors(&self.dir.join("vectors.f32"), dim, rows)?;
         failpoint("ingest:after-vectors");
+        Ok(())
+    }
+
+    /// Writes the sentence embeddings (`counts[p]` rows for passage `p`).
+    pub fn write_sentence_vectors(&self, dim: usize, counts: &[u32], rows: &[f32]) -> Result<()> {
+        sextant_embed::write_sentence_vectors(&self.dir.join("sentences.i8"), dim, counts, rows)?;
+        failpoint("ingest:after-sentence-vectors");
         Ok(())
     }
 

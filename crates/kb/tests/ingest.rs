@@ -293,7 +293,27 @@ fn vectors_are_built_cached_and_checked() {
             .fold(0f32, f32::max);
         assert!(diff < 1e-5, "passage {ord}: {diff}");
         assert_eq!(kb.page_of(ord as u32), Some(p.page));
+        // Each of its sentences is stored, in the composer's order, as
+        // the embedding of the sentence (int8: within 0.01 in cosine).
+        let sentences = sextant_kb::sentence_texts(&p);
+        let stored = kb.sentence_vectors().expect("sentence vectors loaded");
+        assert_eq!(stored.count(ord), sentences.len(), "passage {ord}");
+        assert!(!sentences.is_empty());
+        for (pos, s) in sentences.iter().enumerate() {
+            let exact = e.embed_one(s).unwrap();
+            let cos = stored.dot(ord, pos, &exact).unwrap();
+            assert!(
+                (cos - 1.0).abs() < 0.01,
+                "passage {ord} sentence {pos}: {cos}"
+            );
+        }
     }
+    assert_eq!(
+        v.sentences,
+        kb.passages()
+            .map(|p| sextant_kb::sentence_texts(&p.unwrap()).len())
+            .sum::<usize>()
+    );
     // A forced rebuild takes every vector from the cache...
     let again = ingest(
         &corpus,

@@ -1,0 +1,231 @@
+//! The embeddings of every passage's sentences, stored as int8 rows so
+//! that the composer can ask how close each candidate sentence is to the
+//! question without running the model at question time.
+//!
+//! File layout (`sentences.i8` in a knowledge-base generation), all
+//! little-endian: 8-byte magic, u32 dimension, u32 passage count, u32 row
+//! count, u32 zero; then `passages + 1` u32 offsets (passage `p`'s
+//! sentences are rows `offsets[p]..offsets[p + 1]`, in the order of
+//! `sextant_core::text::sentence_spans`); then each row as an f32 scale
+//! followed by `dim` i8 values (`value × scale` ≈ the unit vector's
+//! component). Rounding to int8 changes a cosine by less than 0.01.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::{io_err, EmbedError, Result};
+
+const MAGIC: &[u8; 8] = b"SXSEN001";
+const HEADER: usize = 24;
+
+/// Writes the sentence rows of every passage and fsyncs the file.
+/// `counts[p]` is passage `p`'s number of sentences; `rows` holds
+/// `sum(counts) × dim` floats in passage order.
+pub fn write_sentence_vectors(path: &Path, dim: usize, counts: &[u32], rows: &[f32]) -> Result<()> {
+    let total: usize = counts.iter().map(|&c| c as usize).sum();
+    if rows.len() != total * dim {
+        return Err(EmbedError::Vectors {
+            path: path.display().to_string(),
+            reason: format!("{} floats for {total} sentences of {dim}", rows.len()),
+        });
+    }
+    let mut bytes = Vec::with_capacity(HEADER + (counts.len() + 1) * 4 + total * (4 + dim));
+    bytes.extend_from_slice(MAGIC);
+    for w in [dim, counts.len(), total, 0] {
+        bytes.extend_from_slice(&(w as u32).to_le_bytes());
+    }
+    let mut at = 0u32;
+    bytes.extend_from_slice(&at.to_le_bytes());
+    for &c in counts {
+        at += c;
+        bytes.extend_from_slice(&at.to_le_bytes());
+    }
+    for row in rows.chunks_exact(dim.max(1)) {
+        let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        bytes.extend_from_slice(&scale.to_le_bytes());
+        bytes.extend(
+            row.iter()
+                .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8 as u8),
+        );
+    }
+    let mut f = std::fs::File::create(path).map_err(io_err(path))?;
+    f.write_all(&bytes).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))
+}
+
+/// The sentence rows of a knowledge base, memory-mapped.
+pub struct SentenceVectors {
+    path: PathBuf,
+    map: memmap2::Mmap,
+    dim: usize,
+    passages: usize,
+    rows: usize,
+}
+
+impl std::fmt::Debug for SentenceVectors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentenceVectors")
+            .field("path", &self.path)
+            .field("dim", &self.dim)
+            .field("passages", &self.passages)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl SentenceVectors {
+    /// Maps `path`, checking that it holds rows of `dim` for
+    /// `expected_passages` passages and that its offsets are in order.
+    pub fn open(path: &Path, dim: usize, expected_passages: usize) -> Result<SentenceVectors> {
+        let bad = |reason: String| EmbedError::Vectors {
+            path: path.display().to_string(),
+            reason,
+        };
+        let file = std::fs::File::open(path).map_err(io_err(path))?;
+        // SAFETY: generations are immutable once committed (ingest writes a
+        // new one and swaps `CURRENT`), so the mapped file never changes.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err(path))?;
+        if map.len() < HEADER || &map[..8] != MAGIC {
+            return Err(bad("not a Sextant sentence-vector file".into()));
+        }
+        let word = |at: usize| u32::from_le_bytes(map[at..at + 4].try_into().expect("4 bytes"));
+        let (file_dim, passages, rows) = (word(8) as usize, word(12) as usize, word(16) as usize);
+        if file_dim != dim || passages != expected_passages {
+            return Err(bad(format!(
+                "dimension {file_dim} for {passages} passages, expected {dim} for \
+                 {expected_passages}; run `sextant ingest --force`"
+            )));
+        }
+        let expected = (passages + 1)
+            .checked_mul(4)
+            .and_then(|o| rows.checked_mul(4 + dim).map(|r| HEADER + o + r));
+        if expected != Some(map.len()) {
+            return Err(bad(format!(
+                "{} bytes, not what {passages} passages and {rows} rows need; run `sextant \
+                 ingest --force`",
+                map.len()
+            )));
+        }
+        let v = SentenceVectors {
+            path: path.to_path_buf(),
+            map,
+            dim,
+            passages,
+            rows,
+        };
+        let mut last = 0;
+        for p in 0..=passages {
+            let o = v.offset(p);
+            if o < last || o > rows || (p == 0 && o != 0) {
+                return Err(bad(format!("offset of passage {p} is out of order")));
+            }
+            last = o;
+        }
+        if last != rows {
+            return Err(bad("the offsets do not end at the last row".into()));
+        }
+        Ok(v)
+    }
+
+    fn offset(&self, p: usize) -> usize {
+        let at = HEADER + p * 4;
+        u32::from_le_bytes(self.map[at..at + 4].try_into().expect("4 bytes")) as usize
+    }
+
+    /// Sentences stored in all.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Number of sentences stored for passage `passage`.
+    pub fn count(&self, passage: usize) -> usize {
+        if passage >= self.passages {
+            return 0;
+        }
+        self.offset(passage + 1) - self.offset(passage)
+    }
+
+    /// The dot product of `query` with sentence `pos` of passage `passage`
+    /// (the cosine, for unit vectors), or `None` when there is no such row.
+    pub fn dot(&self, passage: usize, pos: usize, query: &[f32]) -> Option<f32> {
+        if query.len() != self.dim || pos >= self.count(passage) {
+            return None;
+        }
+        let row = self.offset(passage) + pos;
+        let at = HEADER + (self.passages + 1) * 4 + row * (4 + self.dim);
+        let scale = f32::from_le_bytes(self.map[at..at + 4].try_into().expect("4 bytes"));
+        let values = &self.map[at + 4..at + 4 + self.dim];
+        let sum: f32 = values
+            .iter()
+            .zip(query)
+            .map(|(&v, q)| f32::from(v as i8) * q)
+            .sum();
+        Some(sum * scale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dot;
+
+    fn unit(seed: usize, dim: usize) -> Vec<f32> {
+        let v: Vec<f32> = (0..dim)
+            .map(|i| (((i + 1) * (seed + 3) * 37 % 101) as f32 - 50.0).sin())
+            .collect();
+        let n = dot(&v, &v).sqrt();
+        v.into_iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn stored_rows_give_the_cosines_within_rounding() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dim = 32;
+        let counts = [2u32, 0, 3];
+        let rows: Vec<f32> = (0..5).flat_map(|s| unit(s, dim)).collect();
+        let path = tmp.path().join("s.i8");
+        write_sentence_vectors(&path, dim, &counts, &rows).unwrap();
+        let v = SentenceVectors::open(&path, dim, 3).unwrap();
+        assert_eq!((v.len(), v.count(0), v.count(1), v.count(2)), (5, 2, 0, 3));
+        let q = unit(99, dim);
+        let mut row = 0;
+        for (p, &c) in counts.iter().enumerate() {
+            for pos in 0..c as usize {
+                let exact = dot(&q, &rows[row * dim..(row + 1) * dim]);
+                let got = v.dot(p, pos, &q).unwrap();
+                assert!((exact - got).abs() < 0.01, "{exact} vs {got}");
+                row += 1;
+            }
+            assert_eq!(v.dot(p, c as usize, &q), None);
+        }
+        assert_eq!(v.dot(3, 0, &q), None);
+        assert_eq!(v.dot(0, 0, &q[..8]), None);
+    }
+
+    #[test]
+    fn damaged_files_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dim = 8;
+        let path = tmp.path().join("s.i8");
+        let rows: Vec<f32> = (0..3).flat_map(|s| unit(s, dim)).collect();
+        write_sentence_vectors(&path, dim, &[1, 2], &rows).unwrap();
+        assert!(SentenceVectors::open(&path, dim, 3).is_err());
+        assert!(SentenceVectors::open(&path, 16, 2).is_err());
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(SentenceVectors::open(&path, dim, 2).is_err());
+        // Offsets out of order.
+        let mut bad = bytes.clone();
+        bad[HEADER + 4..HEADER + 8].copy_from_slice(&5u32.to_le_bytes());
+        std::fs::write(&path, &bad).unwrap();
+        assert!(SentenceVectors::open(&path, dim, 2).is_err());
+        std::fs::write(&path, b"short").unwrap();
+        assert!(SentenceVectors::open(&path, dim, 2).is_err());
+        assert!(write_sentence_vectors(&path, dim, &[4], &rows).is_err());
+    }
+}
