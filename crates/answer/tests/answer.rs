@@ -652,3 +652,35 @@ fn the_records_stage_and_receptors_steer_retrieval() {
     eprintln!("top-10 passages on the person's situation: {without} without the records' terms, {with} with");
     assert!(with > without, "{with} <= {without}");
 }
+
+/// The sentence model's embedding features are the cosines of each
+/// candidate sentence with the question, read from the knowledge base's
+/// `sentences.i8` by (passage, position): a wrong mapping would give
+/// another sentence's cosine. Without embeddings they stay 0.
+#[test]
+fn sentence_cosines_come_from_the_right_stored_rows() {
+    use sextant_answer::compose::candidate_features;
+    use sextant_answer::sentence_model::feature;
+    let fixture = fixture_engine();
+    let a = fixture.analyze("Can surgery remove liver cancer?").unwrap();
+    let hits = fixture.retrieve(&a, 5, Retriever::Bm25).unwrap();
+    let cands = candidate_features(fixture, &a, &hits).unwrap();
+    assert!(!cands.is_empty());
+    assert!(cands.iter().all(|(_, f)| f[feature("semantic")] == 0.0));
+
+    let Some(engine) = real_engine() else { return };
+    let Some(e) = engine.embedder() else { return };
+    let q = "Is surgery an option for metastatic liver cancer?";
+    let a = engine.analyze(q).unwrap();
+    let hits = engine
+        .retrieve(&a, sextant_answer::COMPOSE_PASSAGES, Retriever::Hybrid)
+        .unwrap();
+    let cands = candidate_features(engine, &a, &hits).unwrap();
+    assert!(cands.len() >= 10, "{}", cands.len());
+    let qv = engine.question_vector(q).unwrap().unwrap();
+    for (text, f) in cands.iter().take(20) {
+        let exact = sextant_embed::dot(&qv, &e.embed_one(text).unwrap());
+        let stored = f[feature("semantic")];
+        assert!((exact - stored).abs() < 0.02, "{text}: {exact} vs {stored}");
+    }
+}

@@ -13,6 +13,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::vectors::{damaged, le_u32, map_generation_file};
 use crate::{io_err, EmbedError, Result};
 
 const MAGIC: &[u8; 8] = b"SXSEN001";
@@ -78,19 +79,10 @@ impl SentenceVectors {
     /// Maps `path`, checking that it holds rows of `dim` for
     /// `expected_passages` passages and that its offsets are in order.
     pub fn open(path: &Path, dim: usize, expected_passages: usize) -> Result<SentenceVectors> {
-        let bad = |reason: String| EmbedError::Vectors {
-            path: path.display().to_string(),
-            reason,
-        };
-        let file = std::fs::File::open(path).map_err(io_err(path))?;
-        // SAFETY: generations are immutable once committed (ingest writes a
-        // new one and swaps `CURRENT`), so the mapped file never changes.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err(path))?;
-        if map.len() < HEADER || &map[..8] != MAGIC {
-            return Err(bad("not a Sextant sentence-vector file".into()));
-        }
-        let word = |at: usize| u32::from_le_bytes(map[at..at + 4].try_into().expect("4 bytes"));
-        let (file_dim, passages, rows) = (word(8) as usize, word(12) as usize, word(16) as usize);
+        let bad = |reason: String| damaged(path, reason);
+        let map = map_generation_file(path, MAGIC, HEADER)?;
+        let word = |at: usize| le_u32(&map, at) as usize;
+        let (file_dim, passages, rows) = (word(8), word(12), word(16));
         if file_dim != dim || passages != expected_passages {
             return Err(bad(format!(
                 "dimension {file_dim} for {passages} passages, expected {dim} for \
@@ -129,8 +121,7 @@ impl SentenceVectors {
     }
 
     fn offset(&self, p: usize) -> usize {
-        let at = HEADER + p * 4;
-        u32::from_le_bytes(self.map[at..at + 4].try_into().expect("4 bytes")) as usize
+        le_u32(&self.map, HEADER + p * 4) as usize
     }
 
     /// Sentences stored in all.

@@ -40,6 +40,36 @@ pub fn write_vectors(path: &Path, dim: usize, rows: &[f32]) -> Result<()> {
     f.sync_all().map_err(io_err(path))
 }
 
+/// The error for a vector file that is damaged or does not fit.
+pub(crate) fn damaged(path: &Path, reason: String) -> EmbedError {
+    EmbedError::Vectors {
+        path: path.display().to_string(),
+        reason,
+    }
+}
+
+/// Maps a file of a knowledge-base generation, checking that it starts
+/// with `magic` and holds at least a `header` of bytes.
+pub(crate) fn map_generation_file(
+    path: &Path,
+    magic: &[u8; 8],
+    header: usize,
+) -> Result<memmap2::Mmap> {
+    let file = std::fs::File::open(path).map_err(io_err(path))?;
+    // SAFETY: generations are immutable once committed (ingest writes a
+    // new one and swaps `CURRENT`), so the mapped file never changes.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err(path))?;
+    if map.len() < header || &map[..8] != magic {
+        return Err(damaged(path, "not a Sextant vector file".into()));
+    }
+    Ok(map)
+}
+
+/// The little-endian u32 at byte `at` (which the caller has checked).
+pub(crate) fn le_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
 /// Below this many rows per thread, a scan is not worth a thread.
 const PARALLEL_MIN_ROWS: usize = 4096;
 
@@ -77,19 +107,9 @@ impl std::fmt::Debug for FlatVectors {
 impl FlatVectors {
     /// Maps `path`, checking that it holds `expected_rows` rows of `dim`.
     pub fn open(path: &Path, dim: usize, expected_rows: usize) -> Result<FlatVectors> {
-        let bad = |reason: String| EmbedError::Vectors {
-            path: path.display().to_string(),
-            reason,
-        };
-        let file = std::fs::File::open(path).map_err(io_err(path))?;
-        // SAFETY: generations are immutable once committed (ingest writes a
-        // new one and swaps `CURRENT`), so the mapped file never changes.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err(path))?;
-        if map.len() < HEADER || &map[..8] != MAGIC {
-            return Err(bad("not a Sextant vector file".into()));
-        }
-        let word = |at: usize| u32::from_le_bytes(map[at..at + 4].try_into().expect("4 bytes"));
-        let (file_dim, count) = (word(8) as usize, word(12) as usize);
+        let bad = |reason: String| damaged(path, reason);
+        let map = map_generation_file(path, MAGIC, HEADER)?;
+        let (file_dim, count) = (le_u32(&map, 8) as usize, le_u32(&map, 12) as usize);
         if file_dim != dim {
             return Err(bad(format!("dimension {file_dim}, expected {dim}")));
         }
