@@ -6,9 +6,9 @@
 #
 # The embedding model and the small test GGUF model are fetched first (once
 # per machine; checked by sha256).
-# The first run on a machine embeds the whole corpus (about 40 minutes on
-# 2 cores); the embeddings are cached by content under ~/.cache/sextant, so
-# later runs take seconds for it.
+# The first run on a machine embeds the whole corpus, passages and
+# sentences (about 7 minutes on 2 cores); the embeddings are cached by
+# content under ~/.cache/sextant, so later runs take seconds for it.
 #
 # The store's tests run against SQLite and against a throwaway PostgreSQL
 # cluster (initdb in a temp dir); PostgreSQL's server comes from Debian's
