@@ -486,8 +486,8 @@ fn semantic_features(
     let cosines = |c: &Candidate| -> Option<(f32, f32)> {
         let (s, &ord) = (stored?, ords.get(c.rank)?);
         Some((
-            s.dot(ord as usize, c.pos, &qv)?,
-            s.dot(ord as usize, c.pos, &cv)?,
+            s.dot(ord as usize, c.pos, &c.norm, &qv)?,
+            s.dot(ord as usize, c.pos, &c.norm, &cv)?,
         ))
     };
     let mut found: Vec<Option<(f32, f32)>> = cands.iter().map(cosines).collect();

@@ -6,9 +6,12 @@
 //! little-endian: 8-byte magic, u32 dimension, u32 passage count, u32 row
 //! count, u32 zero; then `passages + 1` u32 offsets (passage `p`'s
 //! sentences are rows `offsets[p]..offsets[p + 1]`, in the order of
-//! `sextant_core::text::sentence_spans`); then each row as an f32 scale
-//! followed by `dim` i8 values (`value × scale` ≈ the unit vector's
-//! component). Rounding to int8 changes a cosine by less than 0.01.
+//! `sextant_core::text::sentence_spans`); then each row as an f32 scale, the
+//! u32 [`text_tag`] of the sentence it embeds, and `dim` i8 values
+//! (`value × scale` ≈ the unit vector's component). Rounding to int8
+//! changes a cosine by less than 0.01. The tag lets a reader check that a
+//! row is the sentence it asks about, so a file written by an older
+//! sentence splitter is never read as another sentence's vector.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,21 +19,40 @@ use std::path::{Path, PathBuf};
 use crate::vectors::{damaged, le_u32, map_generation_file};
 use crate::{io_err, EmbedError, Result};
 
-const MAGIC: &[u8; 8] = b"SXSEN001";
+const MAGIC: &[u8; 8] = b"SXSEN002";
 const HEADER: usize = 24;
+/// Bytes of a row before its values: scale and tag.
+const ROW_HEAD: usize = 8;
+
+/// A 32-bit FNV-1a hash of a sentence's text, stored with its row.
+pub fn text_tag(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
 
 /// Writes the sentence rows of every passage and fsyncs the file.
-/// `counts[p]` is passage `p`'s number of sentences; `rows` holds
-/// `sum(counts) × dim` floats in passage order.
-pub fn write_sentence_vectors(path: &Path, dim: usize, counts: &[u32], rows: &[f32]) -> Result<()> {
+/// `counts[p]` is passage `p`'s number of sentences; `tags` holds each
+/// sentence's [`text_tag`] and `rows` its `dim` floats, in passage order.
+pub fn write_sentence_vectors(
+    path: &Path,
+    dim: usize,
+    counts: &[u32],
+    tags: &[u32],
+    rows: &[f32],
+) -> Result<()> {
     let total: usize = counts.iter().map(|&c| c as usize).sum();
-    if rows.len() != total * dim {
+    if rows.len() != total * dim || tags.len() != total {
         return Err(EmbedError::Vectors {
             path: path.display().to_string(),
-            reason: format!("{} floats for {total} sentences of {dim}", rows.len()),
+            reason: format!(
+                "{} floats and {} tags for {total} sentences of {dim}",
+                rows.len(),
+                tags.len()
+            ),
         });
     }
-    let mut bytes = Vec::with_capacity(HEADER + (counts.len() + 1) * 4 + total * (4 + dim));
+    let mut bytes = Vec::with_capacity(HEADER + (counts.len() + 1) * 4 + total * (ROW_HEAD + dim));
     bytes.extend_from_slice(MAGIC);
     for w in [dim, counts.len(), total, 0] {
         bytes.extend_from_slice(&(w as u32).to_le_bytes());
@@ -41,10 +63,11 @@ pub fn write_sentence_vectors(path: &Path, dim: usize, counts: &[u32], rows: &[f
         at += c;
         bytes.extend_from_slice(&at.to_le_bytes());
     }
-    for row in rows.chunks_exact(dim.max(1)) {
+    for (row, tag) in rows.chunks_exact(dim.max(1)).zip(tags) {
         let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
         let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
         bytes.extend_from_slice(&scale.to_le_bytes());
+        bytes.extend_from_slice(&tag.to_le_bytes());
         bytes.extend(
             row.iter()
                 .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8 as u8),
@@ -91,7 +114,7 @@ impl SentenceVectors {
         }
         let expected = (passages + 1)
             .checked_mul(4)
-            .and_then(|o| rows.checked_mul(4 + dim).map(|r| HEADER + o + r));
+            .and_then(|o| rows.checked_mul(ROW_HEAD + dim).map(|r| HEADER + o + r));
         if expected != Some(map.len()) {
             return Err(bad(format!(
                 "{} bytes, not what {passages} passages and {rows} rows need; run `sextant \
@@ -142,15 +165,19 @@ impl SentenceVectors {
     }
 
     /// The dot product of `query` with sentence `pos` of passage `passage`
-    /// (the cosine, for unit vectors), or `None` when there is no such row.
-    pub fn dot(&self, passage: usize, pos: usize, query: &[f32]) -> Option<f32> {
+    /// (the cosine, for unit vectors), or `None` when there is no such row
+    /// or the row embeds another text than `text`.
+    pub fn dot(&self, passage: usize, pos: usize, text: &str, query: &[f32]) -> Option<f32> {
         if query.len() != self.dim || pos >= self.count(passage) {
             return None;
         }
         let row = self.offset(passage) + pos;
-        let at = HEADER + (self.passages + 1) * 4 + row * (4 + self.dim);
+        let at = HEADER + (self.passages + 1) * 4 + row * (ROW_HEAD + self.dim);
+        if le_u32(&self.map, at + 4) != text_tag(text) {
+            return None;
+        }
         let scale = f32::from_le_bytes(self.map[at..at + 4].try_into().expect("4 bytes"));
-        let values = &self.map[at + 4..at + 4 + self.dim];
+        let values = &self.map[at + ROW_HEAD..at + ROW_HEAD + self.dim];
         let sum: f32 = values
             .iter()
             .zip(query)
@@ -179,8 +206,10 @@ mod tests {
         let dim = 32;
         let counts = [2u32, 0, 3];
         let rows: Vec<f32> = (0..5).flat_map(|s| unit(s, dim)).collect();
+        let texts: Vec<String> = (0..5).map(|i| format!("Sentence {i}.")).collect();
+        let tags: Vec<u32> = texts.iter().map(|t| text_tag(t)).collect();
         let path = tmp.path().join("s.i8");
-        write_sentence_vectors(&path, dim, &counts, &rows).unwrap();
+        write_sentence_vectors(&path, dim, &counts, &tags, &rows).unwrap();
         let v = SentenceVectors::open(&path, dim, 3).unwrap();
         assert_eq!((v.len(), v.count(0), v.count(1), v.count(2)), (5, 2, 0, 3));
         let q = unit(99, dim);
@@ -188,14 +217,16 @@ mod tests {
         for (p, &c) in counts.iter().enumerate() {
             for pos in 0..c as usize {
                 let exact = dot(&q, &rows[row * dim..(row + 1) * dim]);
-                let got = v.dot(p, pos, &q).unwrap();
+                let got = v.dot(p, pos, &texts[row], &q).unwrap();
                 assert!((exact - got).abs() < 0.01, "{exact} vs {got}");
+                // Another sentence's text does not read this row.
+                assert_eq!(v.dot(p, pos, "Another sentence.", &q), None);
                 row += 1;
             }
-            assert_eq!(v.dot(p, c as usize, &q), None);
+            assert_eq!(v.dot(p, c as usize, &texts[0], &q), None);
         }
-        assert_eq!(v.dot(3, 0, &q), None);
-        assert_eq!(v.dot(0, 0, &q[..8]), None);
+        assert_eq!(v.dot(3, 0, &texts[0], &q), None);
+        assert_eq!(v.dot(0, 0, &texts[0], &q[..8]), None);
     }
 
     #[test]
@@ -204,7 +235,7 @@ mod tests {
         let dim = 8;
         let path = tmp.path().join("s.i8");
         let rows: Vec<f32> = (0..3).flat_map(|s| unit(s, dim)).collect();
-        write_sentence_vectors(&path, dim, &[1, 2], &rows).unwrap();
+        write_sentence_vectors(&path, dim, &[1, 2], &[1, 2, 3], &rows).unwrap();
         assert!(SentenceVectors::open(&path, dim, 3).is_err());
         assert!(SentenceVectors::open(&path, 16, 2).is_err());
         let bytes = std::fs::read(&path).unwrap();
@@ -217,6 +248,7 @@ mod tests {
         assert!(SentenceVectors::open(&path, dim, 2).is_err());
         std::fs::write(&path, b"short").unwrap();
         assert!(SentenceVectors::open(&path, dim, 2).is_err());
-        assert!(write_sentence_vectors(&path, dim, &[4], &rows).is_err());
+        assert!(write_sentence_vectors(&path, dim, &[4], &[1, 2, 3, 4], &rows).is_err());
+        assert!(write_sentence_vectors(&path, dim, &[3], &[1, 2], &rows).is_err());
     }
 }

@@ -286,7 +286,8 @@ pub fn ingest(
             let (rows, sentences, info) =
                 embed_passages(embedder, &cache_dir, &pages, &passages, progress)?;
             staging.write_vectors(sextant_embed::DIM, &rows)?;
-            staging.write_sentence_vectors(sextant_embed::DIM, &sentences.0, &sentences.1)?;
+            let (counts, tags, sentence_rows) = sentences;
+            staging.write_sentence_vectors(sextant_embed::DIM, &counts, &tags, &sentence_rows)?;
             Some(info)
         }
         None => None,
@@ -325,8 +326,8 @@ pub fn sentence_texts(passage: &Passage) -> Vec<String> {
         .collect()
 }
 
-/// Sentence counts per passage, and their rows.
-type SentenceRows = (Vec<u32>, Vec<f32>);
+/// Sentence counts per passage, the sentences' text tags, and their rows.
+type SentenceRows = (Vec<u32>, Vec<u32>, Vec<f32>);
 
 /// Every passage's vector and its sentences' vectors, from the cache where
 /// it has them, embedded (and added to the cache) where not.
@@ -346,9 +347,11 @@ fn embed_passages(
         .map(|p| embed_text(&pages[p.page as usize], p))
         .collect();
     let mut counts = Vec::with_capacity(passages.len());
+    let mut tags = Vec::new();
     for p in passages {
         let s = sentence_texts(p);
         counts.push(s.len() as u32);
+        tags.extend(s.iter().map(|t| sextant_embed::text_tag(t)));
         texts.extend(s);
     }
     let keys: Vec<_> = texts.iter().map(|t| EmbeddingCache::key(t)).collect();
@@ -388,7 +391,7 @@ fn embed_passages(
     let sentence_rows = rows.split_off(passages.len() * DIM);
     Ok((
         rows,
-        (counts, sentence_rows),
+        (counts, tags, sentence_rows),
         VectorsInfo {
             model,
             dim: DIM,

@@ -35,7 +35,7 @@ use crate::{failpoint, KbError, Result};
 
 /// Bumped whenever parsing, chunking or the on-disk layout changes, so an
 /// unchanged corpus is still re-ingested by a newer Sextant.
-pub const FORMAT_VERSION: u32 = 9;
+pub const FORMAT_VERSION: u32 = 10;
 
 /// A skipped file, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -391,9 +391,17 @@ impl Staging {
         Ok(())
     }
 
-    /// Writes the sentence embeddings (`counts[p]` rows for passage `p`).
-    pub fn write_sentence_vectors(&self, dim: usize, counts: &[u32], rows: &[f32]) -> Result<()> {
-        sextant_embed::write_sentence_vectors(&self.dir.join("sentences.i8"), dim, counts, rows)?;
+    /// Writes the sentence embeddings (`counts[p]` rows for passage `p`,
+    /// each with its text's tag).
+    pub fn write_sentence_vectors(
+        &self,
+        dim: usize,
+        counts: &[u32],
+        tags: &[u32],
+        rows: &[f32],
+    ) -> Result<()> {
+        let path = self.dir.join("sentences.i8");
+        sextant_embed::write_sentence_vectors(&path, dim, counts, tags, rows)?;
         failpoint("ingest:after-sentence-vectors");
         Ok(())
     }

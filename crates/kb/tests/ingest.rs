@@ -301,7 +301,7 @@ fn vectors_are_built_cached_and_checked() {
         assert!(!sentences.is_empty());
         for (pos, s) in sentences.iter().enumerate() {
             let exact = e.embed_one(s).unwrap();
-            let cos = stored.dot(ord, pos, &exact).unwrap();
+            let cos = stored.dot(ord, pos, s, &exact).unwrap();
             assert!(
                 (cos - 1.0).abs() < 0.01,
                 "passage {ord} sentence {pos}: {cos}"
