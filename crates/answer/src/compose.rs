@@ -473,7 +473,7 @@ fn semantic_features(
     ords: &[u32],
     cands: &mut [Candidate],
 ) -> Result<()> {
-    if cands.is_empty() || engine.dense_unavailable().is_some() {
+    if cands.is_empty() || !engine.dense_ready() {
         return Ok(());
     }
     let (Some(e), Some(qv)) = (engine.embedder(), engine.question_vector(&a.question)?) else {
@@ -484,11 +484,8 @@ fn semantic_features(
         .unwrap_or_else(|| qv.clone());
     let stored = engine.kb().sentence_vectors();
     let cosines = |c: &Candidate| -> Option<(f32, f32)> {
-        let (s, &ord) = (stored?, ords.get(c.rank)?);
-        Some((
-            s.dot(ord as usize, c.pos, &c.norm, &qv)?,
-            s.dot(ord as usize, c.pos, &c.norm, &cv)?,
-        ))
+        let row = stored?.row(*ords.get(c.rank)? as usize, c.pos, &c.norm)?;
+        Some((row.dot(&qv), row.dot(&cv)))
     };
     let mut found: Vec<Option<(f32, f32)>> = cands.iter().map(cosines).collect();
     let missing: Vec<usize> = (0..cands.len()).filter(|&i| found[i].is_none()).collect();

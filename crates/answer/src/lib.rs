@@ -236,6 +236,9 @@ pub struct Engine {
     /// Lower-case first words of drug page titles ("sorafenib").
     drug_names: Vec<String>,
     embedder: Option<Embedder>,
+    /// The embedder made the knowledge base's vectors: dense retrieval and
+    /// sentence cosines can run. Set with the embedder, read per question.
+    dense_ready: bool,
     retriever: Retriever,
     locale: &'static Locale,
     civic: Option<civic::Civic>,
@@ -292,6 +295,7 @@ impl Engine {
             kb,
             drug_names,
             embedder: None,
+            dense_ready: false,
             retriever: Retriever::DEFAULT,
             locale: Locale::default_locale(),
             civic: None,
@@ -345,7 +349,14 @@ impl Engine {
     /// Gives the engine the embedding model dense retrieval needs.
     pub fn with_embedder(mut self, embedder: Option<Embedder>) -> Engine {
         self.embedder = embedder;
+        self.dense_ready = self.dense_unavailable().is_none();
         self
+    }
+
+    /// Whether dense retrieval and sentence cosines can run (see
+    /// [`Engine::dense_unavailable`] for why not, in words).
+    pub fn dense_ready(&self) -> bool {
+        self.dense_ready
     }
 
     /// The embedding model, when loaded.
@@ -390,7 +401,7 @@ impl Engine {
     /// The retrieval that `wanted` really gets: BM25 when dense retrieval
     /// is unavailable.
     pub fn effective(&self, wanted: Retriever) -> Retriever {
-        if wanted != Retriever::Bm25 && self.dense_unavailable().is_some() {
+        if wanted != Retriever::Bm25 && !self.dense_ready {
             Retriever::Bm25
         } else {
             wanted

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub use cache::EmbeddingCache;
 pub use embedder::{Embedder, Precision};
 pub use recent::RecentVectors;
-pub use sentences::{text_tag, write_sentence_vectors, SentenceVectors};
+pub use sentences::{text_tag, write_sentence_vectors, SentenceRow, SentenceVectors};
 pub use vectors::{write_vectors, FlatVectors, VectorSearch};
 
 /// Dimension of the embeddings.

@@ -164,11 +164,10 @@ impl SentenceVectors {
         self.offset(passage + 1) - self.offset(passage)
     }
 
-    /// The dot product of `query` with sentence `pos` of passage `passage`
-    /// (the cosine, for unit vectors), or `None` when there is no such row
-    /// or the row embeds another text than `text`.
-    pub fn dot(&self, passage: usize, pos: usize, text: &str, query: &[f32]) -> Option<f32> {
-        if query.len() != self.dim || pos >= self.count(passage) {
+    /// Sentence `pos` of passage `passage`, or `None` when there is no
+    /// such row or the row embeds another text than `text`.
+    pub fn row(&self, passage: usize, pos: usize, text: &str) -> Option<SentenceRow<'_>> {
+        if pos >= self.count(passage) {
             return None;
         }
         let row = self.offset(passage) + pos;
@@ -176,14 +175,42 @@ impl SentenceVectors {
         if le_u32(&self.map, at + 4) != text_tag(text) {
             return None;
         }
-        let scale = f32::from_le_bytes(self.map[at..at + 4].try_into().expect("4 bytes"));
-        let values = &self.map[at + ROW_HEAD..at + ROW_HEAD + self.dim];
-        let sum: f32 = values
+        Some(SentenceRow {
+            scale: f32::from_le_bytes(self.map[at..at + 4].try_into().expect("4 bytes")),
+            values: &self.map[at + ROW_HEAD..at + ROW_HEAD + self.dim],
+        })
+    }
+
+    /// The dot product of `query` with sentence `pos` of passage `passage`
+    /// (the cosine, for unit vectors), or `None` when there is no such row,
+    /// the row embeds another text than `text`, or `query` is not `dim`
+    /// long.
+    pub fn dot(&self, passage: usize, pos: usize, text: &str, query: &[f32]) -> Option<f32> {
+        if query.len() != self.dim {
+            return None;
+        }
+        Some(self.row(passage, pos, text)?.dot(query))
+    }
+}
+
+/// One stored sentence embedding.
+#[derive(Debug, Clone, Copy)]
+pub struct SentenceRow<'a> {
+    scale: f32,
+    values: &'a [u8],
+}
+
+impl SentenceRow<'_> {
+    /// The dot product with `query` (extra components on either side are
+    /// ignored).
+    pub fn dot(&self, query: &[f32]) -> f32 {
+        let sum: f32 = self
+            .values
             .iter()
             .zip(query)
             .map(|(&v, q)| f32::from(v as i8) * q)
             .sum();
-        Some(sum * scale)
+        sum * self.scale
     }
 }
 

@@ -197,21 +197,21 @@ impl Kb {
                 pp_path.display()
             )));
         }
-        let vectors = match &manifest.vectors {
-            Some(v) => Some(FlatVectors::open(
-                &dir.join("vectors.f32"),
-                v.dim,
-                manifest.passages,
-            )?),
-            None => None,
-        };
-        let sentence_vectors = match &manifest.vectors {
-            Some(v) => Some(SentenceVectors::open(
-                &dir.join("sentences.i8"),
-                v.dim,
-                manifest.passages,
-            )?),
-            None => None,
+        // The passages' vectors and their sentences' come together.
+        let (vectors, sentence_vectors) = match &manifest.vectors {
+            Some(v) => (
+                Some(FlatVectors::open(
+                    &dir.join("vectors.f32"),
+                    v.dim,
+                    manifest.passages,
+                )?),
+                Some(SentenceVectors::open(
+                    &dir.join("sentences.i8"),
+                    v.dim,
+                    manifest.passages,
+                )?),
+            ),
+            None => (None, None),
         };
         Ok(Kb {
             dir,
