@@ -21,10 +21,17 @@ use crate::analyze::Analysis;
 use crate::quality::{self, data_rows, padded};
 use crate::{Engine, Result, Retriever};
 
-/// Passages searched for a sentence that disputes a premise.
-const SEARCH_DEPTH: usize = 8;
 /// Share of the premise's meaningful words a disputing sentence must share.
 const MIN_SHARED: f32 = 0.6;
+/// Passages searched for a sentence that disputes a premise.
+const SEARCH_DEPTH: usize = 8;
+/// Sentences of the whole corpus, closest to the premise in meaning, also
+/// weighed against it ([`Meaning::Corpus`]).
+const NEAREST: usize = 12;
+/// The cosine of MiniLM embeddings from which a sentence makes the same
+/// claim as a premise, whatever its words. Chosen on the reviewers' dispute
+/// marks (BENCHMARKS.md): at 0.70 the check also disputed a true premise.
+const SAME_CLAIM: f32 = 0.75;
 /// The hardest sentence (Flesch–Kincaid grade) the check may quote.
 const MAX_GRADE: f32 = 18.0;
 /// Fewest meaningful words a premise needs to be checked at all.
@@ -187,11 +194,11 @@ pub struct Dispute {
 /// Share of a clause's stems among the premise's, for [`disputes`].
 const CLAUSE_SHARED: f32 = 0.75;
 
-/// Whether a sentence disputes a premise: it says the premise's claim is
-/// not so ("there is no evidence"), or one of its clauses on the same words
-/// has the other polarity, or it hedges a claim the premise makes without
-/// exception. `shares` tells what share of the premise's meaningful words a
-/// clause has.
+/// Whether a sentence disputes a premise by its cue words alone: it says
+/// the premise's claim is not so ("there is no evidence"), or one of its
+/// clauses on the same words has the other polarity, or it hedges a claim
+/// the premise makes without exception. `shares` tells what share of the
+/// premise's meaningful words a clause has.
 fn disputes(premise: &str, sentence: &str, shares: &dyn Fn(&str) -> f32) -> bool {
     let c = cues();
     let (pp, ps) = (padded(premise), padded(sentence));
@@ -233,19 +240,142 @@ fn clauses(sentence: &str) -> Vec<&str> {
     out
 }
 
-/// Looks for a sentence of the sources that disputes one of the question's
-/// premises. `a` is the whole question's analysis (for its cancer types).
-pub fn check(engine: &Engine, a: &Analysis, retriever: Retriever) -> Result<Option<Dispute>> {
+/// What is known of a (premise, sentence) pair, in the order of
+/// [`PairFeatures`]. The check quotes by a rule over a few of them
+/// ([`Pair::disputes`]); `sextant eval answers --disputes` measures that
+/// rule, and a logistic regression over all of them, against reviewers'
+/// marks. Each is in about [0, 1].
+pub const PAIR_FEATURES: [&str; 16] = [
+    // 1 for every pair: the intercept of a fitted model.
+    "bias",
+    // Cosine of the sentence's embedding with the premise's.
+    "semantic",
+    // How much closer its embedding is to the premise said the other way
+    // ([`negated`]) than to the premise, in hundredths of a cosine.
+    "negation_gap",
+    // How far its cosine is below that of the premise's closest sentence.
+    "semantic_gap",
+    // Share of the premise's words (IDF-weighted) in the sentence.
+    "share",
+    // Share of the premise's words, counted one by one.
+    "by_count",
+    // It has the premise's rarest word (what the premise is about).
+    "key",
+    // It is negated and the premise is not, or the reverse.
+    "polarity",
+    // One of its clauses on half the premise's words or more has the other
+    // polarity.
+    "clause_polarity",
+    // It says a claim is not so ("there is no evidence") and the premise is
+    // not negated.
+    "refutation",
+    // The premise claims something without exception and the sentence
+    // hedges ("some", "may").
+    "hedge",
+    // The premise denies something and the sentence allows it ("men can
+    // get breast cancer").
+    "allows",
+    // The cue words say it disputes the premise ([`disputes`]).
+    "cues",
+    // The premise is about the person ("my tumor is grade 2").
+    "personal_fact",
+    // Its page is written for patients.
+    "patient",
+    // Rank of its passage among those found for the premise, in eighths;
+    // 1 for the corpus-wide neighbours.
+    "rank",
+];
+
+/// A pair's features, in the order of [`PAIR_FEATURES`].
+pub type PairFeatures = [f32; PAIR_FEATURES.len()];
+
+/// Index of a named pair feature.
+pub fn pair_feature(name: &str) -> usize {
+    PAIR_FEATURES
+        .iter()
+        .position(|f| *f == name)
+        .unwrap_or_else(|| panic!("unknown pair feature {name}"))
+}
+
+/// The features read from embeddings.
+pub const SEMANTIC: [&str; 3] = ["semantic", "negation_gap", "semantic_gap"];
+
+/// A source sentence weighed against one premise.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub premise: String,
+    /// The sentence, whitespace-normalized.
+    pub text: String,
+    pub features: PairFeatures,
+    /// How many of the premise's meaningful words it has.
+    pub shared: usize,
+    /// Found by meaning in the whole corpus, not in the passages retrieved
+    /// for the premise.
+    pub neighbour: bool,
+    pub passage: Passage,
+}
+
+impl Pair {
+    /// Whether the check quotes this sentence against its premise. The
+    /// premise is a general claim, not the person's own fact, and either
+    /// - the sentence is on the premise's words (its rarest word, and most
+    ///   of the others, by weight and one by one) and its cue words dispute
+    ///   it ([`disputes`]), or
+    /// - it makes the same claim in other words (a cosine of at least
+    ///   [`SAME_CLAIM`]) and says the claim is not so, allows what the
+    ///   premise denies, or hedges what it claims without exception. A mere
+    ///   negation is not enough here: "having a risk factor does not mean
+    ///   you will get cancer" is close in meaning to many true premises.
+    pub fn disputes(&self) -> bool {
+        let f = |n: &str| self.features[pair_feature(n)];
+        let on_its_words = f("cues") > 0.0
+            && f("key") > 0.0
+            && f("share") >= MIN_SHARED
+            && f("by_count") >= MIN_SHARED
+            && self.shared >= MIN_PREMISE_STEMS;
+        let in_other_words = f("semantic") >= SAME_CLAIM
+            && (f("refutation") > 0.0 || f("allows") > 0.0 || f("hedge") > 0.0);
+        f("personal_fact") == 0.0 && !self.neighbour && (on_its_words || in_other_words)
+    }
+
+    /// How well it fits the premise, to choose among pairs that dispute:
+    /// its meaning or its words, its passage's rank, a page for patients
+    /// first.
+    pub fn fit(&self) -> f32 {
+        let f = |n: &str| self.features[pair_feature(n)];
+        f("semantic").max(f("share")) - 0.16 * f("rank") + 0.1 * f("patient")
+    }
+}
+
+/// How far [`pairs`] reads meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meaning {
+    /// Words and cues only (a knowledge base without embeddings).
+    Words,
+    /// Also each sentence's cosine with the premise: what the check reads.
+    Cosines,
+    /// Also the premise said the other way, and the sentences of the whole
+    /// corpus closest to the premise: for the reviewers' pairs and the
+    /// measurement of a learned check (`sextant eval answers --disputes`).
+    Corpus,
+}
+
+/// Every sentence of the passages retrieved for each of the question's
+/// premises that could be quoted against it, with its features; with
+/// [`Meaning::Corpus`], also the corpus-wide neighbours. `a` is the whole
+/// question's analysis (for its cancer types).
+pub fn pairs(
+    engine: &Engine,
+    a: &Analysis,
+    retriever: Retriever,
+    meaning: Meaning,
+) -> Result<Vec<Pair>> {
+    let feature = pair_feature;
     let bm25 = engine.kb().bm25();
-    let mut best: Option<(f32, Dispute)> = None;
     let c = cues();
+    let mut out = Vec::new();
     for premise in premises(&a.question) {
-        // "my tumor is grade 2" is the person's fact, not a belief; "my son
-        // doesn't need it" is a belief.
         let pp = padded(&premise);
-        if count(&pp, &c.person) > 0 && count(&pp, &c.personal) == 0 {
-            continue;
-        }
         let stems: Vec<(String, f32)> = {
             let mut v: Vec<String> = bm25
                 .analyze(&premise)
@@ -266,7 +396,7 @@ pub fn check(engine: &Engine, a: &Analysis, retriever: Retriever) -> Result<Opti
         }
         let total: f32 = stems.iter().map(|(_, w)| w).sum();
         // The premise's rarest word is what it is about ("biopsies" in
-        // "biopsies make cancer spread"): a disputing sentence has it.
+        // "biopsies make cancer spread").
         let key = stems
             .iter()
             .max_by(|x, y| x.1.total_cmp(&y.1))
@@ -278,65 +408,253 @@ pub fn check(engine: &Engine, a: &Analysis, retriever: Retriever) -> Result<Opti
         }
         let hits = engine.retrieve(&pa, SEARCH_DEPTH, retriever)?;
         let asked = quality::contexts(&a.question);
-        for (rank, h) in hits.iter().enumerate() {
-            let p = engine.kb().passage(h.ord)?;
-            let patient = engine
+        let quotable = |text: &str| {
+            quality::statement_flaw(text).is_none()
+                && quality::contexts(text).beyond(asked).is_empty()
+                && !quality::is_statistic(text)
+                && !sextant_core::readability::grade(text).is_some_and(|g| g > MAX_GRADE)
+        };
+        let patient_page = |p: &Passage| {
+            engine
                 .kb()
                 .page(p.page)
-                .is_some_and(|pg| pg.audience == sextant_core::Audience::Patient);
-            for span in sentence_spans(&p.text) {
+                .is_some_and(|pg| pg.audience == sextant_core::Audience::Patient)
+        };
+        let mut found: Vec<Found> = Vec::new();
+        for (rank, h) in hits.iter().enumerate() {
+            let p = engine.kb().passage(h.ord)?;
+            let patient = patient_page(&p);
+            for (pos, span) in sentence_spans(&p.text).into_iter().enumerate() {
                 let text = normalize_ws(&p.text[span]);
-                if quality::statement_flaw(&text).is_some()
-                    || !quality::contexts(&text).beyond(asked).is_empty()
-                    || quality::is_statistic(&text)
-                    || sextant_core::readability::grade(&text).is_some_and(|g| g > MAX_GRADE)
-                {
+                if !quotable(&text) {
                     continue;
                 }
-                let s_stems: HashSet<String> = bm25.analyze(&text).into_iter().collect();
-                if !s_stems.contains(&key) {
-                    continue;
-                }
-                let shared = stems.iter().filter(|(s, _)| s_stems.contains(s)).count();
-                let share = stems
-                    .iter()
-                    .filter(|(s, _)| s_stems.contains(s))
-                    .map(|(_, w)| w)
-                    .sum::<f32>()
-                    / total;
-                // Most of its words, counted both by weight and one by one:
-                // a sentence on the premise's rarest word alone ("H. pylori")
-                // may be about something else.
-                let by_count = shared as f32 / stems.len() as f32;
-                let clause_share = |clause: &str| -> f32 {
-                    let cs: HashSet<String> = bm25.analyze(clause).into_iter().collect();
-                    stems.iter().filter(|(s, _)| cs.contains(s)).count() as f32 / stems.len() as f32
-                };
-                if share < MIN_SHARED
-                    || by_count < MIN_SHARED
-                    || shared < MIN_PREMISE_STEMS
-                    || !disputes(&premise, &text, &clause_share)
-                {
-                    continue;
-                }
-                let score = share - 0.02 * rank as f32 + if patient { 0.1 } else { 0.0 };
-                if best.as_ref().is_none_or(|(b, _)| score > *b) {
-                    best = Some((
-                        score,
-                        Dispute {
-                            premise: premise.clone(),
-                            sentence: CitedSentence {
-                                text: p.text[sentence_span(&p.text, &text)].to_string(),
-                                citations: vec![p.id.clone()],
-                            },
-                            passage: p.clone(),
-                        },
-                    ));
-                }
+                found.push(Found {
+                    rank,
+                    ord: h.ord,
+                    pos,
+                    text,
+                    patient,
+                    passage: p.clone(),
+                });
             }
         }
+        // The sentences of the whole corpus closest to the premise in
+        // meaning, wherever their passages rank: the one that says "external
+        // beam radiation will not make you radioactive" may sit on a page the
+        // premise's words do not find.
+        if let (Meaning::Corpus, true, Some(stored), Some(pv)) = (
+            meaning,
+            engine.dense_ready(),
+            engine.kb().sentence_vectors(),
+            engine.question_vector(&premise)?,
+        ) {
+            for (ord, pos, _) in stored.nearest(&pv, NEAREST) {
+                let ord = ord as u32;
+                if found.iter().any(|f| f.ord == ord && f.pos == pos) {
+                    continue;
+                }
+                let p = engine.kb().passage(ord)?;
+                let Some(span) = sentence_spans(&p.text).into_iter().nth(pos) else {
+                    continue;
+                };
+                let text = normalize_ws(&p.text[span]);
+                if !quotable(&text) {
+                    continue;
+                }
+                found.push(Found {
+                    rank: SEARCH_DEPTH,
+                    ord,
+                    pos,
+                    text,
+                    patient: patient_page(&p),
+                    passage: p,
+                });
+            }
+        }
+        let cosines = match meaning {
+            Meaning::Words => vec![None; found.len()],
+            Meaning::Cosines => same_meaning(engine, &[&premise], &found)?,
+            Meaning::Corpus => same_meaning(engine, &[&premise, &negated(&premise)], &found)?,
+        };
+        let premise_negated = count(&pp, &c.negator) % 2 == 1;
+        let personal_fact = count(&pp, &c.person) > 0 && count(&pp, &c.personal) == 0;
+        let absolute = count(&pp, &c.absolute) > 0;
+        let closest = cosines
+            .iter()
+            .flatten()
+            .map(|v| v[0])
+            .fold(f32::MIN, f32::max);
+        for (f, sim) in found.into_iter().zip(cosines) {
+            let s_stems: HashSet<String> = bm25.analyze(&f.text).into_iter().collect();
+            let shared = stems.iter().filter(|(s, _)| s_stems.contains(s)).count();
+            let share = stems
+                .iter()
+                .filter(|(s, _)| s_stems.contains(s))
+                .map(|(_, w)| w)
+                .sum::<f32>()
+                / total;
+            let clause_share = |clause: &str| -> f32 {
+                let cs: HashSet<String> = bm25.analyze(clause).into_iter().collect();
+                stems.iter().filter(|(s, _)| cs.contains(s)).count() as f32 / stems.len() as f32
+            };
+            let ps = padded(&f.text);
+            let other_polarity =
+                |t: &str| (count(&padded(t), &c.negator) % 2 == 1) != premise_negated;
+            let mut x = [0.0; PAIR_FEATURES.len()];
+            x[0] = 1.0;
+            if let Some(v) = &sim {
+                x[feature("semantic")] = v[0];
+                // In hundredths: the gap is small.
+                if let Some(other_way) = v.get(1) {
+                    x[feature("negation_gap")] = ((other_way - v[0]) * 100.0).clamp(-3.0, 3.0);
+                }
+                x[feature("semantic_gap")] = v[0] - closest;
+            }
+            x[feature("share")] = share;
+            x[feature("by_count")] = shared as f32 / stems.len() as f32;
+            x[feature("key")] = f32::from(u8::from(s_stems.contains(&key)));
+            x[feature("polarity")] = f32::from(u8::from(other_polarity(&f.text)));
+            x[feature("clause_polarity")] = f32::from(u8::from(
+                clauses(&f.text)
+                    .into_iter()
+                    .any(|cl| other_polarity(cl) && clause_share(cl) >= 0.5),
+            ));
+            x[feature("refutation")] =
+                f32::from(u8::from(!premise_negated && count(&ps, &c.refutation) > 0));
+            x[feature("hedge")] = f32::from(u8::from(absolute && count(&ps, &c.hedge) > 0));
+            x[feature("allows")] = f32::from(u8::from(
+                premise_negated
+                    && count(&ps, &c.negator).is_multiple_of(2)
+                    && count(&ps, &c.hedge) > 0,
+            ));
+            x[feature("cues")] = f32::from(u8::from(disputes(&premise, &f.text, &clause_share)));
+            x[feature("personal_fact")] = f32::from(u8::from(personal_fact));
+            x[feature("patient")] = f32::from(u8::from(f.patient));
+            // The corpus-wide neighbours rank 1.
+            x[feature("rank")] = f.rank as f32 / SEARCH_DEPTH as f32;
+            out.push(Pair {
+                premise: premise.clone(),
+                text: f.text,
+                features: x,
+                shared,
+                neighbour: f.rank == SEARCH_DEPTH,
+                passage: f.passage,
+            });
+        }
     }
-    Ok(best.map(|(_, d)| d))
+    Ok(out)
+}
+
+/// Looks for a sentence of the sources that disputes one of the question's
+/// premises ([`Pair::disputes`]), the best fitting if several do. `a` is
+/// the whole question's analysis (for its cancer types).
+pub fn check(engine: &Engine, a: &Analysis, retriever: Retriever) -> Result<Option<Dispute>> {
+    let meaning = if engine.dense_ready() {
+        Meaning::Cosines
+    } else {
+        Meaning::Words
+    };
+    let best = pairs(engine, a, retriever, meaning)?
+        .into_iter()
+        .filter(Pair::disputes)
+        .max_by(|x, y| x.fit().total_cmp(&y.fit()));
+    Ok(best.map(|p| Dispute {
+        sentence: CitedSentence {
+            text: p.passage.text[sentence_span(&p.passage.text, &p.text)].to_string(),
+            citations: vec![p.passage.id.clone()],
+        },
+        premise: p.premise,
+        passage: p.passage,
+    }))
+}
+
+/// A sentence that could be quoted against a premise.
+struct Found {
+    rank: usize,
+    ord: u32,
+    pos: usize,
+    text: String,
+    patient: bool,
+    passage: Passage,
+}
+
+/// The cosine of each sentence's embedding with each of `texts`' (the
+/// premise, and the premise negated): from the knowledge base's stored
+/// sentence vectors, or embedded here for a sentence it lacks. `None` for
+/// all without the embedding model.
+fn same_meaning(engine: &Engine, texts: &[&str], found: &[Found]) -> Result<Vec<Option<Vec<f32>>>> {
+    if found.is_empty() || !engine.dense_ready() {
+        return Ok(vec![None; found.len()]);
+    }
+    let Some(e) = engine.embedder() else {
+        return Ok(vec![None; found.len()]);
+    };
+    let mut qs = Vec::new();
+    for t in texts {
+        match engine.question_vector(t)? {
+            Some(v) => qs.push(v),
+            None => return Ok(vec![None; found.len()]),
+        }
+    }
+    let stored = engine.kb().sentence_vectors();
+    let mut out: Vec<Option<Vec<f32>>> = found
+        .iter()
+        .map(|f| {
+            let row = stored?.row(f.ord as usize, f.pos, &f.text)?;
+            Some(qs.iter().map(|q| row.dot(q)).collect())
+        })
+        .collect();
+    let missing: Vec<usize> = (0..found.len()).filter(|&i| out[i].is_none()).collect();
+    if !missing.is_empty() {
+        let texts: Vec<&str> = missing.iter().map(|&i| found[i].text.as_str()).collect();
+        let vecs = e.embed(&texts, &|_| {})?;
+        let dim = qs[0].len();
+        for (k, &i) in missing.iter().enumerate() {
+            let v = &vecs[k * dim..(k + 1) * dim];
+            out[i] = Some(qs.iter().map(|q| sextant_embed::dot(q, v)).collect());
+        }
+    }
+    Ok(out)
+}
+
+/// The premise said the other way: its negation removed ("men don't get
+/// breast cancer" → "men do get breast cancer"), or, when it has none,
+/// denied ("it is not true that sugar feeds cancer"). Its embedding is
+/// closer to a sentence that disputes the premise than the premise's is,
+/// a little: MiniLM reads negation weakly, so the gap is one feature of
+/// the dispute model, not a rule.
+pub fn negated(premise: &str) -> String {
+    let c = cues();
+    let toks = tokens(premise);
+    let hit = toks.iter().position(|(w, _)| {
+        let one = format!(" {w} ");
+        c.negator.contains(&one)
+    });
+    // "don't" is two tokens as the cues see it ("don t"): drop the "t".
+    let contracted = toks
+        .windows(2)
+        .position(|w| w[1].0 == "t" && c.negator.iter().any(|n| *n == format!(" {} t ", w[0].0)));
+    if let Some(i) = contracted {
+        let (stem, t) = (&toks[i], &toks[i + 1]);
+        let base = match stem.0.as_str() {
+            "can" => "can",
+            "won" => "will",
+            other => other.strip_suffix('n').unwrap_or(other),
+        };
+        return format!(
+            "{}{}{}",
+            &premise[..stem.1.start],
+            base,
+            &premise[t.1.end..]
+        );
+    }
+    if let Some(i) = hit {
+        let r = toks[i].1.clone();
+        let rest = premise[r.end..].trim_start();
+        return format!("{}{}", &premise[..r.start], rest);
+    }
+    format!("it is not true that {premise}")
 }
 
 /// The span of the sentence of `text` whose normalized form is `norm`.
@@ -350,6 +668,23 @@ fn sentence_span(text: &str, norm: &str) -> std::ops::Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn premises_said_the_other_way() {
+        assert_eq!(
+            negated("men don't get breast cancer"),
+            "men do get breast cancer"
+        );
+        assert_eq!(
+            negated("cancer can't be treated during pregnancy"),
+            "cancer can be treated during pregnancy"
+        );
+        assert_eq!(negated("kids never get cancer"), "kids get cancer");
+        assert_eq!(
+            negated("sugar feeds cancer"),
+            "it is not true that sugar feeds cancer"
+        );
+    }
 
     #[test]
     fn premises_of_questions() {

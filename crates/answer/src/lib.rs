@@ -15,6 +15,7 @@ pub mod compose;
 pub mod fusion;
 pub mod generate;
 pub mod grounding;
+pub mod logistic;
 pub mod personal;
 pub mod profile;
 pub mod quality;

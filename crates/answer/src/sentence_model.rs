@@ -9,6 +9,8 @@
 
 use std::sync::OnceLock;
 
+use crate::logistic;
+
 /// The features, in the order of [`Features`]. Each is in about [0, 1].
 pub const FEATURES: [&str; 22] = [
     // 1 for every sentence: the intercept.
@@ -95,7 +97,7 @@ pub const DIRECT_ANSWER: f32 = 0.5;
 
 /// The probability of a log-odds.
 pub fn probability(logit: f32) -> f32 {
-    1.0 / (1.0 + (-logit).exp())
+    logistic::probability(logit)
 }
 
 /// Weights of the features.
@@ -126,82 +128,40 @@ impl Model {
     /// Reads the weights in column `column` (0 is the feature's name) of
     /// `feature<TAB>weight<TAB>...` rows; features not listed weigh 0.
     pub fn parse_column(text: &str, column: usize) -> Model {
+        Model::from_slice(&logistic::parse_column(text, &FEATURES, column))
+    }
+
+    fn from_slice(w: &[f32]) -> Model {
         let mut weights = [0.0; FEATURES.len()];
-        let rows = text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .map(|l| l.split('\t').map(str::trim).collect::<Vec<_>>());
-        for r in rows {
-            let (Some(name), Some(w)) = (r.first(), r.get(column)) else {
-                continue;
-            };
-            if let (Some(i), Ok(w)) = (FEATURES.iter().position(|f| f == name), w.parse()) {
-                weights[i] = w;
-            }
-        }
+        weights.copy_from_slice(w);
         Model { weights }
     }
 
     /// The model as `feature<TAB>weight` rows (no header).
     pub fn to_tsv(&self) -> String {
-        FEATURES
-            .iter()
-            .zip(self.weights)
-            .map(|(f, w)| format!("{f}\t{w:.4}\n"))
-            .collect()
+        logistic::columns_tsv(&FEATURES, &[&self.weights])
     }
 
     /// Both models as `data/sentence-model.tsv` rows (no header):
     /// `feature<TAB>weight<TAB>lexical`.
     pub fn pair_to_tsv(with_vectors: &Model, lexical: &Model) -> String {
-        let mut out = String::new();
-        for (i, f) in FEATURES.iter().enumerate() {
-            out.push_str(&format!(
-                "{f}\t{:.4}\t{:.4}\n",
-                with_vectors.weights[i], lexical.weights[i]
-            ));
-        }
-        out
+        logistic::columns_tsv(&FEATURES, &[&with_vectors.weights, &lexical.weights])
     }
 
     /// The log-odds that the sentence answers the question.
     pub fn logit(&self, f: &Features) -> f32 {
-        self.weights.iter().zip(f).map(|(w, x)| w * x).sum()
+        logistic::logit(&self.weights, f)
     }
 
-    /// Fits a logistic regression by full-batch gradient descent with an
-    /// L2 penalty (not on the intercept); deterministic. Positive examples
-    /// are weighted so both classes count alike.
-    /// Features in `leave_out` keep weight 0, as do [`NOT_FITTED`].
+    /// Fits the model ([`logistic::fit`]). Features in `leave_out` keep
+    /// weight 0, as do [`NOT_FITTED`].
     pub fn fit(examples: &[(Features, bool)], epochs: usize, l2: f32, leave_out: &[&str]) -> Model {
-        let n = FEATURES.len();
         let fitted: Vec<bool> = FEATURES
             .iter()
             .map(|f| !NOT_FITTED.contains(f) && !leave_out.contains(f))
             .collect();
-        let mut w = [0.0f32; FEATURES.len()];
-        let pos = examples.iter().filter(|e| e.1).count().max(1) as f32;
-        let neg = examples.iter().filter(|e| !e.1).count().max(1) as f32;
-        let total = examples.len().max(1) as f32;
-        let (wp, wn) = (total / (2.0 * pos), total / (2.0 * neg));
-        let rate = 0.5;
-        for _ in 0..epochs {
-            let mut grad = [0.0f32; FEATURES.len()];
-            for (x, y) in examples {
-                let z: f32 = w.iter().zip(x).map(|(a, b)| a * b).sum();
-                let p = 1.0 / (1.0 + (-z).exp());
-                let (t, weight) = if *y { (1.0, wp) } else { (0.0, wn) };
-                let g = (p - t) * weight;
-                for i in 0..n {
-                    grad[i] += g * x[i];
-                }
-            }
-            for i in (0..n).filter(|&i| fitted[i]) {
-                let reg = if i == 0 { 0.0 } else { l2 * w[i] };
-                w[i] -= rate * (grad[i] / total + reg);
-            }
-        }
-        Model { weights: w }
+        let ex: Vec<(&[f32], bool)> = examples.iter().map(|(x, y)| (&x[..], *y)).collect();
+        Model::from_slice(&logistic::fit(&ex, &fitted, epochs, l2))
     }
 }
 

@@ -335,6 +335,19 @@ fn a_belief_the_sources_dispute_is_checked_first_and_a_true_one_is_not() {
         "{}",
         a.opener
     );
+    // A sentence that says otherwise in other words, found by meaning: it
+    // allows what the premise denies.
+    let a = engine
+        .ask("My husband says men don't get breast cancer, so the lump near his nipple is nothing. Is that right?")
+        .unwrap();
+    assert!(verify(&a).is_empty(), "{:#?}", verify(&a));
+    let first = &a.sections[0];
+    assert_eq!(first.heading, sextant_core::answer::CHECK_FIRST, "{a:#?}");
+    let quoted = first.sentences[0].text.to_lowercase();
+    assert!(
+        quoted.contains("men") && quoted.contains(" can "),
+        "{first:#?}"
+    );
     for q in [
         "Since obesity raises the risk of endometrial cancer, will losing weight after treatment help?",
         "Because smoking raises bladder cancer risk, should I quit now even after my diagnosis?",

@@ -779,6 +779,30 @@ fn answers_set(set: &str) -> Result<(String, Vec<sextant_eval::answers::Question
     Ok((name, questions))
 }
 
+/// Writes what reviewers mark: `file` (the stored TSV) and `file.txt` (what
+/// they read). Returns the second path.
+fn write_for_reviewers(file: &Path, tsv: String, text: String) -> Result<PathBuf> {
+    std::fs::write(file, tsv).with_context(|| format!("writing {}", file.display()))?;
+    let txt = PathBuf::from(format!("{}.txt", file.display()));
+    std::fs::write(&txt, text).with_context(|| format!("writing {}", txt.display()))?;
+    Ok(txt)
+}
+
+/// A set's marks files in `dir` (`NAME-marks-*`), in order.
+fn marks_files(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{name}-marks-")))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// `sextant eval answers --candidates FILE`.
 pub fn answer_candidates(
     kb: Option<&Path>,
@@ -791,11 +815,11 @@ pub fn answer_candidates(
     let (_, questions) = answers_set(set)?;
     let engine = open_engine(kb, models, &[retriever])?;
     let cands = sentences::candidates(&engine, &questions, retriever, sentences::PER_QUESTION)?;
-    std::fs::write(file, sentences::candidates_tsv(&questions, &cands))
-        .with_context(|| format!("writing {}", file.display()))?;
-    let txt = PathBuf::from(format!("{}.txt", file.display()));
-    std::fs::write(&txt, sentences::reviewer_file(&questions, &cands))
-        .with_context(|| format!("writing {}", txt.display()))?;
+    let txt = write_for_reviewers(
+        file,
+        sentences::candidates_tsv(&questions, &cands),
+        sentences::reviewer_file(&questions, &cands),
+    )?;
     println!(
         "{} questions, {} candidate sentences: {} and {}",
         cands.len(),
@@ -819,16 +843,7 @@ pub fn fit_sentences(
     let dir = sentences::dir();
     let cands = dir.join(format!("{name}-candidates.tsv"));
     let mut marks = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{name}-marks-")))
-        })
-        .collect();
-    files.sort();
+    let files = marks_files(&dir, &name)?;
     for f in &files {
         let (m, issues) = sentences::load_marks(&cands, f)?;
         for i in &issues {
@@ -869,6 +884,116 @@ pub fn fit_sentences(
     std::fs::write(&path, head + &Model::pair_to_tsv(&model, &lexical))
         .with_context(|| format!("writing {}", path.display()))?;
     println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// `sextant eval answers --dispute-pairs FILE`.
+pub fn dispute_pairs(
+    kb: Option<&Path>,
+    models: Option<&Path>,
+    set: &str,
+    file: &Path,
+    retriever: Retriever,
+) -> Result<()> {
+    use sextant_eval::disputes;
+    let (_, questions) = answers_set(set)?;
+    let engine = open_engine(kb, models, &[retriever])?;
+    let shown = disputes::shown(&engine, &questions, retriever)?;
+    let txt = write_for_reviewers(
+        file,
+        disputes::shown_tsv(&shown),
+        disputes::reviewer_file(&questions, &shown),
+    )?;
+    println!(
+        "{} pairs: {} and {}",
+        shown.len(),
+        file.display(),
+        txt.display()
+    );
+    Ok(())
+}
+
+/// `sextant eval answers --disputes`: the belief check measured against
+/// every set's stored dispute marks (`SET-pairs.tsv` and `SET-marks-*.tsv`
+/// in `crates/eval/data/answers-disputes/`), beside a logistic regression
+/// over all the pairs' features on questions it was not fitted on.
+pub fn eval_disputes(kb: Option<&Path>, models: Option<&Path>, retriever: Retriever) -> Result<()> {
+    use sextant_eval::disputes;
+    use sextant_eval::sentences;
+    let dir = disputes::dir();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .filter_map(|e| {
+            let f = e.file_name().to_string_lossy().into_owned();
+            f.strip_suffix("-pairs.tsv").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    let engine = open_engine(kb, models, &[retriever])?;
+    let (mut examples, mut lost, mut files) = (Vec::new(), 0, 0);
+    for name in &names {
+        let (_, questions) = answers_set(name)?;
+        let pairs = dir.join(format!("{name}-pairs.tsv"));
+        let mine = marks_files(&dir, name)?;
+        let mut marks = Vec::new();
+        for f in &mine {
+            let (m, issues) = sentences::load_marks(&pairs, f)?;
+            for i in &issues {
+                eprintln!("warning: {i}");
+            }
+            marks.extend(m);
+        }
+        files += mine.len();
+        let (ex, l) = disputes::examples(&engine, &questions, &marks, retriever)?;
+        // Question ids are unique within a set, not across sets.
+        examples.extend(ex.into_iter().map(|mut e| {
+            e.id = format!("{name}/{}", e.id);
+            e
+        }));
+        lost += l;
+    }
+    anyhow::ensure!(!examples.is_empty(), "no marks in {}", dir.display());
+    let yes = examples.iter().filter(|e| e.disputes).count();
+    println!(
+        "{} marked pairs ({yes} disputes) from {files} files; {lost} no longer found",
+        examples.len()
+    );
+    println!("questions whose quoted sentence disputes the premise (right) or does not (wrong):");
+    let row = |label: &str, h: disputes::Held| {
+        println!(
+            "  {label:<52} right {:>3}  wrong {:>3}  of {} disputable  (AUC {:.3})",
+            h.right, h.wrong, h.disputable, h.auc
+        )
+    };
+    row("the check", disputes::check(&examples));
+    for (label, leave_out) in [
+        ("learned, 5-fold (unseen)", &[][..]),
+        (
+            "learned without embeddings, 5-fold",
+            &sextant_answer::belief::SEMANTIC[..],
+        ),
+    ] {
+        let cv = disputes::learned(&examples, leave_out);
+        match disputes::choose_threshold(&cv) {
+            Some(t) => row(&format!("{label}, at {t:.3}"), disputes::held(&cv, t)),
+            None => {
+                let h = disputes::held(&cv, 0.5);
+                println!(
+                    "  {label:<52} no threshold quotes {} right per wrong  (AUC {:.3})",
+                    disputes::RIGHT_PER_WRONG,
+                    h.auc
+                );
+                for t in [0.5f32, 0.7, 0.8, 0.85, 0.9] {
+                    let h = disputes::held(&cv, t);
+                    println!(
+                        "      at {t:.2}: right {:>3}  wrong {:>3}",
+                        h.right, h.wrong
+                    );
+                }
+            }
+        }
+    }
     Ok(())
 }
 

@@ -285,7 +285,7 @@ enum EvalSuite {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-        /// The set: `dev` (answers-questions.tsv), `held-out` (answers-heldout.tsv) or a TSV file.
+        /// The set: `dev` (answers-questions.tsv), `held-out`, `held-out-2` ... `held-out-5` (answers-heldout*.tsv) or a TSV file.
         #[arg(long, default_value = "dev")]
         set: String,
         /// Write the answers as reviewers read them (answers.txt) and as JSON lines (answers.jsonl) into this folder.
@@ -303,6 +303,12 @@ enum EvalSuite {
         /// Instead of answering, fit the sentence model on the set's stored marks (crates/eval/data/answers-sentences/SET-marks-*.tsv) and write crates/answer/data/sentence-model.tsv.
         #[arg(long)]
         fit_sentences: bool,
+        /// Instead of answering, write each question's premises with the source sentences that may dispute them, for reviewers to mark: FILE (id, no, premise, sentence) and FILE.txt to read.
+        #[arg(long, value_name = "FILE")]
+        dispute_pairs: Option<PathBuf>,
+        /// Instead of answering, measure the belief check against every set's stored dispute marks (crates/eval/data/answers-disputes/), beside a logistic regression over the pairs' features on questions it was not fitted on.
+        #[arg(long)]
+        disputes: bool,
     },
     /// Records extraction: field-level F1 on the expected mCODE profiles, the mCODE fixtures, FHIR parsing speed on Synthea's bundles, TCGA pathology-report agreement with silver labels and text reports per second.
     Records {
@@ -449,13 +455,21 @@ fn main() -> ExitCode {
                     retriever,
                     candidates,
                     fit_sentences,
+                    dispute_pairs,
+                    disputes,
                 },
-        } => match (candidates, fit_sentences) {
-            (Some(file), _) => {
+        } => match (candidates, fit_sentences, dispute_pairs, disputes) {
+            (Some(file), ..) => {
                 commands::answer_candidates(cli.kb.as_deref(), models, &set, &file, retriever)
             }
-            (None, true) => commands::fit_sentences(cli.kb.as_deref(), models, &set, retriever),
-            (None, false) => commands::eval_answers(
+            (None, true, ..) => commands::fit_sentences(cli.kb.as_deref(), models, &set, retriever),
+            (None, false, Some(file), _) => {
+                commands::dispute_pairs(cli.kb.as_deref(), models, &set, &file, retriever)
+            }
+            (None, false, None, true) => {
+                commands::eval_disputes(cli.kb.as_deref(), models, retriever)
+            }
+            (None, false, None, false) => commands::eval_answers(
                 cli.kb.as_deref(),
                 models,
                 &set,

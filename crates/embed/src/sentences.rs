@@ -193,6 +193,106 @@ impl SentenceVectors {
     }
 }
 
+impl SentenceVectors {
+    /// The `k` stored sentences closest to `query` (a unit vector of `dim`):
+    /// (passage, position, cosine), best first. One pass over every row,
+    /// in integers: the query is quantized to int8 like the rows.
+    pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(usize, usize, f32)> {
+        if query.len() != self.dim || k == 0 || self.rows == 0 {
+            return Vec::new();
+        }
+        let qmax = query
+            .iter()
+            .fold(0f32, |m, x| m.max(x.abs()))
+            .max(f32::MIN_POSITIVE);
+        let qscale = qmax / 127.0;
+        let q: Vec<i8> = query
+            .iter()
+            .map(|x| (x / qscale).round().clamp(-127.0, 127.0) as i8)
+            .collect();
+        let base = HEADER + (self.passages + 1) * 4;
+        let stride = ROW_HEAD + self.dim;
+        // (cosine, row), the worst first once full.
+        let mut top: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+        let mut worst = f32::MIN;
+        for row in 0..self.rows {
+            let at = base + row * stride;
+            let values = &self.map[at + ROW_HEAD..at + stride];
+            let scale = f32::from_le_bytes(self.map[at..at + 4].try_into().expect("4 bytes"));
+            let cos = dot_i8(&q, values) as f32 * scale * qscale;
+            if top.len() < k || cos > worst {
+                top.push((cos, row));
+                if top.len() > k {
+                    top.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    top.truncate(k);
+                }
+                worst = if top.len() == k {
+                    top.iter().map(|t| t.0).fold(f32::MAX, f32::min)
+                } else {
+                    f32::MIN
+                };
+            }
+        }
+        top.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // Rows to (passage, position): the offsets are in order.
+        top.into_iter()
+            .map(|(cos, row)| {
+                let (mut lo, mut hi) = (0, self.passages);
+                while lo + 1 < hi {
+                    let mid = (lo + hi) / 2;
+                    if self.offset(mid) <= row {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                // Skip passages with no sentences that share the offset.
+                while lo + 1 < self.passages && self.offset(lo + 1) <= row {
+                    lo += 1;
+                }
+                (lo, row - self.offset(lo), cos)
+            })
+            .collect()
+    }
+}
+
+/// The integer dot product of an int8 query with a stored row (bytes of
+/// int8), compiled for AVX-512 or AVX2 where the CPU has them.
+fn dot_i8(q: &[i8], row: &[u8]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU has AVX-512 BW, checked just above.
+            return unsafe { dot_i8_avx512(q, row) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { dot_i8_avx2(q, row) };
+        }
+    }
+    dot_i8_portable(q, row)
+}
+
+fn dot_i8_portable(q: &[i8], row: &[u8]) -> i32 {
+    q.iter()
+        .zip(row)
+        .map(|(&a, &b)| i32::from(a) * i32::from(b as i8))
+        .sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn dot_i8_avx512(q: &[i8], row: &[u8]) -> i32 {
+    dot_i8_portable(q, row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_i8_avx2(q: &[i8], row: &[u8]) -> i32 {
+    // The same loop; the compiler vectorizes it with AVX2 here.
+    dot_i8_portable(q, row)
+}
+
 /// One stored sentence embedding.
 #[derive(Debug, Clone, Copy)]
 pub struct SentenceRow<'a> {
@@ -218,6 +318,13 @@ impl SentenceRow<'_> {
 mod tests {
     use super::*;
     use crate::dot;
+
+    #[test]
+    fn integer_dots_agree() {
+        let q: Vec<i8> = (0..384).map(|i: i32| (i * 37 % 255 - 127) as i8).collect();
+        let r: Vec<u8> = (0..384).map(|i| (i * 91 % 256) as u8).collect();
+        assert_eq!(dot_i8(&q, &r), dot_i8_portable(&q, &r));
+    }
 
     fn unit(seed: usize, dim: usize) -> Vec<f32> {
         let v: Vec<f32> = (0..dim)
@@ -254,6 +361,21 @@ mod tests {
         }
         assert_eq!(v.dot(3, 0, &texts[0], &q), None);
         assert_eq!(v.dot(0, 0, &texts[0], &q[..8]), None);
+        // The nearest rows, found by one integer pass, are those of the
+        // exact cosines, placed in their passages past the empty one.
+        let mut exact: Vec<(f32, usize)> = (0..5)
+            .map(|r| (dot(&q, &rows[r * dim..(r + 1) * dim]), r))
+            .collect();
+        exact.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let place = |r: usize| if r < 2 { (0, r) } else { (2, r - 2) };
+        let near = v.nearest(&q, 3);
+        assert_eq!(near.len(), 3);
+        for ((cos, r), (p, pos, got)) in exact.iter().zip(&near) {
+            assert_eq!(place(*r), (*p, *pos));
+            assert!((cos - got).abs() < 0.02, "{cos} vs {got}");
+        }
+        assert_eq!(v.nearest(&q, 9).len(), 5);
+        assert!(v.nearest(&q[..8], 3).is_empty());
     }
 
     #[test]

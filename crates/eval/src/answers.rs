@@ -59,8 +59,13 @@ pub fn default_sets() -> Vec<(&'static str, PathBuf)> {
         ("held-out-2", dir.join("answers-heldout-2.tsv")),
         ("held-out-3", dir.join("answers-heldout-3.tsv")),
         ("held-out-4", dir.join("answers-heldout-4.tsv")),
+        ("held-out-5", dir.join("answers-heldout-5.tsv")),
     ]
 }
+
+/// Sets of belief questions and true-premise controls only, for the belief
+/// check.
+pub const BELIEF_SETS: [&str; 1] = ["held-out-5"];
 
 /// Where stored judgments live.
 pub fn judgments_dir() -> PathBuf {
@@ -521,7 +526,12 @@ mod tests {
             ids.sort();
             ids.dedup();
             assert_eq!(ids.len(), qs.len(), "{name}: repeated ids");
-            for g in GROUPS {
+            let groups: &[&str] = if BELIEF_SETS.contains(&name) {
+                &["belief", "control"]
+            } else {
+                GROUPS
+            };
+            for g in groups {
                 assert!(qs.iter().any(|q| q.group == *g), "{name}: no {g} rows");
             }
             for q in qs

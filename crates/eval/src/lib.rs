@@ -7,6 +7,7 @@
 pub mod abstention;
 pub mod answers;
 pub mod bench;
+pub mod disputes;
 pub mod llm;
 pub mod medquad;
 pub mod records;
