@@ -351,6 +351,9 @@ fn a_belief_the_sources_dispute_is_checked_first_and_a_true_one_is_not() {
     for q in [
         "Since obesity raises the risk of endometrial cancer, will losing weight after treatment help?",
         "Because smoking raises bladder cancer risk, should I quit now even after my diagnosis?",
+        // Close in meaning, but "some of the tissue" allows nothing the
+        // premise denies.
+        "A CT scan I had for kidney stones found a 3 cm mass on my right kidney. The urologist says it's probably cancer and recommends a partial nephrectomy without doing a biopsy first. I'm 55 and it seems odd to operate without knowing for sure. Why wouldn't they biopsy it first, and what would happen if I chose to just watch it for a while?",
     ] {
         let a = engine.ask(q).unwrap();
         assert!(
