@@ -517,10 +517,22 @@ pub fn pairs(
             x[feature("by_count")] = shared as f32 / stems.len() as f32;
             x[feature("key")] = f32::from(u8::from(s_stems.contains(&key)));
             x[feature("polarity")] = f32::from(u8::from(other_polarity(&f.text)));
+            // Each clause's share of the premise's words, analyzed once for
+            // both the clause polarity and the cue check.
+            let shares: Vec<(&str, f32)> = clauses(&f.text)
+                .into_iter()
+                .map(|cl| (cl, clause_share(cl)))
+                .collect();
+            let share_of = |cl: &str| {
+                shares
+                    .iter()
+                    .find(|(c, _)| *c == cl)
+                    .map_or_else(|| clause_share(cl), |x| x.1)
+            };
             x[feature("clause_polarity")] = f32::from(u8::from(
-                clauses(&f.text)
-                    .into_iter()
-                    .any(|cl| other_polarity(cl) && clause_share(cl) >= 0.5),
+                shares
+                    .iter()
+                    .any(|(cl, share)| other_polarity(cl) && *share >= 0.5),
             ));
             x[feature("refutation")] =
                 f32::from(u8::from(!premise_negated && count(&ps, &c.refutation) > 0));
@@ -530,7 +542,7 @@ pub fn pairs(
                     && count(&ps, &c.negator).is_multiple_of(2)
                     && count(&ps, &c.allow) > 0,
             ));
-            x[feature("cues")] = f32::from(u8::from(disputes(&premise, &f.text, &clause_share)));
+            x[feature("cues")] = f32::from(u8::from(disputes(&premise, &f.text, &share_of)));
             x[feature("personal_fact")] = f32::from(u8::from(personal_fact));
             x[feature("patient")] = f32::from(u8::from(f.patient));
             // The corpus-wide neighbours rank 1.
